@@ -55,9 +55,12 @@ internal enum TfliteOp
     Div = 42,
     Squeeze = 43,
     StridedSlice = 45,
+    Exp = 47,
     Prelu = 54,
     Maximum = 55,
     Neg = 59,
+    Sum = 74,
+    ReduceMax = 82,
     Abs = 101,
 }
 
@@ -76,4 +79,5 @@ internal enum TfliteOptionsType : byte
     MulOptions = 21,
     SubOptions = 28,
     DivOptions = 29,
+    ReducerOptions = 27,
 }
