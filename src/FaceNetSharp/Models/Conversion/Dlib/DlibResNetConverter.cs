@@ -26,7 +26,12 @@ internal static class DlibResNetConverter
     /// <summary>Per-channel RGB mean subtracted before scaling (face-api.js <c>meanRgb</c>, from dlib's input layer).</summary>
     public static ReadOnlySpan<float> MeanRgb => [122.782f, 117.001f, 104.298f];
 
-    /// <summary>Divisor applied after mean subtraction (project convention, see docs/MODELS.md and the golden data).</summary>
+    /// <summary>
+    /// Divisor applied after mean subtraction. docs/MODELS.md and the golden data (pipeline_hopkins.json,
+    /// key faceapi_dlib_128) use 255. Note face-api.js's <c>forwardInput</c> (and dlib's input layer) divide by 256;
+    /// the two choices differ by 0.4% in input scale, which moves descriptors by under 1e-3, so only a tight parity
+    /// tolerance tells them apart.
+    /// </summary>
     public const float InputScale = 255f;
 
     /// <summary>Builds the ONNX model from the manifest JSON and the concatenated weight shard(s).</summary>
