@@ -92,7 +92,7 @@ public static class RocPlot
         foreach (var v in xTicks)
         {
             canvas.DrawLine(X(v), top, X(v), bottom, grid);
-            var s = o.LogFpr ? v.ToString("0.####E+0", CultureInfo.InvariantCulture) : v.ToString("0.0", CultureInfo.InvariantCulture);
+            var s = v.ToString(o.LogFpr ? "g3" : "0.0", CultureInfo.InvariantCulture);
             canvas.DrawText(s, X(v), bottom + 20, SKTextAlign.Center, font, text);
         }
         canvas.DrawRect(left, top, right - left, bottom - top, axis);
