@@ -24,8 +24,9 @@ public enum DistanceMetric
 public static class Distance
 {
     /// <summary>
-    /// The distance between two embeddings of the same length. Sums are accumulated in single precision, as facenet
-    /// does on float32 embeddings (the summation order differs from numpy's, so the last bits may differ).
+    /// The distance between two embeddings of the same length. Sums are accumulated in single precision and the result
+    /// is a single-precision value (widened to double), as facenet's on float32 embeddings; the summation order differs
+    /// from numpy's, so the last bits may differ.
     /// </summary>
     /// <exception cref="ArgumentException">The lengths differ.</exception>
     public static double Compute(ReadOnlySpan<float> a, ReadOnlySpan<float> b, DistanceMetric metric) => metric switch
@@ -66,7 +67,8 @@ public static class Distance
         float norm = TensorPrimitives.Norm(a) * TensorPrimitives.Norm(b);
         double similarity = dot / norm;
         if (double.IsNaN(similarity)) return double.NaN;
-        return Math.Acos(Math.Clamp(similarity, -1.0, 1.0)) / Math.PI;
+        // rounded to float32 like every facenet distance (numpy's arccos of a float32 array is float32)
+        return (float)(Math.Acos(Math.Clamp(similarity, -1.0, 1.0)) / Math.PI);
     }
 
     /// <summary>
