@@ -1,0 +1,34 @@
+namespace FaceNetSharp.Detection;
+
+/// <summary>
+/// MTCNN settings. Defaults are facenet's (src/align/align_dataset_mtcnn.py: minsize = 20,
+/// threshold = [0.6, 0.7, 0.7], factor = 0.709).
+/// </summary>
+public sealed record MtcnnOptions
+{
+    /// <summary>Smallest face to find, in pixels of the original image.</summary>
+    public double MinFaceSize { get; init; } = 20;
+
+    /// <summary>Score thresholds of P-Net, R-Net and O-Net.</summary>
+    public double PNetThreshold { get; init; } = 0.6;
+    public double RNetThreshold { get; init; } = 0.7;
+    public double ONetThreshold { get; init; } = 0.7;
+
+    /// <summary>Ratio between neighbouring pyramid levels (facenet: 0.709, about 1/sqrt(2)).</summary>
+    public double ScaleFactor { get; init; } = 0.709;
+
+    /// <summary>Threads ONNX Runtime may use inside one network run (intra-op). 0 lets ONNX Runtime choose.</summary>
+    public int IntraOpThreads { get; init; } = 1;
+
+    /// <summary>Largest number of crops sent to R-Net or O-Net in one batch (bounds memory on crowded photos).</summary>
+    public int MaxBatch { get; init; } = 256;
+
+    internal void Validate()
+    {
+        if (MinFaceSize < 12) throw new ArgumentOutOfRangeException(nameof(MinFaceSize), MinFaceSize, "must be at least 12 pixels (P-Net's window)");
+        if (ScaleFactor is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(ScaleFactor), ScaleFactor, "must be in (0, 1)");
+        foreach (var t in new[] { PNetThreshold, RNetThreshold, ONetThreshold })
+            if (t is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(PNetThreshold), t, "thresholds must be in [0, 1]");
+        if (MaxBatch < 1) throw new ArgumentOutOfRangeException(nameof(MaxBatch), MaxBatch, "must be at least 1");
+    }
+}

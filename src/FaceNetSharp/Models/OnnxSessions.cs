@@ -1,0 +1,41 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace FaceNetSharp.Models;
+
+/// <summary>How every network is opened: CPU by default, settings measured in ../shared/docs/STACK.md.</summary>
+internal static class OnnxSessions
+{
+    /// <summary>
+    /// Sequential execution, all graph optimisations, one inter-op thread (STACK.md: the settings of the measured
+    /// ONNX Runtime figures). Set <c>FACENETSHARP_EXECUTION_PROVIDER=cuda</c> to use the CUDA provider where the
+    /// ONNX Runtime package in use has it (the default CPU package does not).
+    /// </summary>
+    public static SessionOptions CreateOptions(int intraOpThreads)
+    {
+        var so = new SessionOptions
+        {
+            IntraOpNumThreads = intraOpThreads,
+            InterOpNumThreads = 1,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+        };
+        if (string.Equals(Environment.GetEnvironmentVariable("FACENETSHARP_EXECUTION_PROVIDER"), "cuda", StringComparison.OrdinalIgnoreCase))
+            so.AppendExecutionProvider_CUDA();
+        return so;
+    }
+
+    /// <summary>Opens a model file; a missing or unreadable file is a <see cref="ModelInstallException"/> naming it.</summary>
+    public static InferenceSession Open(string path, SessionOptions options)
+    {
+        if (!File.Exists(path))
+            throw new ModelInstallException($"model file not found: {path}. Run 'facenet models install' (or pass --models-dir).");
+        try
+        {
+            return new InferenceSession(path, options);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ModelInstallException($"{path} is not a usable ONNX model: {e.Message}. Reinstall with 'facenet models install --force'.", e);
+        }
+    }
+}
