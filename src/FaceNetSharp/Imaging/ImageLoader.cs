@@ -124,9 +124,11 @@ public static class ImageLoader
         using var codec = SKCodec.Create(stream, out SKCodecResult openResult);
         if (codec is null)
         {
-            if (openResult == SKCodecResult.IncompleteInput)
+            // Skia also answers IncompleteInput for any input shorter than its sniffing window, so only a known
+            // signature makes a short input "truncated".
+            if (openResult == SKCodecResult.IncompleteInput && SniffSignature(data) is { } format)
                 throw new ImageLoadException(name, ImageLoadFailure.Truncated,
-                    $"the data ends inside the image header ({data.Length} bytes); it starts with {DescribeStart(data)}");
+                    $"the {format} data ends inside the image header ({data.Length} bytes)");
             throw new ImageLoadException(name, ImageLoadFailure.UnknownFormat,
                 "the content is not a supported image (JPEG, PNG, WebP, GIF, BMP, ICO, WBMP, PGM/PPM); " +
                 $"it starts with {DescribeStart(data)}");
@@ -158,6 +160,18 @@ public static class ImageLoader
         }
 
         return Orientation.ToUprightRgb(rgba, 4, info.Width, info.Height, codec.EncodedOrigin);
+    }
+
+    /// <summary>The format whose magic number starts <paramref name="data"/>, or null.</summary>
+    private static string? SniffSignature(ReadOnlySpan<byte> data)
+    {
+        // Magic numbers from each format's specification.
+        if (data.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8, 0xFF])) return "JPEG";
+        if (data.StartsWith((ReadOnlySpan<byte>)[0x89, (byte)'P', (byte)'N', (byte)'G'])) return "PNG";
+        if (data.StartsWith("GIF8"u8)) return "GIF";
+        if (data.StartsWith("RIFF"u8) && (data.Length < 12 || data.Slice(8, 4).SequenceEqual("WEBP"u8))) return "WebP";
+        if (data.StartsWith("BM"u8)) return "BMP";
+        return null;
     }
 
     private static string DescribeStart(ReadOnlySpan<byte> data)
