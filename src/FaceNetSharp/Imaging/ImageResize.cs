@@ -23,7 +23,7 @@ internal enum ResizeKernel
 
 /// <summary>
 /// Separable resampling of a rectangle of an <see cref="RgbImage"/> with precomputed per-axis weights: first along
-/// rows into a float buffer, then down columns. Pixels of the rectangle outside the image count as 0 (black).
+/// rows into a small ring of float rows, then down columns. Pixels of the rectangle outside the image count as 0 (black).
 /// Coordinates: pixel i covers [i, i+1); output pixel o of a rectangle of length L resized to N covers
 /// [o * L/N, (o+1) * L/N) of the rectangle. Thread-safe (no shared state).
 /// </summary>
@@ -119,34 +119,28 @@ internal static class ImageResize
         var wx = AxisWeights.Create(region.X, region.Width, outW, src.Width, kernel);
         var wy = AxisWeights.Create(region.Y, region.Height, outH, src.Height, kernel);
 
-        // Source rows that any output row reads, all inside the image: [rowLo, rowHi).
-        int rowLo = int.MaxValue, rowHi = int.MinValue;
-        for (int o = 0; o < outH; o++)
-        {
-            if (wy.Count[o] == 0) continue;
-            rowLo = Math.Min(rowLo, wy.Start[o]);
-            rowHi = Math.Max(rowHi, wy.Start[o] + wy.Count[o]);
-        }
-
+        // Source rows are resampled along x once each, into a ring of Taps rows: the window of rows an output row reads
+        // only moves forward (both kernels' windows are monotonic), so a row's slot is free again once it has left.
         int rowLen = outW * 3;
-        int rows = Math.Max(0, rowHi - rowLo);
-        float[] tmp = ArrayPool<float>.Shared.Rent(Math.Max(1, rows * rowLen));
+        int ring = wy.Taps;
+        float[] tmp = ArrayPool<float>.Shared.Rent(ring * rowLen);
         float[] acc = ArrayPool<float>.Shared.Rent(rowLen);
         try
         {
             byte[] px = src.Pixels;
             int stride = src.Width * 3;
-            for (int r = 0; r < rows; r++)
-                HorizontalPass(px.AsSpan((rowLo + r) * stride, stride), wx, tmp.AsSpan(r * rowLen, rowLen));
-
             var accRow = acc.AsSpan(0, rowLen);
+            int nextRow = int.MinValue; // first source row not yet resampled
             for (int oy = 0; oy < outH; oy++)
             {
                 accRow.Clear();
                 int start = wy.Start[oy], n = wy.Count[oy], wBase = oy * wy.Taps;
+                for (int row = Math.Max(nextRow, start); row < start + n; row++)
+                    HorizontalPass(px.AsSpan(row * stride, stride), wx, tmp.AsSpan(row % ring * rowLen, rowLen));
+                if (n > 0) nextRow = Math.Max(nextRow, start + n);
                 for (int k = 0; k < n; k++)
                 {
-                    var srcRow = tmp.AsSpan((start + k - rowLo) * rowLen, rowLen);
+                    var srcRow = tmp.AsSpan((start + k) % ring * rowLen, rowLen);
                     TensorPrimitives.MultiplyAdd(srcRow, wy.Weights[wBase + k], accRow, accRow);
                 }
                 sink.Row(oy, accRow);
@@ -159,25 +153,33 @@ internal static class ImageResize
         }
     }
 
-    private static void HorizontalPass(ReadOnlySpan<byte> row, AxisWeights wx, Span<float> dst)
+    private static unsafe void HorizontalPass(ReadOnlySpan<byte> row, AxisWeights wx, Span<float> dst)
     {
-        int outW = wx.Start.Length;
-        for (int ox = 0; ox < outW; ox++)
+        // Hot loop of detection (every pyramid level reads every source pixel): pointers, no bounds checks.
+        // Safe because AxisWeights keeps Start[o] + Count[o] <= image width and Count[o] <= Taps.
+        int outW = wx.Start.Length, taps = wx.Taps;
+        fixed (byte* rowP = row)
+        fixed (float* dstP = dst, weightP = wx.Weights)
+        fixed (int* startP = wx.Start, countP = wx.Count)
         {
-            int n = wx.Count[ox];
-            int p = wx.Start[ox] * 3;
-            int wBase = ox * wx.Taps;
-            float r = 0, g = 0, b = 0;
-            for (int k = 0; k < n; k++, p += 3)
+            float* d = dstP;
+            for (int ox = 0; ox < outW; ox++, d += 3)
             {
-                float w = wx.Weights[wBase + k];
-                r += w * row[p];
-                g += w * row[p + 1];
-                b += w * row[p + 2];
+                int n = countP[ox];
+                byte* p = rowP + startP[ox] * 3;
+                float* w = weightP + ox * taps;
+                float r = 0, g = 0, b = 0;
+                for (int k = 0; k < n; k++, p += 3)
+                {
+                    float wk = w[k];
+                    r += wk * p[0];
+                    g += wk * p[1];
+                    b += wk * p[2];
+                }
+                d[0] = r;
+                d[1] = g;
+                d[2] = b;
             }
-            dst[ox * 3] = r;
-            dst[ox * 3 + 1] = g;
-            dst[ox * 3 + 2] = b;
         }
     }
 
