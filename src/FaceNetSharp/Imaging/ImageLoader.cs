@@ -150,13 +150,13 @@ public static class ImageLoader
                 break;
             case SKCodecResult.IncompleteInput:
                 throw new ImageLoadException(name, ImageLoadFailure.Truncated,
-                    $"the {codec.EncodedFormat} data is truncated: the file ends before all {info.Width}x{info.Height} pixels are decoded");
+                    $"the {codec.EncodedFormat.ToString().ToUpperInvariant()} data is truncated: the file ends before all {info.Width}x{info.Height} pixels are decoded");
             case SKCodecResult.ErrorInInput:
                 throw new ImageLoadException(name, ImageLoadFailure.Corrupt,
-                    $"the {codec.EncodedFormat} data is corrupt: the decoder stopped at an error in the compressed data");
+                    $"the {codec.EncodedFormat.ToString().ToUpperInvariant()} data is corrupt: the decoder stopped at an error in the compressed data");
             default:
                 throw new ImageLoadException(name, ImageLoadFailure.Corrupt,
-                    $"the {codec.EncodedFormat} decoder failed ({result}) for a {info.Width}x{info.Height} image");
+                    $"the {codec.EncodedFormat.ToString().ToUpperInvariant()} decoder failed ({result}) for a {info.Width}x{info.Height} image");
         }
 
         return Orientation.ToUprightRgb(rgba, 4, info.Width, info.Height, codec.EncodedOrigin);

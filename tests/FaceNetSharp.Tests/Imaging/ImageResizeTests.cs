@@ -94,4 +94,40 @@ public sealed class ImageResizeTests
         ImageResize.ResizeToChw(img, PixelRect.Of(img), 1, 1, 0f, 1f, batch.AsSpan(3));
         Assert.Equal([0f, 0f, 0f, 100f, 100f, 100f], batch);
     }
+
+    [Fact]
+    public void AreaMatchesDirectOverlapSumIncludingPadding()
+    {
+        // Direct 2-D definition: out(ox, oy) = sum over source pixels of overlap_x * overlap_y * value / (sx * sy),
+        // value 0 outside the image. Regions stick out on every side; sizes shrink and enlarge.
+        var rng = new Random(11);
+        var px = new byte[23 * 17 * 3];
+        rng.NextBytes(px);
+        var img = new RgbImage(23, 17, px);
+        var cases = new (PixelRect Region, int W, int H)[]
+        {
+            (new(-5, -3, 30, 25), 7, 9), (new(10, 8, 20, 15), 13, 4), (new(-2, 4, 9, 5), 20, 11), (new(0, 0, 23, 17), 23, 17),
+        };
+        foreach (var (region, w, h) in cases)
+        {
+            var chw = ImageResize.ResizeToChw(img, region, w, h, 0f, 1f);
+            double sx = (double)region.Width / w, sy = (double)region.Height / h;
+            for (int c = 0; c < 3; c++)
+                for (int oy = 0; oy < h; oy++)
+                    for (int ox = 0; ox < w; ox++)
+                    {
+                        double sum = 0;
+                        for (int j = 0; j < region.Height; j++)
+                            for (int i = 0; i < region.Width; i++)
+                            {
+                                int x = region.X + i, y = region.Y + j;
+                                if (x < 0 || y < 0 || x >= 23 || y >= 17) continue;
+                                double ovx = Math.Max(0, Math.Min(i + 1, (ox + 1) * sx) - Math.Max(i, ox * sx));
+                                double ovy = Math.Max(0, Math.Min(j + 1, (oy + 1) * sy) - Math.Max(j, oy * sy));
+                                sum += ovx * ovy * px[(y * 23 + x) * 3 + c];
+                            }
+                        Assert.Equal(sum / (sx * sy), chw[c * w * h + oy * w + ox], 2);
+                    }
+        }
+    }
 }
