@@ -1,4 +1,4 @@
-using System.CommandLine;
+using FaceNetSharp.Cli;
+using Spectre.Console;
 
-var root = new RootCommand("FaceNetSharp: face detection, alignment and recognition (facenet in C#)");
-return root.Parse(args).Invoke();
+return CliApp.Run(args, new CliContext(AnsiConsole.Console, Console.Out));

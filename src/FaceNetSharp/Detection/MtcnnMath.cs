@@ -1,3 +1,5 @@
+using FaceNetSharp.Imaging;
+
 namespace FaceNetSharp.Detection;
 
 /// <summary>A candidate box during MTCNN's cascade: corners, score and the regression offsets of the last net.</summary>
@@ -14,12 +16,6 @@ internal struct Candidate
 
 /// <summary>Which overlap NMS uses: intersection over union, or over the smaller box (facenet's 'Min').</summary>
 internal enum NmsMode { Union, Min }
-
-/// <summary>
-/// A region of the image to crop for R-Net/O-Net, in 0-based pixels: columns <c>X .. X+Width-1</c> and rows
-/// <c>Y .. Y+Height-1</c>; parts outside the image are zero (black before normalisation).
-/// </summary>
-internal readonly record struct CropRegion(int X, int Y, int Width, int Height);
 
 /// <summary>
 /// The pure functions of MTCNN detection, each a transcription of the function of the same name in facenet's
@@ -166,7 +162,7 @@ internal static class MtcnnMath
     /// <c>img[y1-1 : y2, x1-1 : x2]</c> into a <c>(y2-y1+1) x (x2-x1+1)</c> zero canvas, i.e. 0-based columns
     /// <c>x1-1 .. x2-1</c>; the part outside the image stays zero.
     /// </summary>
-    public static CropRegion CropFor(Candidate fixedBox) =>
+    public static PixelRect CropFor(Candidate fixedBox) =>
         new((int)fixedBox.X1 - 1, (int)fixedBox.Y1 - 1,
             (int)(fixedBox.X2 - fixedBox.X1 + 1), (int)(fixedBox.Y2 - fixedBox.Y1 + 1));
 }

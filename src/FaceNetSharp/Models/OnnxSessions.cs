@@ -5,6 +5,9 @@ namespace FaceNetSharp.Models;
 /// <summary>How every network is opened: CPU by default, settings measured in ../shared/docs/STACK.md.</summary>
 internal static class OnnxSessions
 {
+    /// <summary>Default run options, shared: ONNX Runtime's Run needs an instance, and it holds no per-call state.</summary>
+    public static RunOptions DefaultRun { get; } = new();
+
     /// <summary>
     /// Sequential execution, all graph optimisations, one inter-op thread (STACK.md: the settings of the measured
     /// ONNX Runtime figures). Set <c>FACENETSHARP_EXECUTION_PROVIDER=cuda</c> to use the CUDA provider where the

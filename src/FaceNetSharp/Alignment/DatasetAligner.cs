@@ -1,0 +1,213 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using FaceNetSharp.Detection;
+using FaceNetSharp.Imaging;
+
+namespace FaceNetSharp.Alignment;
+
+/// <summary>Settings of a dataset alignment run (facenet's align_dataset_mtcnn.py flags).</summary>
+public sealed record DatasetAlignOptions
+{
+    /// <summary>How each face is cut out (mode, size, margin, template).</summary>
+    public FaceAlignerOptions Alignment { get; init; } = new();
+
+    /// <summary>Process images in random order, so several processes can share one output folder (facenet --random_order).</summary>
+    public bool RandomOrder { get; init; }
+
+    /// <summary>Write every face of a photo (<c>Name_0001_0.png</c>, <c>_1</c>, …) instead of the one facenet picks.</summary>
+    public bool DetectMultipleFaces { get; init; }
+
+    /// <summary>Images processed at once (each detection uses one thread).</summary>
+    public int Workers { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Seed of the random order and of the bounding-box file's name; null for a fresh one.</summary>
+    public int? Seed { get; init; }
+
+    /// <summary>Image format of the outputs, by extension (".png" as facenet, or ".jpg").</summary>
+    public string OutputExtension { get; init; } = ".png";
+}
+
+/// <summary>What happened to one input image.</summary>
+public enum AlignOutcome
+{
+    /// <summary>At least one face was written.</summary>
+    Aligned,
+    /// <summary>The output already existed (a resumed run, or another process did it).</summary>
+    Skipped,
+    /// <summary>The image was read but no face was found.</summary>
+    NoFace,
+    /// <summary>The file could not be read or written; <see cref="AlignItemResult.Error"/> says why.</summary>
+    Failed,
+}
+
+/// <summary>The result of one input image. Paths are absolute.</summary>
+public sealed record AlignItemResult(string InputPath, AlignOutcome Outcome, IReadOnlyList<string> Outputs, string? Error);
+
+/// <summary>Counts of a finished (or cancelled) run.</summary>
+public sealed record DatasetAlignSummary(
+    int Total, int Aligned, int Skipped, int NoFace, int Failed, string BoundingBoxesFile, TimeSpan Elapsed, bool Cancelled)
+{
+    /// <summary>Images looked at in this run (not skipped).</summary>
+    public int Processed => Aligned + NoFace + Failed;
+}
+
+/// <summary>
+/// facenet's align_dataset_mtcnn.py: walks <c>INPUT/Class/image</c>, detects faces, aligns them and writes
+/// <c>OUTPUT/Class/image.png</c>, plus <c>bounding_boxes_NNNNN.txt</c> (one line per image: output path and box,
+/// or the path alone when no face was aligned). Resumable (existing outputs are skipped), every output written
+/// atomically, and a bad file is reported and skipped without stopping the run.
+/// </summary>
+public sealed class DatasetAligner
+{
+    private readonly IFaceDetector _detector;
+    private readonly DatasetAlignOptions _options;
+    private readonly FaceAligner _aligner;
+
+    public DatasetAligner(IFaceDetector detector, DatasetAlignOptions? options = null)
+    {
+        _detector = detector;
+        _options = options ?? new DatasetAlignOptions();
+        if (_options.Workers < 1) throw new ArgumentOutOfRangeException(nameof(options), "Workers must be at least 1");
+        _aligner = new FaceAligner(_options.Alignment);
+    }
+
+    /// <summary>
+    /// The input files as (path, class folder relative to the input root; "" for files in the root itself),
+    /// sorted as facenet does (classes, then files, by name). Hidden files are ignored.
+    /// </summary>
+    public static List<(string Path, string Class)> ListInputs(string inputDir)
+    {
+        if (!Directory.Exists(inputDir)) throw new DirectoryNotFoundException($"input folder not found: {inputDir}");
+        var result = new List<(string, string)>();
+        foreach (var f in Directory.GetFiles(inputDir).Order(StringComparer.Ordinal))
+            if (!IsHidden(f)) result.Add((f, ""));
+        foreach (var dir in Directory.GetDirectories(inputDir).Order(StringComparer.Ordinal))
+        {
+            if (IsHidden(dir)) continue;
+            var cls = Path.GetFileName(dir);
+            foreach (var f in Directory.GetFiles(dir).Order(StringComparer.Ordinal))
+                if (!IsHidden(f)) result.Add((f, cls));
+        }
+        return result;
+    }
+
+    private static bool IsHidden(string path) => Path.GetFileName(path).StartsWith('.');
+
+    /// <summary>Aligns the whole tree. <paramref name="onItem"/> is called once per image, from worker threads.</summary>
+    public DatasetAlignSummary Run(string inputDir, string outputDir, Action<AlignItemResult>? onItem = null, CancellationToken cancellation = default)
+    {
+        var sw = Stopwatch.StartNew();
+        var inputs = ListInputs(inputDir);
+        var random = _options.Seed is { } s ? new Random(s) : new Random();
+        if (_options.RandomOrder) random.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(inputs));
+        Directory.CreateDirectory(outputDir);
+        // facenet: bounding_boxes_%05d.txt with a random key, so that parallel processes write separate files.
+        string bbPath;
+        do bbPath = Path.Combine(outputDir, $"bounding_boxes_{random.Next(0, 100000):D5}.txt");
+        while (File.Exists(bbPath));
+
+        int aligned = 0, skipped = 0, noFace = 0, failed = 0;
+        var lines = new BlockingCollection<string>();
+        using var bbFile = new StreamWriter(new FileStream(bbPath, FileMode.CreateNew, FileAccess.Write, FileShare.Read));
+        var writerTask = Task.Run(() =>
+        {
+            foreach (var line in lines.GetConsumingEnumerable())
+            {
+                bbFile.WriteLine(line);
+                bbFile.Flush(); // a killed run keeps every line it reported
+            }
+        });
+
+        bool cancelled = false;
+        try
+        {
+            Parallel.ForEach(inputs, new ParallelOptions { MaxDegreeOfParallelism = _options.Workers, CancellationToken = cancellation }, input =>
+            {
+                var result = ProcessOne(input.Path, input.Class, outputDir, lines);
+                switch (result.Outcome)
+                {
+                    case AlignOutcome.Aligned: Interlocked.Increment(ref aligned); break;
+                    case AlignOutcome.Skipped: Interlocked.Increment(ref skipped); break;
+                    case AlignOutcome.NoFace: Interlocked.Increment(ref noFace); break;
+                    default: Interlocked.Increment(ref failed); break;
+                }
+                onItem?.Invoke(result);
+            });
+        }
+        catch (OperationCanceledException)
+        {
+            cancelled = true;
+        }
+        finally
+        {
+            lines.CompleteAdding();
+            writerTask.Wait();
+        }
+        return new DatasetAlignSummary(inputs.Count, aligned, skipped, noFace, failed, bbPath, sw.Elapsed, cancelled);
+    }
+
+    /// <summary>
+    /// The box written to bounding_boxes_*.txt: in crop mode the pixels cropped (box plus margin, clipped: facenet's
+    /// bb), in similarity mode the detector's box truncated to whole pixels.
+    /// </summary>
+    private string BoxLine(DetectedFace face, RgbImage image)
+    {
+        if (_options.Alignment.Mode == AlignmentMode.Crop)
+        {
+            var r = FaceAligner.CropRegion(face.Box, _options.Alignment.Margin, image.Width, image.Height);
+            return $"{r.X} {r.Y} {r.X + r.Width} {r.Y + r.Height}";
+        }
+        var b = face.Box;
+        return $"{(int)b.X1} {(int)b.Y1} {(int)b.X2} {(int)b.Y2}";
+    }
+
+    private AlignItemResult ProcessOne(string inputPath, string cls, string outputDir, BlockingCollection<string> lines)
+    {
+        var classDir = cls.Length == 0 ? outputDir : Path.Combine(outputDir, cls);
+        var stem = Path.GetFileNameWithoutExtension(inputPath);
+        var single = Path.Combine(classDir, stem + _options.OutputExtension);
+        var firstOfMany = Path.Combine(classDir, $"{stem}_0{_options.OutputExtension}");
+        if (File.Exists(single) || File.Exists(firstOfMany))
+            return new AlignItemResult(inputPath, AlignOutcome.Skipped, [], null);
+
+        RgbImage image;
+        try
+        {
+            image = ImageLoader.Load(inputPath);
+        }
+        catch (ImageLoadException e)
+        {
+            lines.Add(single);
+            return new AlignItemResult(inputPath, AlignOutcome.Failed, [], e.Message);
+        }
+
+        var faces = _detector.Detect(image);
+        if (faces.Count == 0)
+        {
+            lines.Add(single); // facenet: 'Unable to align', path without a box
+            return new AlignItemResult(inputPath, AlignOutcome.NoFace, [], null);
+        }
+
+        var chosen = _options.DetectMultipleFaces
+            ? Enumerable.Range(0, faces.Count).ToList()
+            : [FaceSelection.PickCentralLargest(faces, image.Width, image.Height)];
+        var outputs = new List<string>();
+        try
+        {
+            Directory.CreateDirectory(classDir);
+            for (int k = 0; k < chosen.Count; k++)
+            {
+                var face = faces[chosen[k]];
+                var outPath = chosen.Count > 1 || _options.DetectMultipleFaces ? Path.Combine(classDir, $"{stem}_{k}{_options.OutputExtension}") : single;
+                ImageWriter.Save(_aligner.Align(image, face), outPath);
+                outputs.Add(outPath);
+                lines.Add($"{outPath} {BoxLine(face, image)}");
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new AlignItemResult(inputPath, AlignOutcome.Failed, outputs, $"{inputPath}: cannot write output: {e.Message}");
+        }
+        return new AlignItemResult(inputPath, AlignOutcome.Aligned, outputs, null);
+    }
+}

@@ -1,0 +1,121 @@
+using System.Numerics.Tensors;
+using FaceNetSharp.Imaging;
+using FaceNetSharp.Models;
+using Microsoft.ML.OnnxRuntime;
+
+namespace FaceNetSharp.Embedding;
+
+/// <summary>Options of an ONNX embedder.</summary>
+public sealed record EmbedderOptions
+{
+    /// <summary>Also embed the mirrored chip and add the two vectors before normalising (test-time augmentation).</summary>
+    public bool FlipAugmentation { get; init; }
+
+    /// <summary>Chips per ONNX Runtime call.</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <summary>Threads ONNX Runtime may use inside one run.</summary>
+    public int IntraOpThreads { get; init; } = Environment.ProcessorCount;
+}
+
+/// <summary>
+/// An embedding network in ONNX form, input "input" [N,3,S,S] (normalised RGB), output [N,D] raw vectors, which
+/// this class L2-normalises. Thread-safe.
+/// </summary>
+public sealed class OnnxFaceEmbedder : IFaceEmbedder, IDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly string _inputName;
+    private readonly string _outputName;
+    private readonly EmbedderOptions _options;
+
+    public OnnxFaceEmbedder(string onnxPath, EmbedderInfo info, EmbedderOptions? options = null)
+    {
+        _options = options ?? new EmbedderOptions();
+        if (_options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), "BatchSize must be at least 1");
+        using var so = OnnxSessions.CreateOptions(_options.IntraOpThreads);
+        _session = OnnxSessions.Open(onnxPath, so);
+        try
+        {
+            _inputName = _session.InputMetadata.Keys.Single();
+            _outputName = _session.OutputMetadata.Keys.First();
+            var inDims = _session.InputMetadata[_inputName].Dimensions;
+            if (inDims.Length != 4 || inDims[1] != 3 || (inDims[2] > 0 && inDims[2] != info.InputSize))
+                throw new ModelInstallException($"{onnxPath}: expected an input [N,3,{info.InputSize},{info.InputSize}], the model has [{string.Join(",", inDims)}]");
+            var outDims = _session.OutputMetadata[_outputName].Dimensions;
+            int dims = outDims.Length == 2 && outDims[1] > 0 ? outDims[1] : info.Dimensions;
+            Info = info with { Dimensions = dims };
+        }
+        catch
+        {
+            _session.Dispose();
+            throw;
+        }
+    }
+
+    public EmbedderInfo Info { get; }
+
+    /// <inheritdoc />
+    public float[][] Embed(IReadOnlyList<RgbImage> alignedFaces)
+    {
+        var result = new float[alignedFaces.Count][];
+        for (int start = 0; start < alignedFaces.Count; start += _options.BatchSize)
+        {
+            int count = Math.Min(_options.BatchSize, alignedFaces.Count - start);
+            var raw = RunBatch(alignedFaces, start, count, mirror: false);
+            var mirrored = _options.FlipAugmentation ? RunBatch(alignedFaces, start, count, mirror: true) : null;
+            int d = Info.Dimensions;
+            for (int k = 0; k < count; k++)
+            {
+                var v = raw.AsSpan(k * d, d).ToArray();
+                if (mirrored is not null) TensorPrimitives.Add(v, mirrored.AsSpan(k * d, d), v);
+                Normalize(v);
+                result[start + k] = v;
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Scales <paramref name="v"/> to unit length in place (a zero vector stays zero).</summary>
+    internal static void Normalize(Span<float> v)
+    {
+        float norm = TensorPrimitives.Norm(v);
+        if (norm > 0) TensorPrimitives.Divide(v, norm, v);
+    }
+
+    private float[] RunBatch(IReadOnlyList<RgbImage> faces, int start, int count, bool mirror)
+    {
+        int s = Info.InputSize, plane = s * s;
+        var input = new float[count * 3 * plane];
+        for (int k = 0; k < count; k++)
+        {
+            var face = faces[start + k];
+            if (face.Width != s || face.Height != s)
+                throw new ArgumentException($"face {start + k} is {face.Width}x{face.Height}; {Info.Name} takes aligned {s}x{s} chips");
+            ToChw(face, Info.Mean, Info.Scale, mirror, input.AsSpan(k * 3 * plane, 3 * plane));
+        }
+        using var value = OrtValue.CreateTensorValueFromMemory(input, [count, 3, s, s]);
+        using var outputs = _session.Run(OnnxSessions.DefaultRun, [_inputName], [value], [_outputName]);
+        return outputs[0].GetTensorDataAsSpan<float>().ToArray();
+    }
+
+    /// <summary>Packed RGB to planar CHW floats, <c>(v - mean[c]) * scale</c>, optionally mirrored left-right.</summary>
+    internal static void ToChw(RgbImage face, float[] mean, float scale, bool mirror, Span<float> dst)
+    {
+        int w = face.Width, h = face.Height, plane = w * h;
+        var px = face.Pixels;
+        for (int y = 0; y < h; y++)
+        {
+            for (int x = 0; x < w; x++)
+            {
+                int src = (y * w + (mirror ? w - 1 - x : x)) * 3;
+                int o = y * w + x;
+                dst[o] = (px[src] - mean[0]) * scale;
+                dst[plane + o] = (px[src + 1] - mean[1]) * scale;
+                dst[2 * plane + o] = (px[src + 2] - mean[2]) * scale;
+            }
+        }
+    }
+
+    public void Dispose() => _session.Dispose();
+}
