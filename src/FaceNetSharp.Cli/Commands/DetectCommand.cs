@@ -64,7 +64,7 @@ internal static class DetectCommand
                 if (drawDir is not null)
                 {
                     Directory.CreateDirectory(drawDir);
-                    var outPath = Path.Combine(drawDir, Path.GetFileNameWithoutExtension(file) + ".jpg");
+                    var outPath = Path.Combine(drawDir, Path.GetFileNameWithoutExtension(file) + ".png");
                     ImageWriter.Save(FaceDrawing.Draw(image, faces), outPath);
                     if (!asJson) ctx.Console.MarkupLineInterpolated($"  drawn: {outPath}");
                 }
@@ -109,6 +109,7 @@ internal sealed class MtcnnCliOptions
     private readonly Option<double> _minSize = new("--min-face-size", "--minsize") { Description = "Smallest face in pixels (facenet: 20)", DefaultValueFactory = _ => 20 };
     private readonly Option<double[]> _thresholds = new("--thresholds") { Description = "P-Net, R-Net, O-Net score thresholds (facenet: 0.6 0.7 0.7)", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [0.6, 0.7, 0.7] };
     private readonly Option<double> _factor = new("--scale-factor") { Description = "Pyramid scale factor (facenet: 0.709)", DefaultValueFactory = _ => 0.709 };
+    private readonly Option<MtcnnResampling> _resampling = new("--resampling") { Description = "Area (OpenCV INTER_AREA, facenet) or PilBox (PIL's BOX filter)", DefaultValueFactory = _ => MtcnnResampling.Area };
 
     public static MtcnnCliOptions Create() => new();
 
@@ -117,6 +118,7 @@ internal sealed class MtcnnCliOptions
         cmd.Add(_minSize);
         cmd.Add(_thresholds);
         cmd.Add(_factor);
+        cmd.Add(_resampling);
     }
 
     public MtcnnOptions Read(ParseResult parse)
@@ -130,6 +132,7 @@ internal sealed class MtcnnCliOptions
             RNetThreshold = t[1],
             ONetThreshold = t[2],
             ScaleFactor = parse.GetValue(_factor),
+            Resampling = parse.GetValue(_resampling),
         };
     }
 }

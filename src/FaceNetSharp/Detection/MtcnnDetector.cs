@@ -58,6 +58,8 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
 
     public MtcnnOptions Options => _options;
 
+    private ResizeKernel Kernel => _options.Resampling == MtcnnResampling.PilBox ? ResizeKernel.PilBox : ResizeKernel.Area;
+
     /// <inheritdoc />
     public IReadOnlyList<DetectedFace> Detect(RgbImage image)
     {
@@ -75,7 +77,7 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
         {
             var (ws, hs) = MtcnnMath.ScaledSize(image.Width, image.Height, scale);
             var input = new float[3 * ws * hs];
-            ImageResize.ResizeToChw(image, new PixelRect(0, 0, image.Width, image.Height), ws, hs, Mean, Scale, input);
+            ImageResize.ResizeToChw(image, PixelRect.Of(image), ws, hs, Mean, Scale, input, Kernel);
             using var inputValue = OrtValue.CreateTensorValueFromMemory(input, [1, 3, hs, ws]);
             using var outputs = _pnet.Run(OnnxSessions.DefaultRun, ["input"], [inputValue], ["reg", "prob"]);
             var regShape = outputs[0].GetTensorTypeAndShape().Shape; // 1 x 4 x H' x W'
@@ -170,7 +172,7 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
             for (int k = 0; k < count; k++)
             {
                 var region = MtcnnMath.CropFor(boxes[start + k]);
-                ImageResize.ResizeToChw(image, region, size, size, Mean, Scale, input.AsSpan(k * per, per));
+                ImageResize.ResizeToChw(image, region, size, size, Mean, Scale, input.AsSpan(k * per, per), Kernel);
             }
             using var inputValue = OrtValue.CreateTensorValueFromMemory(input, [count, 3, size, size]);
             using var outputs = net.Run(OnnxSessions.DefaultRun, ["input"], [inputValue], outputNames);

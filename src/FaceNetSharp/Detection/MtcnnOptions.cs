@@ -23,6 +23,12 @@ public sealed record MtcnnOptions
     /// <summary>Largest number of crops sent to R-Net or O-Net in one batch (bounds memory on crowded photos).</summary>
     public int MaxBatch { get; init; } = 256;
 
+    /// <summary>
+    /// How the pyramid levels and the R-Net/O-Net crops are resampled. facenet uses OpenCV's INTER_AREA
+    /// (<see cref="MtcnnResampling.Area"/>); <see cref="MtcnnResampling.PilBox"/> reproduces references built on PIL.
+    /// </summary>
+    public MtcnnResampling Resampling { get; init; } = MtcnnResampling.Area;
+
     internal void Validate()
     {
         if (MinFaceSize < 12) throw new ArgumentOutOfRangeException(nameof(MinFaceSize), MinFaceSize, "must be at least 12 pixels (P-Net's window)");
@@ -31,4 +37,13 @@ public sealed record MtcnnOptions
             if (t is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(PNetThreshold), t, "thresholds must be in [0, 1]");
         if (MaxBatch < 1) throw new ArgumentOutOfRangeException(nameof(MaxBatch), MaxBatch, "must be at least 1");
     }
+}
+
+/// <summary>Resampling used inside MTCNN.</summary>
+public enum MtcnnResampling
+{
+    /// <summary>Pixel-area averaging, as OpenCV's INTER_AREA (facenet's choice).</summary>
+    Area,
+    /// <summary>PIL's BOX filter (whole pixels whose centres fall inside each output pixel).</summary>
+    PilBox,
 }

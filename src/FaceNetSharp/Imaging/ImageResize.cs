@@ -19,6 +19,13 @@ internal enum ResizeKernel
     /// crop alignment calls, resizes through PIL. Intermediate values stay float (PIL rounds to 8 bits between passes).
     /// </summary>
     Triangle,
+
+    /// <summary>
+    /// PIL's <c>BOX</c> resize: weight 1 for every source pixel whose centre falls inside the output pixel's footprint
+    /// (no fractional overlaps), nearest-neighbour when enlarging. The independent reference behind
+    /// ../shared/data/golden/pipeline_hopkins.json resized with it.
+    /// </summary>
+    PilBox,
 }
 
 /// <summary>
@@ -225,6 +232,25 @@ internal static class ImageResize
                     hi = Math.Min(regionLen, (int)Math.Ceiling(b));
                     for (int i = lo; i < hi; i++)
                         wBuf[i - lo] = (Math.Min(i + 1, b) - Math.Max(i, a)) / scale;
+                }
+                else if (kernel == ResizeKernel.PilBox)
+                {
+                    // PIL's precompute_coeffs with box_filter(x) = 1 for -0.5 < x <= 0.5, support 0.5 * filterscale.
+                    double filterScale = Math.Max(scale, 1.0);
+                    double centre = (o + 0.5) * scale;
+                    double radius = 0.5 * filterScale;
+                    lo = Math.Max(0, (int)(centre - radius + 0.5));
+                    hi = Math.Min(regionLen, (int)(centre + radius + 0.5));
+                    double sum = 0;
+                    for (int i = lo; i < hi; i++)
+                    {
+                        double t = (i + 0.5 - centre) / filterScale;
+                        double v = t > -0.5 && t <= 0.5 ? 1 : 0;
+                        wBuf[i - lo] = v;
+                        sum += v;
+                    }
+                    if (sum > 0)
+                        for (int i = lo; i < hi; i++) wBuf[i - lo] /= sum;
                 }
                 else
                 {
