@@ -27,8 +27,9 @@ public static class Clustering
     /// Chinese whispers label propagation (Biemann 2006) on the graph that joins two faces when their distance is
     /// below <paramref name="threshold"/>. Every face starts as its own cluster; each iteration visits all faces in
     /// a fresh random order (seeded) and gives each the label carried by most of its neighbours, as facenet's
-    /// clustering.py does. As in dlib's face-clustering example, edges are unweighted and every face counts as its
-    /// own neighbour (the i == j edge), so a face keeps its label on a tie; remaining ties go to the smaller label.
+    /// clustering.py does. As in dlib's face-clustering example and <c>chinese_whispers</c>, edges are unweighted,
+    /// every face counts as its own neighbour (the i == j edge), and a tie goes to the smallest label (dlib walks
+    /// its label counts in a std::map, in label order, and keeps the first best).
     /// </summary>
     /// <param name="vectors">The embeddings, all the same length (normalised here).</param>
     /// <param name="threshold">Distance below which two faces are joined, in <paramref name="metric"/>'s units (dlib uses 0.6 euclidean for its ResNet model).</param>
@@ -57,10 +58,10 @@ public static class Clustering
             {
                 votes.Clear();
                 foreach (int m in neighbours[node]) votes[labels[m]] = votes.GetValueOrDefault(labels[m]) + 1;
-                int bestLabel = labels[node], bestVotes = votes[labels[node]];
+                int bestLabel = labels[node], bestVotes = 0;
                 foreach (var (label, count) in votes)
                 {
-                    if (count > bestVotes || (count == bestVotes && label < bestLabel && bestLabel != labels[node]))
+                    if (count > bestVotes || (count == bestVotes && label < bestLabel))
                     {
                         bestLabel = label;
                         bestVotes = count;
