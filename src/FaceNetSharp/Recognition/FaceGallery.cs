@@ -452,6 +452,16 @@ public sealed class FaceGallery : IDisposable
             if (faces.Count > 0) people.Add((person.Name, faces));
         }
 
+        AddPeople(people);
+        return people.Sum(p => p.Faces.Count);
+    }
+
+    /// <summary>
+    /// Adds several people's faces (already normalised, as blobs) in one transaction. Internal: bulk enrolment for
+    /// <see cref="Import"/> and the benchmark.
+    /// </summary>
+    internal void AddPeople(IEnumerable<(string Name, List<(byte[] Blob, string? Source, string AddedAt)> Faces)> people)
+    {
         lock (_gate)
         {
             ThrowIfDisposed();
@@ -460,8 +470,10 @@ public sealed class FaceGallery : IDisposable
             tx.Commit();
             _changedHere = true;
         }
-        return people.Sum(p => p.Faces.Count);
     }
+
+    /// <summary>A unit-length copy of <paramref name="vector"/> as the gallery stores it (float32 little-endian).</summary>
+    internal byte[] NormalizedBlob(float[] vector) => ToBlob(VectorMath.Normalized(vector, Dimensions, "the vector"));
 
     /// <summary>Brings the in-memory matrix up to date with the file. Caller holds the lock.</summary>
     private void Refresh()
@@ -486,6 +498,7 @@ public sealed class FaceGallery : IDisposable
     private void Reload()
     {
         _index.Clear();
+        _index.EnsureCapacity((int)Scalar<long>("SELECT COUNT(*) FROM faces"));
         LoadFaces(0);
     }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics.Tensors;
 
 namespace FaceNetSharp.Recognition;
@@ -44,6 +45,24 @@ internal sealed class GalleryIndex
         MaxFaceId = 0;
     }
 
+    /// <summary>
+    /// Makes room for <paramref name="rows"/> rows in all, so that loading a known number of faces allocates the
+    /// matrix once instead of growing it by doubling (which briefly holds old and new arrays: 1.5x the memory).
+    /// </summary>
+    public void EnsureCapacity(int rows)
+    {
+        if (rows <= _personOfRow.Length) return;
+        Grow(rows);
+    }
+
+    private void Grow(int capacity)
+    {
+        var data = new float[(long)capacity * Dimensions];
+        _data.AsSpan(0, Rows * Dimensions).CopyTo(data);
+        _data = data;
+        Array.Resize(ref _personOfRow, capacity);
+    }
+
     /// <summary>Appends one face; <paramref name="unitVector"/> must already be L2-normalised.</summary>
     /// <param name="faceId">The face's id, increasing from call to call.</param>
     /// <param name="personKey">A stable key of the person (SQLite's <c>people.id</c>).</param>
@@ -59,14 +78,7 @@ internal sealed class GalleryIndex
             _personIndexByKey.Add(personKey, person);
             People++;
         }
-        if (Rows == _personOfRow.Length)
-        {
-            int capacity = Math.Max(64, _personOfRow.Length * 2);
-            var data = new float[(long)capacity * Dimensions];
-            _data.AsSpan(0, Rows * Dimensions).CopyTo(data);
-            _data = data;
-            Array.Resize(ref _personOfRow, capacity);
-        }
+        if (Rows == _personOfRow.Length) Grow(Math.Max(64, _personOfRow.Length * 2));
         unitVector.CopyTo(_data.AsSpan(Rows * Dimensions, Dimensions));
         _personOfRow[Rows] = person;
         Rows++;
@@ -110,7 +122,7 @@ internal sealed class GalleryIndexView
     public ReadOnlySpan<float> Row(int row) => _data.AsSpan(row * Dimensions, Dimensions);
 
     /// <summary>
-    /// Dot products of a unit query with every row into <paramref name="scores"/> (length <see cref="Rows"/>),
+    /// Dot products of a unit query with every row into <paramref name="scores"/> (at least <see cref="Rows"/> long),
     /// with SIMD (TensorPrimitives.Dot per row) and, for large matrices, all cores.
     /// </summary>
     public void Dots(float[] query, float[] scores)
@@ -147,16 +159,30 @@ internal sealed class GalleryIndexView
     {
         var result = new List<(int Person, float Dot)>(Math.Min(top, People));
         if (Rows == 0) return result;
-        var scores = new float[Rows];
-        Dots(query, scores);
-
-        var best = new float[People];
-        Array.Fill(best, float.NegativeInfinity);
-        for (int r = 0; r < Rows; r++)
+        // Pooled: at 1M rows these are 4 MiB each, which would otherwise be a large-object allocation per query.
+        var scores = ArrayPool<float>.Shared.Rent(Rows);
+        var best = ArrayPool<float>.Shared.Rent(People);
+        try
         {
-            int p = _personOfRow[r];
-            if (scores[r] > best[p]) best[p] = scores[r];
+            Dots(query, scores);
+            Array.Fill(best, float.NegativeInfinity, 0, People);
+            for (int r = 0; r < Rows; r++)
+            {
+                int p = _personOfRow[r];
+                if (scores[r] > best[p]) best[p] = scores[r];
+            }
+            SelectTop(best, top, result);
         }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(scores);
+            ArrayPool<float>.Shared.Return(best);
+        }
+        return result;
+    }
+
+    private void SelectTop(float[] best, int top, List<(int Person, float Dot)> result)
+    {
 
         // A min-heap of the best `top` people so far: its root is the weakest kept, replaced by anyone better.
         var heap = new PriorityQueue<int, float>(Math.Min(top, People) + 1);
@@ -168,6 +194,5 @@ internal sealed class GalleryIndexView
         }
         while (heap.TryDequeue(out int p, out float dot)) result.Add((p, dot));
         result.Reverse();
-        return result;
     }
 }
