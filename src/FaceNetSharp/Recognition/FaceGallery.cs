@@ -167,7 +167,9 @@ public sealed class FaceGallery : IDisposable
             tx.Commit();
         }
         _dataVersion = Scalar<long>("PRAGMA data_version");
-        Reload();
+        using var read = _connection.BeginTransaction(deferred: true);
+        Reload(read);
+        read.Commit();
     }
 
     private void InsertMeta(string key, string value, SqliteTransaction tx)
@@ -482,32 +484,36 @@ public sealed class FaceGallery : IDisposable
         if (version == _dataVersion && !_changedHere) return;
         _dataVersion = version;
         _changedHere = false;
+        // One read transaction: the check and the load see the same snapshot of the file (WAL: no writer waits).
+        // A commit after the version was read bumps it again, so the next call looks again.
+        using var tx = _connection.BeginTransaction(deferred: true);
 
         // With AUTOINCREMENT ids, the rows loaded so far are unchanged iff exactly as many rows have id <= the
         // last one loaded; then only the newer rows need reading.
         long unchanged;
-        using (var cmd = Command("SELECT COUNT(*) FROM faces WHERE id <= $max"))
+        using (var cmd = Command("SELECT COUNT(*) FROM faces WHERE id <= $max", tx))
         {
             cmd.Parameters.AddWithValue("$max", _index.MaxFaceId);
             unchanged = (long)cmd.ExecuteScalar()!;
         }
-        if (unchanged == _index.Rows) LoadFaces(_index.MaxFaceId);
-        else Reload();
+        if (unchanged == _index.Rows) LoadFaces(_index.MaxFaceId, tx);
+        else Reload(tx);
+        tx.Commit();
     }
 
-    private void Reload()
+    private void Reload(SqliteTransaction tx)
     {
         _index.Clear();
-        _index.EnsureCapacity((int)Scalar<long>("SELECT COUNT(*) FROM faces"));
-        LoadFaces(0);
+        _index.EnsureCapacity((int)Scalar<long>("SELECT COUNT(*) FROM faces", tx));
+        LoadFaces(0, tx);
     }
 
-    private void LoadFaces(long afterId)
+    private void LoadFaces(long afterId, SqliteTransaction tx)
     {
         using var cmd = Command("""
             SELECT f.id, f.person_id, p.name, f.vector FROM faces f JOIN people p ON p.id = f.person_id
             WHERE f.id > $after ORDER BY f.id
-            """);
+            """, tx);
         cmd.Parameters.AddWithValue("$after", afterId);
         using var reader = cmd.ExecuteReader();
         var vector = new float[Dimensions];
