@@ -1,0 +1,582 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace FaceNetSharp.Recognition;
+
+/// <summary>
+/// A persistent gallery of people and their face embeddings, in one SQLite file, with exact (brute-force) search.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The file holds three tables: <c>meta</c> (model id, dimensions, schema version), <c>people</c> and <c>faces</c>
+/// (person id, vector as a BLOB of float32 little-endian, source, time added in UTC ISO 8601). A gallery is bound to
+/// the embedding model it was built with: opening it with another model id or dimension count throws
+/// <see cref="EmbeddingModelMismatchException"/>.
+/// </para>
+/// <para>
+/// Several processes (or several instances in one process) may use one file at once: the file is in WAL journal
+/// mode, writers wait for each other (busy timeout) and every change is one transaction, so concurrent adds lose
+/// nothing and a process killed mid-add leaves the file as it was before that add. Each instance keeps all vectors
+/// in memory as one contiguous matrix, loaded at open and brought up to date before each <see cref="Identify"/>
+/// when the file changed (SQLite's <c>PRAGMA data_version</c>): appended faces are read incrementally, a removal
+/// reloads the matrix.
+/// </para>
+/// <para>
+/// Vectors are L2-normalised on the way in (facenet's embeddings already are, so for them this changes nothing);
+/// an all-zero or non-finite vector is refused.
+/// </para>
+/// <para>
+/// Thread safety: all members may be called from several threads at once. Writes are serialised on the instance;
+/// the search in <see cref="Identify"/> runs outside the lock on a frozen view of the matrix.
+/// </para>
+/// </remarks>
+public sealed class FaceGallery : IDisposable
+{
+    /// <summary>The schema this code writes. A file with a higher version was written by newer code and is refused.</summary>
+    public const int SchemaVersion = 1;
+
+    /// <summary>
+    /// How long a writer waits for another process's transaction before failing, in milliseconds. Adds are short
+    /// (one transaction of a few rows), so 30 s is only reached when another process holds the file far too long.
+    /// </summary>
+    private const int BusyTimeoutMs = 30_000;
+
+    private const string ExportFormat = "facenetsharp-gallery";
+
+    private readonly object _gate = new();
+    private readonly SqliteConnection _connection;
+    private readonly GalleryIndex _index;
+    private GalleryIndexView _view;
+    private long _dataVersion;
+    private bool _changedHere;
+    private bool _disposed;
+
+    private FaceGallery(string path, SqliteConnection connection, string modelId, int dimensions, RecognitionMetric metric)
+    {
+        FilePath = path;
+        _connection = connection;
+        ModelId = modelId;
+        Dimensions = dimensions;
+        Metric = metric;
+        _index = new GalleryIndex(dimensions);
+        _view = _index.View();
+    }
+
+    /// <summary>The gallery file's full path.</summary>
+    public string FilePath { get; }
+
+    /// <summary>The id of the embedding model the gallery's vectors come from.</summary>
+    public string ModelId { get; }
+
+    /// <summary>The length of every vector in the gallery.</summary>
+    public int Dimensions { get; }
+
+    /// <summary>The metric <see cref="Identify"/> reports distances in (a choice of this instance, not stored).</summary>
+    public RecognitionMetric Metric { get; }
+
+    /// <summary>
+    /// Opens the gallery at <paramref name="path"/>, creating the file (and its folder) when it does not exist.
+    /// </summary>
+    /// <param name="path">The SQLite file.</param>
+    /// <param name="modelId">The id of the embedding model (e.g. "facenet-20180402-114759"); stored on creation.</param>
+    /// <param name="dimensions">The embedding length of that model; stored on creation.</param>
+    /// <param name="metric">The metric distances are reported in.</param>
+    /// <exception cref="EmbeddingModelMismatchException">The file was built with another model id or dimension.</exception>
+    /// <exception cref="InvalidDataException">The file is not a SQLite database, not a gallery, or from a newer schema.</exception>
+    public static FaceGallery Open(string path, string modelId, int dimensions,
+        RecognitionMetric metric = RecognitionMetric.Cosine)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelId);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimensions);
+        if (!Enum.IsDefined(metric)) throw new ArgumentOutOfRangeException(nameof(metric), metric, "unknown metric");
+
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = full,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            // Without pooling, Dispose really closes the file (other processes, deleting it, tests).
+            Pooling = false,
+            DefaultTimeout = BusyTimeoutMs / 1000,
+        }.ToString();
+
+        var connection = new SqliteConnection(connectionString);
+        try
+        {
+            connection.Open();
+            var gallery = new FaceGallery(full, connection, modelId, dimensions, metric);
+            gallery.Initialise();
+            return gallery;
+        }
+        catch (SqliteException e)
+        {
+            connection.Dispose();
+            // SQLITE_NOTADB (26): the file exists but is not a database.
+            if (e.SqliteErrorCode == 26) throw new InvalidDataException($"{full} is not a SQLite database: {e.Message}", e);
+            throw;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private void Initialise()
+    {
+        Execute($"PRAGMA busy_timeout = {BusyTimeoutMs}");
+        // WAL: readers never block the writer and the writer never blocks readers; the mode is stored in the file.
+        Execute("PRAGMA journal_mode = WAL");
+
+        using (var tx = _connection.BeginTransaction(deferred: false))
+        {
+            bool hasMeta = Scalar<long>("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'", tx) > 0;
+            bool hasOtherTables = Scalar<long>("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'", tx) > 0;
+            if (!hasMeta && hasOtherTables)
+                throw new InvalidDataException($"{FilePath} is a SQLite database but not a face gallery (no 'meta' table)");
+            if (!hasMeta)
+            {
+                Execute("""
+                    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                    CREATE TABLE people (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        name TEXT NOT NULL UNIQUE);
+                    CREATE TABLE faces (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+                        vector BLOB NOT NULL,
+                        source TEXT,
+                        added_at TEXT NOT NULL);
+                    CREATE INDEX faces_person ON faces(person_id);
+                    """, tx);
+                // AUTOINCREMENT: ids are never reused, so "rows with id <= the last one loaded are unchanged" tells an
+                // append from any other change (see Refresh).
+                InsertMeta("model_id", ModelId, tx);
+                InsertMeta("dimensions", Dimensions.ToString(CultureInfo.InvariantCulture), tx);
+                InsertMeta("schema_version", SchemaVersion.ToString(CultureInfo.InvariantCulture), tx);
+            }
+            else
+            {
+                CheckMeta(tx);
+            }
+            tx.Commit();
+        }
+        _dataVersion = Scalar<long>("PRAGMA data_version");
+        using var read = _connection.BeginTransaction(deferred: true);
+        Reload(read);
+        read.Commit();
+    }
+
+    private void InsertMeta(string key, string value, SqliteTransaction tx)
+    {
+        using var cmd = Command("INSERT INTO meta (key, value) VALUES ($k, $v)", tx);
+        cmd.Parameters.AddWithValue("$k", key);
+        cmd.Parameters.AddWithValue("$v", value);
+        cmd.ExecuteNonQuery();
+    }
+
+    private void CheckMeta(SqliteTransaction tx)
+    {
+        var meta = new Dictionary<string, string>();
+        using (var cmd = Command("SELECT key, value FROM meta", tx))
+        using (var reader = cmd.ExecuteReader())
+            while (reader.Read()) meta[reader.GetString(0)] = reader.GetString(1);
+
+        if (!meta.TryGetValue("model_id", out var storedModel) || !meta.TryGetValue("dimensions", out var dimsText) ||
+            !int.TryParse(dimsText, NumberStyles.None, CultureInfo.InvariantCulture, out int storedDims) ||
+            !meta.TryGetValue("schema_version", out var versionText) ||
+            !int.TryParse(versionText, NumberStyles.None, CultureInfo.InvariantCulture, out int version))
+            throw new InvalidDataException($"{FilePath}: the gallery's meta table lacks model_id, dimensions or schema_version");
+        if (version > SchemaVersion)
+            throw new InvalidDataException(
+                $"{FilePath} has gallery schema version {version}; this code reads up to version {SchemaVersion}");
+        if (storedModel != ModelId || storedDims != Dimensions)
+            throw new EmbeddingModelMismatchException(FilePath, storedModel, storedDims, ModelId, Dimensions);
+    }
+
+    /// <summary>
+    /// Adds faces to a person, creating the person when new, in one transaction: either all faces are stored or,
+    /// on any error, none.
+    /// </summary>
+    /// <param name="person">The person's name (case-sensitive, not blank).</param>
+    /// <param name="faces">The embeddings, each <see cref="Dimensions"/> long, and where each came from (e.g. an image path), or null.</param>
+    /// <returns>How many faces were added (0 when <paramref name="faces"/> is empty; then no person is created).</returns>
+    public int AddFaces(string person, IEnumerable<(float[] vector, string? source)> faces)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(person);
+        ArgumentNullException.ThrowIfNull(faces);
+        // Validate everything before writing anything.
+        var rows = new List<(byte[] Blob, string? Source)>();
+        foreach (var (vector, source) in faces)
+        {
+            ArgumentNullException.ThrowIfNull(vector, nameof(faces));
+            var unit = VectorMath.Normalized(vector, Dimensions, $"face {rows.Count} of '{person}'");
+            rows.Add((ToBlob(unit), source));
+        }
+        if (rows.Count == 0) return 0;
+
+        var addedAt = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture);
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            using var tx = _connection.BeginTransaction(deferred: false);
+            long personId = GetOrCreatePerson(person, tx);
+            InsertFaces(personId, rows.Select(r => (r.Blob, r.Source, addedAt)), tx);
+            tx.Commit();
+            _changedHere = true;
+        }
+        return rows.Count;
+    }
+
+    private long GetOrCreatePerson(string name, SqliteTransaction tx)
+    {
+        using (var find = Command("SELECT id FROM people WHERE name = $n", tx))
+        {
+            find.Parameters.AddWithValue("$n", name);
+            if (find.ExecuteScalar() is long id) return id;
+        }
+        using var insert = Command("INSERT INTO people (name) VALUES ($n) RETURNING id", tx);
+        insert.Parameters.AddWithValue("$n", name);
+        return (long)insert.ExecuteScalar()!;
+    }
+
+    private void InsertFaces(long personId, IEnumerable<(byte[] Blob, string? Source, string AddedAt)> rows, SqliteTransaction tx)
+    {
+        using var cmd = Command("INSERT INTO faces (person_id, vector, source, added_at) VALUES ($p, $v, $s, $t)", tx);
+        var p = cmd.Parameters.Add("$p", SqliteType.Integer);
+        var v = cmd.Parameters.Add("$v", SqliteType.Blob);
+        var s = cmd.Parameters.Add("$s", SqliteType.Text);
+        var t = cmd.Parameters.Add("$t", SqliteType.Text);
+        cmd.Prepare();
+        foreach (var (blob, source, addedAt) in rows)
+        {
+            p.Value = personId;
+            v.Value = blob;
+            s.Value = (object?)source ?? DBNull.Value;
+            t.Value = addedAt;
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>The people in the gallery file now (including other processes' changes), by name (ordinal).</summary>
+    public IReadOnlyList<GalleryPerson> List()
+    {
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            var result = new List<GalleryPerson>();
+            using var cmd = Command("""
+                SELECT p.name, COUNT(f.id) FROM people p LEFT JOIN faces f ON f.person_id = p.id
+                GROUP BY p.id ORDER BY p.name
+                """);
+            using var reader = cmd.ExecuteReader();
+            while (reader.Read()) result.Add(new GalleryPerson(reader.GetString(0), reader.GetInt32(1)));
+            return result;
+        }
+    }
+
+    /// <summary>Removes a person and all their faces, in one transaction.</summary>
+    /// <returns>True when the person was in the gallery.</returns>
+    public bool Remove(string person)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(person);
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            using var tx = _connection.BeginTransaction(deferred: false);
+            long? id;
+            using (var find = Command("SELECT id FROM people WHERE name = $n", tx))
+            {
+                find.Parameters.AddWithValue("$n", person);
+                id = find.ExecuteScalar() as long?;
+            }
+            if (id is null) return false;
+            // Faces first, explicitly: the cascade needs PRAGMA foreign_keys on every connection.
+            using (var delFaces = Command("DELETE FROM faces WHERE person_id = $id", tx))
+            {
+                delFaces.Parameters.AddWithValue("$id", id.Value);
+                delFaces.ExecuteNonQuery();
+            }
+            using (var delPerson = Command("DELETE FROM people WHERE id = $id", tx))
+            {
+                delPerson.Parameters.AddWithValue("$id", id.Value);
+                delPerson.ExecuteNonQuery();
+            }
+            tx.Commit();
+            _changedHere = true;
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Finds the people whose closest face is nearest to <paramref name="query"/>, by exact search over every face.
+    /// </summary>
+    /// <param name="query">An embedding of <see cref="Dimensions"/> elements (normalised here).</param>
+    /// <param name="top">How many people to return at most (at least 1).</param>
+    /// <param name="threshold">
+    /// The largest distance, exclusive, at which a match counts as that person (<see cref="GalleryMatch.IsKnown"/>),
+    /// in <see cref="Metric"/>'s units. Calibrate it for the model (e.g. with <see cref="ThresholdCalibration"/>).
+    /// </param>
+    /// <returns>Up to <paramref name="top"/> people, nearest first, one entry per person (their best face); empty when the gallery is empty.</returns>
+    public IReadOnlyList<GalleryMatch> Identify(ReadOnlySpan<float> query, int top, float threshold)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(top);
+        if (!float.IsFinite(threshold)) throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "must be finite");
+        var unit = VectorMath.Normalized(query, Dimensions, "the query");
+        GalleryIndexView view;
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            Refresh();
+            view = _view;
+        }
+        var people = view.TopPeople(unit, top);
+        var result = new GalleryMatch[people.Count];
+        for (int i = 0; i < people.Count; i++)
+        {
+            float distance = VectorMath.DistanceFromDot(people[i].Dot, Metric);
+            result[i] = new GalleryMatch(view.PersonName(people[i].Person), distance, distance < threshold);
+        }
+        return result;
+    }
+
+    /// <summary>How many faces the in-memory matrix holds after bringing it up to date with the file.</summary>
+    public int FaceCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                ThrowIfDisposed();
+                Refresh();
+                return _view.Rows;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes the whole gallery as JSON (model id, dimensions, people with their faces' vectors, sources and times)
+    /// atomically: the file at <paramref name="jsonPath"/> is replaced whole or not at all.
+    /// </summary>
+    public void Export(string jsonPath)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(jsonPath);
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            // One read transaction: a consistent snapshot even while other processes write.
+            using var tx = _connection.BeginTransaction(deferred: true);
+            RecognitionFiles.WriteAtomically(jsonPath, stream =>
+            {
+                using var w = new Utf8JsonWriter(stream);
+                w.WriteStartObject();
+                w.WriteString("format", ExportFormat);
+                w.WriteNumber("schemaVersion", SchemaVersion);
+                w.WriteString("modelId", ModelId);
+                w.WriteNumber("dimensions", Dimensions);
+                w.WriteStartArray("people");
+                using var cmd = Command("""
+                    SELECT p.id, p.name, f.vector, f.source, f.added_at, f.id
+                    FROM people p JOIN faces f ON f.person_id = p.id ORDER BY p.name, f.id
+                    """, tx);
+                using var reader = cmd.ExecuteReader();
+                long currentPerson = -1;
+                var vector = new float[Dimensions];
+                while (reader.Read())
+                {
+                    long personId = reader.GetInt64(0);
+                    if (personId != currentPerson)
+                    {
+                        if (currentPerson != -1) { w.WriteEndArray(); w.WriteEndObject(); }
+                        currentPerson = personId;
+                        w.WriteStartObject();
+                        w.WriteString("name", reader.GetString(1));
+                        w.WriteStartArray("faces");
+                    }
+                    FromBlob((byte[])reader.GetValue(2), vector, reader.GetInt64(5));
+                    w.WriteStartObject();
+                    if (!reader.IsDBNull(3)) w.WriteString("source", reader.GetString(3));
+                    w.WriteString("addedAt", reader.GetString(4));
+                    w.WriteStartArray("vector");
+                    foreach (var x in vector) w.WriteNumberValue(x);
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                }
+                if (currentPerson != -1) { w.WriteEndArray(); w.WriteEndObject(); }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            });
+        }
+    }
+
+    /// <summary>
+    /// Adds every face of an exported gallery (<see cref="Export"/>) to this one, in one transaction. People already
+    /// here get the faces added to theirs; importing the same file twice adds its faces twice.
+    /// </summary>
+    /// <returns>How many faces were added.</returns>
+    /// <exception cref="EmbeddingModelMismatchException">The file is from another model id or dimension.</exception>
+    /// <exception cref="InvalidDataException">The file is not a gallery export, or a vector in it is malformed.</exception>
+    public int Import(string jsonPath)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(jsonPath);
+        var file = RecognitionFiles.Read(jsonPath, RecognitionJsonContext.Default.GalleryFileDto);
+        if (file.Format != ExportFormat)
+            throw new InvalidDataException($"{jsonPath}: format is '{file.Format}', expected '{ExportFormat}'");
+        if (file.SchemaVersion > SchemaVersion)
+            throw new InvalidDataException($"{jsonPath} has gallery schema version {file.SchemaVersion}; this code reads up to {SchemaVersion}");
+        if (file.ModelId != ModelId || file.Dimensions != Dimensions)
+            throw new EmbeddingModelMismatchException(jsonPath, file.ModelId ?? "(none)", file.Dimensions, ModelId, Dimensions);
+
+        var now = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture);
+        var people = new List<(string Name, List<(byte[] Blob, string? Source, string AddedAt)> Faces)>();
+        foreach (var person in file.People ?? [])
+        {
+            if (string.IsNullOrWhiteSpace(person.Name)) throw new InvalidDataException($"{jsonPath}: a person has no name");
+            var faces = new List<(byte[], string?, string)>();
+            foreach (var face in person.Faces ?? [])
+            {
+                float[] unit;
+                try
+                {
+                    unit = VectorMath.Normalized(face.Vector ?? [], Dimensions, $"face {faces.Count} of '{person.Name}'");
+                }
+                catch (ArgumentException e)
+                {
+                    throw new InvalidDataException($"{jsonPath}: {e.Message}", e);
+                }
+                faces.Add((ToBlob(unit), face.Source, face.AddedAt ?? now));
+            }
+            if (faces.Count > 0) people.Add((person.Name, faces));
+        }
+
+        AddPeople(people);
+        return people.Sum(p => p.Faces.Count);
+    }
+
+    /// <summary>
+    /// Adds several people's faces (already normalised, as blobs) in one transaction. Internal: bulk enrolment for
+    /// <see cref="Import"/> and the benchmark.
+    /// </summary>
+    internal void AddPeople(IEnumerable<(string Name, List<(byte[] Blob, string? Source, string AddedAt)> Faces)> people)
+    {
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            using var tx = _connection.BeginTransaction(deferred: false);
+            foreach (var (name, faces) in people) InsertFaces(GetOrCreatePerson(name, tx), faces, tx);
+            tx.Commit();
+            _changedHere = true;
+        }
+    }
+
+    /// <summary>A unit-length copy of <paramref name="vector"/> as the gallery stores it (float32 little-endian).</summary>
+    internal byte[] NormalizedBlob(float[] vector) => ToBlob(VectorMath.Normalized(vector, Dimensions, "the vector"));
+
+    /// <summary>Brings the in-memory matrix up to date with the file. Caller holds the lock.</summary>
+    private void Refresh()
+    {
+        long version = Scalar<long>("PRAGMA data_version");
+        if (version == _dataVersion && !_changedHere) return;
+        _dataVersion = version;
+        _changedHere = false;
+        // One read transaction: the check and the load see the same snapshot of the file (WAL: no writer waits).
+        // A commit after the version was read bumps it again, so the next call looks again.
+        using var tx = _connection.BeginTransaction(deferred: true);
+
+        // With AUTOINCREMENT ids, the rows loaded so far are unchanged iff exactly as many rows have id <= the
+        // last one loaded; then only the newer rows need reading.
+        long unchanged;
+        using (var cmd = Command("SELECT COUNT(*) FROM faces WHERE id <= $max", tx))
+        {
+            cmd.Parameters.AddWithValue("$max", _index.MaxFaceId);
+            unchanged = (long)cmd.ExecuteScalar()!;
+        }
+        if (unchanged == _index.Rows) LoadFaces(_index.MaxFaceId, tx);
+        else Reload(tx);
+        tx.Commit();
+    }
+
+    private void Reload(SqliteTransaction tx)
+    {
+        _index.Clear();
+        _index.EnsureCapacity((int)Scalar<long>("SELECT COUNT(*) FROM faces", tx));
+        LoadFaces(0, tx);
+    }
+
+    private void LoadFaces(long afterId, SqliteTransaction tx)
+    {
+        using var cmd = Command("""
+            SELECT f.id, f.person_id, p.name, f.vector FROM faces f JOIN people p ON p.id = f.person_id
+            WHERE f.id > $after ORDER BY f.id
+            """, tx);
+        cmd.Parameters.AddWithValue("$after", afterId);
+        using var reader = cmd.ExecuteReader();
+        var vector = new float[Dimensions];
+        byte[] blob = new byte[Dimensions * sizeof(float)];
+        while (reader.Read())
+        {
+            long faceId = reader.GetInt64(0);
+            long length = reader.GetBytes(3, 0, null, 0, 0);
+            if (length != blob.Length)
+                throw new InvalidDataException($"{FilePath}: face {faceId} has a {length}-byte vector; expected {blob.Length}");
+            reader.GetBytes(3, 0, blob, 0, blob.Length);
+            FromBlob(blob, vector, faceId);
+            _index.Append(faceId, reader.GetInt64(1), reader.GetString(2), vector);
+        }
+        _view = _index.View();
+    }
+
+    private static byte[] ToBlob(float[] vector)
+    {
+        var blob = new byte[vector.Length * sizeof(float)];
+        if (BitConverter.IsLittleEndian) MemoryMarshal.AsBytes(vector.AsSpan()).CopyTo(blob);
+        else for (int i = 0; i < vector.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(blob.AsSpan(i * 4), vector[i]);
+        return blob;
+    }
+
+    private void FromBlob(byte[] blob, float[] vector, long faceId)
+    {
+        if (blob.Length != vector.Length * sizeof(float))
+            throw new InvalidDataException($"{FilePath}: face {faceId} has a {blob.Length}-byte vector; expected {vector.Length * 4}");
+        if (BitConverter.IsLittleEndian) MemoryMarshal.Cast<byte, float>(blob).CopyTo(vector);
+        else for (int i = 0; i < vector.Length; i++) vector[i] = BinaryPrimitives.ReadSingleLittleEndian(blob.AsSpan(i * 4));
+    }
+
+    private SqliteCommand Command(string sql, SqliteTransaction? tx = null)
+    {
+        var cmd = _connection.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Transaction = tx;
+        return cmd;
+    }
+
+    private void Execute(string sql, SqliteTransaction? tx = null)
+    {
+        using var cmd = Command(sql, tx);
+        cmd.ExecuteNonQuery();
+    }
+
+    private T Scalar<T>(string sql, SqliteTransaction? tx = null)
+    {
+        using var cmd = Command(sql, tx);
+        return (T)cmd.ExecuteScalar()!;
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    /// <summary>Closes the file. Faces already added are in the file; the instance cannot be used afterwards.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            _connection.Dispose();
+        }
+    }
+}
