@@ -1,0 +1,74 @@
+using System.CommandLine;
+using System.Net;
+using FaceNetSharp.Server;
+using Spectre.Console;
+
+namespace FaceNetSharp.Cli.Commands;
+
+/// <summary>
+/// <c>facenet serve [--urls URL...] [--api-key KEY] [--gallery PATH] [--model NAME]</c>: the HTTP API and web page
+/// (src/FaceNetSharp.Server) until Ctrl+C. Loopback only unless another URL is given.
+/// </summary>
+internal static class ServeCommand
+{
+    public const string ApiKeyVariable = "FACENETSHARP_API_KEY";
+
+    public static Command Create(CliContext ctx)
+    {
+        var urls = new Option<string[]>("--urls")
+        {
+            Description = $"Addresses to listen on (default {ServerOptions.DefaultUrl}: this machine only)",
+            AllowMultipleArgumentsPerToken = true,
+            DefaultValueFactory = _ => [ServerOptions.DefaultUrl],
+        };
+        var apiKey = new Option<string?>("--api-key") { Description = $"Require this key in the X-Api-Key header of every /v1 request (default: ${ApiKeyVariable})" };
+        var gallery = new Option<string?>("--gallery") { Description = "The gallery's SQLite file (default: one per model under the user's local data folder)" };
+        var model = new Option<string>("--model") { Description = "Embedding model: mobilefacenet, dlib, or an .onnx path with its card", DefaultValueFactory = _ => "mobilefacenet" };
+        var maxRequestMb = new Option<double>("--max-request-mb") { Description = "Largest request body in MiB (413 beyond)", DefaultValueFactory = _ => ServerOptions.DefaultMaxRequestBytes / (1024.0 * 1024) };
+        var maxPixels = new Option<long>("--max-pixels") { Description = "Largest image, width x height (413 beyond)", DefaultValueFactory = _ => Imaging.ImageLoadOptions.DefaultMaxPixels };
+        var maxConcurrency = new Option<int>("--max-concurrency") { Description = "Inferences run at once (default: the number of cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var queueMs = new Option<int>("--queue-timeout-ms") { Description = "How long a request waits for a free inference slot before 503 + Retry-After", DefaultValueFactory = _ => 2000 };
+
+        var cmd = new Command("serve", "Serve the JSON API (/v1/detect, /v1/embed, /v1/verify, /v1/identify, /v1/gallery), /health, /openapi/v1.json and a web page")
+        {
+            urls, apiKey, gallery, model, maxRequestMb, maxPixels, maxConcurrency, queueMs,
+        };
+        cmd.SetAction(async (parse, cancel) =>
+        {
+            string modelName = parse.GetValue(model)!;
+            double mb = parse.GetValue(maxRequestMb);
+            if (!(mb > 0)) throw new ArgumentException("--max-request-mb must be more than 0");
+            if (parse.GetValue(maxConcurrency) < 1) throw new ArgumentException("--max-concurrency must be at least 1");
+            if (parse.GetValue(queueMs) < 0) throw new ArgumentException("--queue-timeout-ms must be 0 or more");
+            if (parse.GetValue(maxPixels) < 1) throw new ArgumentException("--max-pixels must be at least 1");
+            var key = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable(ApiKeyVariable);
+            var options = new ServerOptions
+            {
+                Urls = parse.GetValue(urls)!,
+                ApiKey = string.IsNullOrEmpty(key) ? null : key,
+                GalleryPath = parse.GetValue(gallery) ?? ServerOptions.DefaultGalleryPath(Path.GetFileNameWithoutExtension(modelName)),
+                MaxRequestBytes = (long)(mb * 1024 * 1024),
+                MaxPixels = parse.GetValue(maxPixels),
+                MaxConcurrency = parse.GetValue(maxConcurrency),
+                QueueTimeout = TimeSpan.FromMilliseconds(parse.GetValue(queueMs)),
+            };
+
+            await using var server = FaceServer.Open(options, modelName, parse.GetValue(CliApp.ModelsDir), DetectCommand.ModelsLog(ctx));
+            await server.StartAsync(cancel);
+            ctx.Console.MarkupLineInterpolated($"Gallery: [bold]{options.GalleryPath}[/]; model {modelName}; API key {(options.ApiKey is null ? "off" : "on")}");
+            foreach (var url in server.Urls)
+            {
+                ctx.Console.MarkupLineInterpolated($"Listening on [bold]{url}[/] (page /, API /v1, OpenAPI /openapi/v1.json)");
+                if (options.ApiKey is null && !IsLoopback(url))
+                    ctx.Console.MarkupLineInterpolated($"[yellow]warning:[/] {url} is reachable from other machines and no API key is set (--api-key or ${ApiKeyVariable})");
+            }
+            await server.WaitForShutdownAsync(cancel);
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static bool IsLoopback(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) &&
+        (uri.IsLoopback || IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
+}

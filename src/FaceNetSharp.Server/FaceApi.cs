@@ -1,0 +1,197 @@
+using System.Globalization;
+using FaceNetSharp.Detection;
+using FaceNetSharp.Embedding;
+using FaceNetSharp.Imaging;
+using FaceNetSharp.Recognition;
+using Microsoft.AspNetCore.Mvc;
+
+namespace FaceNetSharp.Server;
+
+/// <summary>What the endpoints share: the recognizer, the gallery, the gate and the limits (one per server).</summary>
+internal sealed class FaceService(FaceRecognizer recognizer, FaceGallery gallery, InferenceGate gate, ServerOptions options)
+{
+    public FaceRecognizer Recognizer { get; } = recognizer;
+    public FaceGallery Gallery { get; } = gallery;
+    public InferenceGate Gate { get; } = gate;
+    public ServerOptions Options { get; } = options;
+    public ImageLoadOptions ImageOptions { get; } = new() { MaxPixels = options.MaxPixels };
+
+    public string MetricName => Recognizer.Model.Metric == EmbeddingMetric.Cosine ? "cosine" : "euclidean";
+
+    public static RecognitionMetric GalleryMetric(EmbeddingMetric m) =>
+        m == EmbeddingMetric.Cosine ? RecognitionMetric.Cosine : RecognitionMetric.Euclidean;
+}
+
+/// <summary>The JSON endpoints under <c>/v1</c>. Each reads its form, then decodes and runs the models inside the gate.</summary>
+internal static class FaceApi
+{
+    private const string Multipart = "multipart/form-data";
+
+    public static void Map(RouteGroupBuilder v1)
+    {
+        v1.MapPost("/detect", DetectAsync)
+            .WithName("Detect").WithSummary("Faces of an image (MTCNN): boxes, scores, landmarks")
+            .Accepts<ImageForm>(Multipart).Produces<DetectResponse>().WithImageProblems();
+        v1.MapPost("/embed", EmbedAsync)
+            .WithName("Embed").WithSummary("Every face of an image with its box and unit-length embedding")
+            .Accepts<ImageForm>(Multipart).Produces<EmbedResponse>().WithImageProblems();
+        v1.MapPost("/verify", VerifyAsync)
+            .WithName("Verify").WithSummary("Same person? The distance between the largest face of image1 and of image2")
+            .Accepts<VerifyForm>(Multipart).Produces<VerifyResponse>().WithImageProblems()
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+        v1.MapPost("/identify", IdentifyAsync)
+            .WithName("Identify").WithSummary("Every face of an image with the nearest enrolled people")
+            .Accepts<IdentifyForm>(Multipart).Produces<IdentifyResponse>().WithImageProblems();
+        v1.MapGet("/gallery", ListGallery)
+            .WithName("ListGallery").WithSummary("The enrolled people and their face counts").Produces<GalleryResponse>();
+        v1.MapPost("/gallery/{name}", EnrolAsync)
+            .WithName("Enrol").WithSummary("Adds the largest face of each uploaded image (field 'image', one or more) to a person; all or nothing")
+            .Accepts<EnrolForm>(Multipart).Produces<EnrolResponse>(StatusCodes.Status201Created).WithImageProblems()
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+        v1.MapDelete("/gallery/{name}", Remove)
+            .WithName("RemovePerson").WithSummary("Removes a person and all their faces")
+            .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
+    }
+
+    private static RouteHandlerBuilder WithImageProblems(this RouteHandlerBuilder b) => b
+        .ProducesProblem(StatusCodes.Status400BadRequest)
+        .ProducesProblem(StatusCodes.Status401Unauthorized)
+        .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+        .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+        .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+    private static async Task<IResult> DetectAsync(HttpRequest request, FaceService svc, CancellationToken cancel)
+    {
+        var form = await Uploads.ReadFormAsync(request, cancel);
+        var upload = await Uploads.OneAsync(form, "image", cancel);
+        return Results.Ok(await svc.Gate.RunAsync(() =>
+        {
+            var image = upload.Decode(svc.ImageOptions);
+            var faces = svc.Recognizer.Detect(image);
+            return new DetectResponse(image.Width, image.Height, faces.Select(FaceDto.From).ToArray());
+        }, cancel));
+    }
+
+    private static async Task<IResult> EmbedAsync(HttpRequest request, FaceService svc, CancellationToken cancel)
+    {
+        var form = await Uploads.ReadFormAsync(request, cancel);
+        var upload = await Uploads.OneAsync(form, "image", cancel);
+        return Results.Ok(await svc.Gate.RunAsync(() =>
+        {
+            var image = upload.Decode(svc.ImageOptions);
+            var faces = svc.Recognizer.EmbedAll(image);
+            var model = svc.Recognizer.Model;
+            return new EmbedResponse(image.Width, image.Height, model.Name, model.Dimensions,
+                faces.Select(f => new EmbeddedFaceDto(BoxDto.From(f.Face.Box), f.Face.Score, f.Vector)).ToArray());
+        }, cancel));
+    }
+
+    private static async Task<IResult> VerifyAsync(HttpRequest request, FaceService svc, CancellationToken cancel)
+    {
+        var form = await Uploads.ReadFormAsync(request, cancel);
+        var first = await Uploads.OneAsync(form, "image1", cancel);
+        var second = await Uploads.OneAsync(form, "image2", cancel);
+        return Results.Ok(await svc.Gate.RunAsync(() =>
+        {
+            var (a, imageA, countA) = LargestFace(svc, first, "image1");
+            var (b, imageB, countB) = LargestFace(svc, second, "image2");
+            var model = svc.Recognizer.Model;
+            float distance = svc.Recognizer.Distance(a.Vector, b.Vector);
+            return new VerifyResponse(distance, model.Threshold, distance < model.Threshold, svc.MetricName, model.Name,
+                new VerifiedImageDto(imageA.Width, imageA.Height, BoxDto.From(a.Face.Box), countA),
+                new VerifiedImageDto(imageB.Width, imageB.Height, BoxDto.From(b.Face.Box), countB));
+        }, cancel));
+    }
+
+    /// <summary>The largest face's embedding (422 when there is none) and how many faces the image has.</summary>
+    private static (FaceEmbedding Face, RgbImage Image, int Count) LargestFace(FaceService svc, Upload upload, string field)
+    {
+        var image = upload.Decode(svc.ImageOptions);
+        var faces = svc.Recognizer.Detect(image);
+        int i = FaceSelection.PickLargest(faces);
+        if (i < 0) throw ApiProblemException.NoFace(upload.Label);
+        var vector = svc.Recognizer.EmbedAligned([svc.Recognizer.Align(image, faces[i])])[0];
+        return (new FaceEmbedding(faces[i], vector), image, faces.Count);
+    }
+
+    private static async Task<IResult> IdentifyAsync(HttpRequest request, FaceService svc, CancellationToken cancel)
+    {
+        var form = await Uploads.ReadFormAsync(request, cancel);
+        int top = ParseTop(form["top"].FirstOrDefault() ?? request.Query["top"].FirstOrDefault());
+        var upload = await Uploads.OneAsync(form, "image", cancel);
+        var (image, faces) = await svc.Gate.RunAsync(() =>
+        {
+            var decoded = upload.Decode(svc.ImageOptions);
+            return (decoded, svc.Recognizer.EmbedAll(decoded));
+        }, cancel);
+        float threshold = svc.Recognizer.Model.Threshold;
+        var result = faces.Select(f =>
+        {
+            var matches = svc.Gallery.Identify(f.Vector, top, threshold).Select(MatchDto.From).ToArray();
+            string? person = matches.Length > 0 && matches[0].Known ? matches[0].Name : null;
+            return new IdentifiedFaceDto(BoxDto.From(f.Face.Box), f.Face.Score, person, matches);
+        }).ToArray();
+        return Results.Ok(new IdentifyResponse(image.Width, image.Height, threshold, svc.MetricName, result));
+    }
+
+    private static int ParseTop(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return 3;
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int top) || top < 1 || top > ServerOptions.MaxTop)
+            throw ApiProblemException.BadRequest($"'top' must be a whole number from 1 to {ServerOptions.MaxTop}; got '{text}'.");
+        return top;
+    }
+
+    private static IResult ListGallery(FaceService svc) =>
+        Results.Ok(new GalleryResponse(svc.Gallery.ModelId, svc.Gallery.Dimensions,
+            svc.Gallery.List().Select(p => new PersonDto(p.Name, p.FaceCount)).ToArray()));
+
+    private static async Task<IResult> EnrolAsync(string name, HttpRequest request, FaceService svc, CancellationToken cancel)
+    {
+        name = CheckName(name);
+        var form = await Uploads.ReadFormAsync(request, cancel);
+        var uploads = await Uploads.AllAsync(form, "image", cancel);
+        // Every image must give a face before anything is stored: one bad photo refuses the whole enrolment.
+        var vectors = await svc.Gate.RunAsync(() =>
+            uploads.Select(u => (LargestFace(svc, u, u.Label).Face.Vector, (string?)u.Label)).ToList(), cancel);
+        int added = svc.Gallery.AddFaces(name, vectors);
+        int total = svc.Gallery.List().FirstOrDefault(p => p.Name == name)?.FaceCount ?? added;
+        return Results.Created($"/v1/gallery/{Uri.EscapeDataString(name)}", new EnrolResponse(name, added, total));
+    }
+
+    private static IResult Remove(string name, FaceService svc)
+    {
+        name = CheckName(name);
+        return svc.Gallery.Remove(name)
+            ? Results.NoContent()
+            : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such person",
+                detail: $"'{name}' is not in the gallery.");
+    }
+
+    private static string CheckName(string name)
+    {
+        name = name.Trim();
+        if (name.Length == 0 || name.Length > 200 || name.Any(char.IsControl))
+            throw ApiProblemException.BadRequest("A person's name must be 1 to 200 characters without control characters.");
+        return name;
+    }
+
+    // Shapes of the multipart forms, for the OpenAPI document only (the handlers read the form themselves, so that
+    // a missing field or a wrong content type gets a message saying so).
+
+    /// <summary>multipart/form-data: <c>image</c>, one image file.</summary>
+    internal sealed record ImageForm([property: FromForm(Name = "image")] IFormFile Image);
+
+    /// <summary>multipart/form-data: <c>image1</c> and <c>image2</c>, one image file each.</summary>
+    internal sealed record VerifyForm(
+        [property: FromForm(Name = "image1")] IFormFile Image1,
+        [property: FromForm(Name = "image2")] IFormFile Image2);
+
+    /// <summary>multipart/form-data: <c>image</c>, and <c>top</c>, how many people per face (1 to 100, default 3).</summary>
+    internal sealed record IdentifyForm(
+        [property: FromForm(Name = "image")] IFormFile Image,
+        [property: FromForm(Name = "top")] int? Top);
+
+    /// <summary>multipart/form-data: <c>image</c>, one or more image files of the person.</summary>
+    internal sealed record EnrolForm([property: FromForm(Name = "image")] IFormFileCollection Image);
+}

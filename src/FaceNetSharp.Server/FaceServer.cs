@@ -1,0 +1,174 @@
+using System.Reflection;
+using System.Security.Cryptography;
+using System.Text;
+using FaceNetSharp.Recognition;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Hosting;
+
+namespace FaceNetSharp.Server;
+
+/// <summary>
+/// The HTTP front end: JSON endpoints under <c>/v1</c>, <c>/health</c>, the OpenAPI document at
+/// <c>/openapi/v1.json</c> and the web page at <c>/</c>, on Kestrel.
+/// <code>
+/// await using var server = FaceServer.Open(new ServerOptions { GalleryPath = "people.db" });
+/// await server.StartAsync();
+/// Console.WriteLine(server.Urls[0]);
+/// await server.WaitForShutdownAsync();
+/// </code>
+/// </summary>
+public sealed class FaceServer : IAsyncDisposable
+{
+    /// <summary>The header that carries the API key.</summary>
+    public const string ApiKeyHeader = "X-Api-Key";
+
+    private readonly WebApplication _app;
+    private readonly IDisposable[] _owned;
+
+    private FaceServer(WebApplication app, FaceService service, IDisposable[] owned)
+    {
+        _app = app;
+        Service = service;
+        _owned = owned;
+    }
+
+    internal FaceService Service { get; }
+
+    /// <summary>
+    /// Opens the models (installing missing default models), the gallery, and builds the server; both are disposed
+    /// with it. Call <see cref="StartAsync"/> to listen.
+    /// </summary>
+    public static FaceServer Open(ServerOptions options, string model = "mobilefacenet", string? modelsDirectory = null,
+        IProgress<string>? log = null)
+    {
+        var recognizer = FaceRecognizer.Open(model, modelsDirectory, log: log);
+        try
+        {
+            var info = recognizer.Model;
+            var gallery = FaceGallery.Open(options.GalleryPath, info.Name, info.Dimensions, FaceService.GalleryMetric(info.Metric));
+            try
+            {
+                return Create(options, recognizer, gallery, [gallery, recognizer]);
+            }
+            catch
+            {
+                gallery.Dispose();
+                throw;
+            }
+        }
+        catch
+        {
+            recognizer.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Builds a server on a recognizer and a gallery the caller owns (several servers may share them; both are
+    /// thread-safe). The gallery must be bound to the recognizer's model.
+    /// </summary>
+    public static FaceServer Create(ServerOptions options, FaceRecognizer recognizer, FaceGallery gallery) =>
+        Create(options, recognizer, gallery, []);
+
+    private static FaceServer Create(ServerOptions options, FaceRecognizer recognizer, FaceGallery gallery, IDisposable[] owned)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxRequestBytes);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxPixels);
+        if (options.Urls.Count == 0) throw new ArgumentException("at least one URL to listen on is needed", nameof(options));
+        if (gallery.ModelId != recognizer.Model.Name || gallery.Dimensions != recognizer.Model.Dimensions)
+            throw new EmbeddingModelMismatchException(gallery.FilePath, gallery.ModelId, gallery.Dimensions,
+                recognizer.Model.Name, recognizer.Model.Dimensions);
+
+        var gate = new InferenceGate(options.MaxConcurrency, options.QueueTimeout);
+        var service = new FaceService(recognizer, gallery, gate, options);
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(FaceServer).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.WebHost.UseUrls([.. options.Urls]);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBytes);
+        // The form reader's own limit must not trip before Kestrel's (which answers 413 with a clear message).
+        builder.Services.Configure<FormOptions>(f => f.MultipartBodyLengthLimit = Math.Max(f.MultipartBodyLengthLimit, options.MaxRequestBytes + 1));
+        builder.Logging.SetMinimumLevel(options.MinimumLogLevel);
+        builder.Services.AddSingleton(service);
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
+        builder.Services.ConfigureHttpJsonOptions(j => j.SerializerOptions.WriteIndented = false);
+        builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
+        {
+            doc.Info.Title = "FaceNetSharp";
+            doc.Info.Description = "Face detection (MTCNN), embeddings, verification and a face gallery. " +
+                $"When the server has an API key, every /v1 request needs the header {ApiKeyHeader}.";
+            return Task.CompletedTask;
+        }));
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        if (options.ApiKey is { } key) app.Use(RequireApiKey(key));
+
+        var page = new EmbeddedFileProvider(typeof(FaceServer).Assembly, typeof(FaceServer).Namespace + ".wwwroot");
+        app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = page });
+        app.UseStaticFiles(new StaticFileOptions { FileProvider = page });
+
+        app.MapOpenApi();
+        app.MapGet("/health", (FaceService s) => new HealthResponse("ok", s.Recognizer.Model.Name, s.Recognizer.Model.Dimensions,
+                s.MetricName, s.Recognizer.Model.Threshold, s.Gate.MaxConcurrency, s.Options.MaxRequestBytes, s.Options.MaxPixels,
+                s.Options.ApiKey is not null))
+            .WithName("Health").WithSummary("Liveness and the server's model and limits (no API key needed)");
+        // Uploads are authorised by the API key header (when set), not by cookies, so antiforgery tokens add nothing.
+        FaceApi.Map(app.MapGroup("/v1").DisableAntiforgery());
+
+        return new FaceServer(app, service, [gate, .. owned]);
+    }
+
+    /// <summary>401 for every /v1 request without the right key; the comparison takes the same time wherever it differs.</summary>
+    private static Func<HttpContext, RequestDelegate, Task> RequireApiKey(string key)
+    {
+        var expected = Encoding.UTF8.GetBytes(key);
+        return async (context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments("/v1"))
+            {
+                string? given = context.Request.Headers[ApiKeyHeader];
+                if (given is null || !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), expected))
+                {
+                    context.Response.Headers.WWWAuthenticate = ApiKeyHeader;
+                    await Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "API key required",
+                        detail: given is null
+                            ? $"This server needs an API key: send it in the {ApiKeyHeader} header."
+                            : $"The {ApiKeyHeader} header does not hold this server's API key.")
+                        .ExecuteAsync(context);
+                    return;
+                }
+            }
+            await next(context);
+        };
+    }
+
+    /// <summary>The addresses the server listens on (with the real port when 0 was asked), once started.</summary>
+    public IReadOnlyList<string> Urls =>
+        _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+
+    /// <summary>Starts listening.</summary>
+    public Task StartAsync(CancellationToken cancel = default) => _app.StartAsync(cancel);
+
+    /// <summary>Completes when the host stops (Ctrl+C, SIGTERM, or <see cref="StopAsync"/>).</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancel = default) => _app.WaitForShutdownAsync(cancel);
+
+    /// <summary>Stops listening; requests in flight finish first.</summary>
+    public Task StopAsync(CancellationToken cancel = default) => _app.StopAsync(cancel);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        foreach (var d in _owned) d.Dispose();
+    }
+}

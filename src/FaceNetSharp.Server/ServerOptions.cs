@@ -1,0 +1,51 @@
+using FaceNetSharp.Imaging;
+
+namespace FaceNetSharp.Server;
+
+/// <summary>How <see cref="FaceServer"/> listens, which models and gallery it uses, and its limits.</summary>
+public sealed record ServerOptions
+{
+    /// <summary>The default address: loopback only, so a fresh start never exposes the API to the network.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:5000";
+
+    /// <summary>Default largest request body: 20 MiB (two phone photos with room to spare).</summary>
+    public const long DefaultMaxRequestBytes = 20L * 1024 * 1024;
+
+    /// <summary>Addresses to listen on (Kestrel URLs). Port 0 picks a free port; read it from <see cref="FaceServer.Urls"/>.</summary>
+    public IReadOnlyList<string> Urls { get; init; } = [DefaultUrl];
+
+    /// <summary>
+    /// When not null, every request under <c>/v1</c> must carry this value in the <c>X-Api-Key</c> header (401 otherwise).
+    /// <c>/health</c>, the web page and the OpenAPI document stay open.
+    /// </summary>
+    public string? ApiKey { get; init; }
+
+    /// <summary>Largest request body in bytes; a larger one is answered 413 before it is read to its end.</summary>
+    public long MaxRequestBytes { get; init; } = DefaultMaxRequestBytes;
+
+    /// <summary>Largest decoded image (width x height, from the header); a larger one is answered 413 before decoding.</summary>
+    public long MaxPixels { get; init; } = ImageLoadOptions.DefaultMaxPixels;
+
+    /// <summary>How many decode + inference jobs run at once (default: the number of cores).</summary>
+    public int MaxConcurrency { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// How long a request waits for a free inference slot before it is answered 503 with <c>Retry-After</c>.
+    /// Short on purpose: a client that retries later is better served than one whose request times out in a queue.
+    /// </summary>
+    public TimeSpan QueueTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The gallery's SQLite file (created when missing).</summary>
+    public required string GalleryPath { get; init; }
+
+    /// <summary>The least severe log messages written (to the console).</summary>
+    public LogLevel MinimumLogLevel { get; init; } = LogLevel.Information;
+
+    /// <summary>The largest number of matches <c>/v1/identify</c> returns per face.</summary>
+    public const int MaxTop = 100;
+
+    /// <summary>The gallery path used when none is given: one file per embedding model under the user's data folder.</summary>
+    public static string DefaultGalleryPath(string modelName) =>
+        Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create),
+            "facenetsharp", $"gallery-{modelName}.db");
+}
