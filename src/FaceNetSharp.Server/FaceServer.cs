@@ -98,7 +98,7 @@ public sealed class FaceServer : IAsyncDisposable
         builder.Services.Configure<FormOptions>(f => f.MultipartBodyLengthLimit = Math.Max(f.MultipartBodyLengthLimit, options.MaxRequestBytes + 1));
         builder.Logging.SetMinimumLevel(options.MinimumLogLevel);
         builder.Services.AddSingleton(service);
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = DescribeRoutingProblem);
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.ConfigureHttpJsonOptions(j => j.SerializerOptions.WriteIndented = false);
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
@@ -127,6 +127,24 @@ public sealed class FaceServer : IAsyncDisposable
         FaceApi.Map(app.MapGroup("/v1").DisableAntiforgery());
 
         return new FaceServer(app, service, [gate, .. owned]);
+    }
+
+    /// <summary>
+    /// Messages for the answers routing gives before a handler runs (its problem details have a title only): an
+    /// upload that is not multipart (415: the endpoints declare multipart/form-data), an unknown path or method.
+    /// </summary>
+    private static void DescribeRoutingProblem(ProblemDetailsContext c)
+    {
+        if (c.ProblemDetails.Detail is not null) return;
+        var request = c.HttpContext.Request;
+        c.ProblemDetails.Detail = c.ProblemDetails.Status switch
+        {
+            StatusCodes.Status415UnsupportedMediaType =>
+                $"Send the image(s) as multipart/form-data file fields; the request's Content-Type is '{request.ContentType ?? "(none)"}'.",
+            StatusCodes.Status404NotFound => $"Nothing is served at {request.Path}; the API is under /v1 (see /openapi/v1.json).",
+            StatusCodes.Status405MethodNotAllowed => $"{request.Path} does not take {request.Method} (see /openapi/v1.json).",
+            _ => null,
+        };
     }
 
     /// <summary>401 for every /v1 request without the right key; the comparison takes the same time wherever it differs.</summary>
