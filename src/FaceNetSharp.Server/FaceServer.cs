@@ -45,7 +45,7 @@ public sealed class FaceServer : IAsyncDisposable
     public static FaceServer Open(ServerOptions options, string model = "mobilefacenet", string? modelsDirectory = null,
         IProgress<string>? log = null)
     {
-        var recognizer = FaceRecognizer.Open(model, modelsDirectory, log: log);
+        var recognizer = OpenRecognizer(model, modelsDirectory, log);
         try
         {
             var info = recognizer.Model;
@@ -66,6 +66,14 @@ public sealed class FaceServer : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// Opens the recognizer the way the server wants it: every ONNX run on one thread (MTCNN's default, and here
+    /// also the embedder's), because the server's parallelism comes from concurrent requests (one per core, see
+    /// <see cref="ServerOptions.MaxConcurrency"/>); an embedder that also used every core would oversubscribe them.
+    /// </summary>
+    public static FaceRecognizer OpenRecognizer(string model = "mobilefacenet", string? modelsDirectory = null, IProgress<string>? log = null) =>
+        FaceRecognizer.Open(model, modelsDirectory, embedding: new Embedding.EmbedderOptions { IntraOpThreads = 1 }, log: log);
 
     /// <summary>
     /// Builds a server on a recognizer and a gallery the caller owns (several servers may share them; both are

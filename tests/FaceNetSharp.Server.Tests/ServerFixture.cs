@@ -9,7 +9,7 @@ namespace FaceNetSharp.Server.Tests;
 /// </summary>
 public sealed class ServerFixture : IDisposable
 {
-    private readonly Lazy<FaceRecognizer> _recognizer = new(() => FaceRecognizer.Open());
+    private readonly Lazy<FaceRecognizer> _recognizer = new(() => FaceServer.OpenRecognizer());
 
     public FaceRecognizer Recognizer => _recognizer.Value;
 
