@@ -5,7 +5,10 @@ const $ = (id) => document.getElementById(id);
 const keyInput = $("api-key");
 
 keyInput.value = localStorage.getItem("facenetsharp-api-key") ?? "";
-keyInput.addEventListener("change", () => localStorage.setItem("facenetsharp-api-key", keyInput.value));
+keyInput.addEventListener("change", () => {
+  localStorage.setItem("facenetsharp-api-key", keyInput.value);
+  showGallery();
+});
 
 /** POSTs/GETs an API call; throws an Error with the server's problem detail when it is not a success. */
 async function api(method, path, form) {
