@@ -14,19 +14,24 @@ dotnet build FaceNetSharp.slnx -c Release -v quiet -nologo
 dotnet src/FaceNetSharp.Cli/bin/Release/net10.0/facenet.dll models install
 
 set +e
-dotnet test FaceNetSharp.slnx -c Release --no-build --logger "trx;LogFileName=tests.trx" --logger "console;verbosity=normal" \
-  --results-directory "$results" 2>&1 | tee "$results/console.log" | grep -E "^\s+(Passed|Failed|Skipped) |error|Error Message|Total tests|Passed!|Failed!" 
-status=${PIPESTATUS[0]}
+status=0
+for proj in tests/*/*.csproj; do
+  name=$(basename "$proj" .csproj)
+  dotnet test "$proj" -c Release --no-build --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal" \
+    --results-directory "$results" 2>&1 | tee -a "$results/console.log" | grep -E "^\s+(Failed|Skipped) |Error Message|Total tests|Passed!|Failed!"
+  rc=${PIPESTATUS[0]}
+  [ "$rc" -ne 0 ] && status=$rc
+done
 set -e
 
-trx=$(find "$results" -name '*.trx' | head -n 1)
-if [ -z "$trx" ]; then
+# One .trx per test project: add their counters up.
+trx_files=$(find "$results" -name '*.trx')
+if [ -z "$trx_files" ]; then
   echo "tests: no results file was written (build or test host failure); see $results/console.log"
   exit 1
 fi
-counters=$(grep -o '<Counters [^>]*>' "$trx")
-get() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'; }
-total=$(get total); passed=$(get passed); failed=$(get failed); executed=$(get executed)
+sum() { cat $trx_files | grep -o '<Counters [^>]*>' | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' | awk '{s+=$1} END {print s+0}'; }
+total=$(sum total); passed=$(sum passed); failed=$(sum failed); executed=$(sum executed)
 skipped=$(( total - executed ))
 echo
 echo "tests: $passed passed, $failed failed, $skipped skipped"
