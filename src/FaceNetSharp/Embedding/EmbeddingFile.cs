@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using FaceNetSharp.IO;
 
 namespace FaceNetSharp.Embedding;
 
@@ -53,8 +54,8 @@ public static class EmbeddingFile
         {
             case EmbeddingFileFormat.Npy:
                 var labels = LabelsPathOf(path);
-                WriteAtomic(path, s => WriteNpy(s, rows, dims));
-                WriteAtomic(labels, s =>
+                AtomicFile.Write(path, s => WriteNpy(s, rows, dims));
+                AtomicFile.Write(labels, s =>
                 {
                     using var w = new StreamWriter(s, new UTF8Encoding(false));
                     w.NewLine = "\n";
@@ -62,10 +63,10 @@ public static class EmbeddingFile
                 });
                 return [path, labels];
             case EmbeddingFileFormat.Csv:
-                WriteAtomic(path, s => WriteCsv(s, rows, dims));
+                AtomicFile.Write(path, s => WriteCsv(s, rows, dims));
                 return [path];
             default:
-                WriteAtomic(path, s => WriteJsonl(s, rows));
+                AtomicFile.Write(path, s => WriteJsonl(s, rows));
                 return [path];
         }
     }
@@ -160,21 +161,4 @@ public static class EmbeddingFile
         s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : s;
 
     private static string OneLine(string s) => s.Replace('\t', ' ').Replace('\n', ' ').Replace('\r', ' ');
-
-    private static void WriteAtomic(string path, Action<Stream> write)
-    {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temp = full + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
-        try
-        {
-            using (var s = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-                write(s);
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
-    }
 }

@@ -26,8 +26,10 @@ public enum FileEmbeddingOutcome
     Embedded,
     /// <summary>The photo was read but holds no face.</summary>
     NoFace,
-    /// <summary>The file could not be read, or a chip has the wrong size; <see cref="FileEmbedding.Error"/> says why.</summary>
+    /// <summary>The file could not be read; <see cref="FileEmbedding.Error"/> says why.</summary>
     Failed,
+    /// <summary>An aligned chip (<see cref="ImageFileEmbedderOptions.Aligned"/>) is not the model's input size; <see cref="FileEmbedding.Error"/> says both.</summary>
+    WrongSize,
 }
 
 /// <summary>The embedding of one file.</summary>
@@ -107,7 +109,7 @@ public sealed class ImageFileEmbedder
         if (_options.Aligned)
         {
             if (image.Width != info.InputSize || image.Height != info.InputSize)
-                return (new FileEmbedding(path, FileEmbeddingOutcome.Failed, null, 0, null,
+                return (new FileEmbedding(path, FileEmbeddingOutcome.WrongSize, null, 0, null,
                     $"{path}: the chip is {image.Width}x{image.Height}; {info.Name} takes {info.InputSize}x{info.InputSize} chips aligned to the {info.Template} template"), null);
             return (new FileEmbedding(path, FileEmbeddingOutcome.Failed, null, 1, null, null), image);
         }
