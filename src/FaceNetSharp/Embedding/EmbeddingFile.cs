@@ -57,7 +57,7 @@ public static class EmbeddingFile
                 AtomicFile.Write(path, s => WriteNpy(s, rows, dims));
                 AtomicFile.Write(labels, s =>
                 {
-                    using var w = new StreamWriter(s, new UTF8Encoding(false));
+                    using var w = new StreamWriter(s, new UTF8Encoding(false), leaveOpen: true); // AtomicFile flushes the stream after
                     w.NewLine = "\n";
                     foreach (var r in rows) w.WriteLine($"{OneLine(r.Label)}\t{OneLine(r.File)}");
                 });
@@ -130,7 +130,7 @@ public static class EmbeddingFile
 
     private static void WriteCsv(Stream s, IReadOnlyList<LabelledEmbedding> rows, int dims)
     {
-        using var w = new StreamWriter(s, new UTF8Encoding(false));
+        using var w = new StreamWriter(s, new UTF8Encoding(false), leaveOpen: true); // AtomicFile flushes the stream after
         w.NewLine = "\n";
         w.Write("file,label");
         for (int i = 0; i < dims; i++) w.Write(string.Create(CultureInfo.InvariantCulture, $",e{i}"));
@@ -151,7 +151,7 @@ public static class EmbeddingFile
 
     private static void WriteJsonl(Stream s, IReadOnlyList<LabelledEmbedding> rows)
     {
-        using var w = new StreamWriter(s, new UTF8Encoding(false));
+        using var w = new StreamWriter(s, new UTF8Encoding(false), leaveOpen: true); // AtomicFile flushes the stream after
         w.NewLine = "\n";
         foreach (var r in rows)
             w.WriteLine(JsonSerializer.Serialize(new { file = r.File, label = r.Label, embedding = r.Vector }));
