@@ -33,6 +33,9 @@ internal static class CliApp
         root.Add(AlignCommand.Create(context));
         root.Add(DemoCommand.Create(context));
         root.Add(ServeCommand.Create(context));
+        root.Add(CompareCommand.Create(context));
+        root.Add(ValidateCommand.Create(context));
+        root.Add(EmbedCommand.Create(context));
         return root;
     }
 

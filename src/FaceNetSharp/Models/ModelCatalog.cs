@@ -46,6 +46,13 @@ internal static class ModelCatalog
     // @vladmandic/face-api@1.7.15 (MIT; the dlib model weights are public domain): tfjs manifest + binary shard.
     private static readonly PackageSource FaceApi = new("@vladmandic/face-api", "1.7.15", "MIT (package); weights public domain (dlib model)");
 
+    /// <summary>How the embedders' default thresholds were chosen (written into their cards).</summary>
+    private const string CalibratedThresholdSource =
+        "FaceNetSharp calibration: the threshold of best balanced accuracy over every pair of the first 12 photos of each of the " +
+        "25 people of kz-celebs-talgin (MTCNN + similarity alignment onto the model's template, L2-normalised vectors), " +
+        "checked on deepface's 300 labelled pairs of raw photos; rounded to two decimals. " +
+        "Reproduce with the test DefaultThresholdCalibrationTests, which writes the figures to calibration/threshold-MODEL.json";
+
     private const string ExpoAssets = "package/android/src/main/assets/";
 
     // MTCNN normalisation (facenet detect_face.py): (x - 127.5) * 0.0078125, RGB.
@@ -87,7 +94,8 @@ internal static class ModelCatalog
             new("input", [null, 3, 112, 112], "NCHW", "RGB", [127.5, 127.5, 127.5], 0.0078125, "(x - 127.5) / 128",
                 "112x112 chip aligned by a 5-point similarity transform onto the ArcFace-112 template"),
             [new("embedding", [null, 192], "raw embedding, not L2-normalised")],
-            Metric: "cosine"),
+            // Threshold: see CalibratedThresholdSource; the calibration gave 0.5908 (cosine distance), rounded to 0.59.
+            Metric: "cosine", DefaultThreshold: 0.59, ThresholdSource: CalibratedThresholdSource),
 
         new(ModelNames.DlibResNet, "dlib ResNet-29 face descriptor (dlib_face_recognition_resnet_model_v1, face-api.js port), 128-d",
             FaceApi,
@@ -101,8 +109,10 @@ internal static class ModelCatalog
                 "(rgb - [122.782, 117.001, 104.298]) / 255",
                 "150x150 chip aligned to dlib's 5-point template (padding 0.25)"),
             [new("embedding", [null, 128], "raw descriptor, not L2-normalised")],
-            Metric: "euclidean", DefaultThreshold: 0.6,
-            ThresholdSource: "dlib's published threshold for this model (MODELS.md: about 0.6); not calibrated by FaceNetSharp"),
+            // Threshold: see CalibratedThresholdSource; the calibration gave 0.4228 (euclidean distance of unit vectors),
+            // rounded to 0.42. dlib's own 0.6 is for raw descriptors of dlib's C++ model; on this port's normalised
+            // vectors 0.6 accepts most strangers.
+            Metric: "euclidean", DefaultThreshold: 0.42, ThresholdSource: CalibratedThresholdSource),
     ];
 
     /// <summary>The source of <paramref name="name"/>; an unknown name is a <see cref="ModelInstallException"/> listing the known ones.</summary>

@@ -1,0 +1,147 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using FaceNetSharp.Embedding;
+using Spectre.Console;
+
+namespace FaceNetSharp.Cli.Commands;
+
+/// <summary>Output formats of <c>facenet compare</c>.</summary>
+internal enum CompareFormat
+{
+    Table,
+    Csv,
+    Json,
+}
+
+/// <summary>
+/// <c>facenet compare IMAGE...</c>: facenet's compare.py. Detects the faces of each photo, aligns the largest onto the
+/// model's template, embeds it, and prints the N x N distance matrix and a same/different verdict per pair (distance
+/// below the model's threshold = same person). Photos without a face, and unreadable files, are reported and left out
+/// (exit code 1).
+/// </summary>
+internal static class CompareCommand
+{
+    public static Command Create(CliContext ctx)
+    {
+        var images = new Argument<string[]>("IMAGE") { Description = "Photos, one face each (the largest face is used)", Arity = ArgumentArity.OneOrMore };
+        var format = new Option<CompareFormat>("--format") { Description = "table (people), csv or json (machines, on stdout)", DefaultValueFactory = _ => CompareFormat.Table };
+        var embedder = EmbedderCliOptions.Create();
+        var mtcnn = MtcnnCliOptions.Create();
+        var cmd = new Command("compare", "Distance matrix and same/different verdicts of the faces of several photos (facenet's compare.py)")
+        {
+            images, format,
+        };
+        embedder.AddTo(cmd);
+        mtcnn.AddTo(cmd);
+        cmd.SetAction(parse =>
+        {
+            var files = parse.GetValue(images)!;
+            using var recognizer = embedder.Open(parse, ctx, mtcnn.Read(parse));
+            var info = recognizer.Model;
+            var results = new ImageFileEmbedder(recognizer).Embed(files);
+
+            var used = new List<FileEmbedding>();
+            foreach (var r in results)
+            {
+                switch (r.Outcome)
+                {
+                    case FileEmbeddingOutcome.Failed or FileEmbeddingOutcome.WrongSize:
+                        ctx.Console.MarkupLineInterpolated($"[red]error:[/] {r.Error} (left out)");
+                        break;
+                    case FileEmbeddingOutcome.NoFace:
+                        ctx.Console.MarkupLineInterpolated($"[yellow]no face found in {r.Path}[/] (left out)");
+                        break;
+                    default:
+                        if (r.FaceCount > 1)
+                            ctx.Console.MarkupLineInterpolated($"[grey]{r.Path}: {r.FaceCount} faces, using the largest[/]");
+                        used.Add(r);
+                        break;
+                }
+            }
+            var distances = used.Select(a => used.Select(b => recognizer.Distance(a.Vector!, b.Vector!)).ToArray()).ToArray();
+            switch (parse.GetValue(format))
+            {
+                case CompareFormat.Json:
+                    ctx.Out.WriteLine(JsonSerializer.Serialize(new
+                    {
+                        model = info.Name,
+                        metric = info.Metric.ToString().ToLowerInvariant(),
+                        threshold = info.Threshold,
+                        files = used.Select(u => u.Path).ToArray(),
+                        distances,
+                        left_out = results.Where(r => r.Vector is null)
+                            .Select(r => new { file = r.Path, reason = r.Outcome == FileEmbeddingOutcome.NoFace ? "no face" : r.Error }).ToArray(),
+                    }, new JsonSerializerOptions { WriteIndented = true }));
+                    break;
+                case CompareFormat.Csv:
+                    ctx.Out.WriteLine("file," + string.Join(",", used.Select(u => EmbeddingFile.CsvField(u.Path))));
+                    for (int i = 0; i < used.Count; i++)
+                        ctx.Out.WriteLine(EmbeddingFile.CsvField(used[i].Path) + "," +
+                            string.Join(",", distances[i].Select(d => d.ToString("R", CultureInfo.InvariantCulture))));
+                    break;
+                default:
+                    RenderTable(ctx, info, used, distances);
+                    break;
+            }
+            return used.Count == results.Count ? 0 : 1;
+        });
+        return cmd;
+    }
+
+    private static void RenderTable(CliContext ctx, EmbedderInfo info, List<FileEmbedding> used, float[][] distances)
+    {
+        ctx.Console.MarkupLineInterpolated($"Model {info.Name}, {info.Metric} distance; same person below {info.Threshold:F2}");
+        if (used.Count == 0) return;
+        ctx.Console.WriteLine("Images:");
+        for (int i = 0; i < used.Count; i++) ctx.Console.MarkupLineInterpolated($"{i}: {used[i].Path}");
+        var table = new Table().AddColumn("");
+        for (int j = 0; j < used.Count; j++) table.AddColumn(new TableColumn(j.ToString(CultureInfo.InvariantCulture)).RightAligned());
+        for (int i = 0; i < used.Count; i++)
+        {
+            var row = new List<string> { i.ToString(CultureInfo.InvariantCulture) };
+            for (int j = 0; j < used.Count; j++)
+            {
+                var d = distances[i][j].ToString("F4", CultureInfo.InvariantCulture);
+                row.Add(i != j && distances[i][j] < info.Threshold ? $"[green]{d}[/]" : d);
+            }
+            table.AddRow(row.ToArray());
+        }
+        ctx.Console.Write(table);
+        for (int i = 0; i < used.Count; i++)
+        {
+            for (int j = i + 1; j < used.Count; j++)
+            {
+                bool same = distances[i][j] < info.Threshold;
+                var verdict = same ? "[green]same person[/]" : "[red]different people[/]";
+                ctx.Console.MarkupLine($"{i} vs {j}: {distances[i][j].ToString("F4", CultureInfo.InvariantCulture)} {verdict}  " +
+                    $"[grey]({Markup.Escape(Path.GetFileName(used[i].Path))} / {Markup.Escape(Path.GetFileName(used[j].Path))})[/]");
+            }
+        }
+    }
+}
+
+/// <summary>The embedder flags shared by compare, validate and embed: <c>--model</c> and <c>--flip</c>.</summary>
+internal sealed class EmbedderCliOptions
+{
+    private readonly Option<string> _model = new("--model") { Description = "mobilefacenet, dlib, or the path of an .onnx model with its .card.json", DefaultValueFactory = _ => "mobilefacenet" };
+    private readonly Option<bool> _flip = new("--flip", "--use_flipped_images") { Description = "Also embed the mirrored face and add the two vectors (facenet --use_flipped_images)" };
+
+    public static EmbedderCliOptions Create() => new();
+
+    public void AddTo(Command cmd)
+    {
+        cmd.Add(_model);
+        cmd.Add(_flip);
+    }
+
+    public string Model(ParseResult parse) => parse.GetValue(_model)!;
+
+    public bool Flip(ParseResult parse) => parse.GetValue(_flip);
+
+    /// <summary>The detector and the chosen embedder (installed first when missing).</summary>
+    public FaceRecognizer Open(ParseResult parse, CliContext ctx, Detection.MtcnnOptions detection, int? batchSize = null) =>
+        FaceRecognizer.Open(Model(parse), CliApp.Store(parse).Directory, detection,
+            new EmbedderOptions { FlipAugmentation = Flip(parse), BatchSize = batchSize ?? new EmbedderOptions().BatchSize },
+            DetectCommand.ModelsLog(ctx));
+}
