@@ -134,3 +134,46 @@ public sealed class ExportParityTests
         }
     }
 }
+
+/// <summary><c>facenet models import</c>: a PyTorch (zip-format) Inception-ResNet-v1 state dict becomes an ONNX embedder computing the same function.</summary>
+public sealed class ModelImportTests
+{
+    public ModelImportTests() => TorchTest.Init();
+
+    [SkippableFact]
+    public void Imported_state_dict_gives_the_same_embeddings_as_the_module()
+    {
+        var chips = ExportParityTests.Chips(160, ImageStandardization.Fixed, out int n);
+        var dir = Directory.CreateTempSubdirectory("fns-import-");
+        try
+        {
+            manual_seed(6);
+            using var net = new InceptionResnetV1(new InceptionResnetV1Options(EmbeddingSize: 96));
+            using (no_grad())
+                foreach (var (name, p) in net.named_parameters())
+                    if (name.Contains("bn.")) p.add_(randn_like(p).mul(0.1));
+            foreach (var (name, b) in net.named_buffers())
+                if (name.EndsWith("running_var", StringComparison.Ordinal)) { using var _ = no_grad(); b.mul_(rand_like(b).add(0.5)); }
+            net.eval();
+            var pt = Path.Combine(dir.FullName, "irv1.pt");
+            TorchSharp.PyBridge.PyBridgeModuleExtensions.save_py(net, pt);
+            var onnx = Path.Combine(dir.FullName, "irv1.onnx");
+            var card = FaceNetSharp.Training.Import.ModelImport.ImportInceptionResnetV1(pt, onnx);
+            Assert.Equal(new long?[] { null, 96 }, card.Outputs[0].Shape);
+            float[] expected;
+            using (var scope = NewDisposeScope())
+            using (inference_mode())
+                expected = net.forward(tensor(chips, [n, 3, 160, 160])).data<float>().ToArray();
+            using var session = new InferenceSession(onnx);
+            using var results = session.Run([NamedOnnxValue.CreateFromTensor("input",
+                new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(chips, [n, 3, 160, 160]))]);
+            var actual = results.Single().AsTensor<float>().ToArray();
+            float maxDiff = expected.Zip(actual, (a, b) => Math.Abs(a - b)).Max();
+            Assert.True(maxDiff < 1e-4f, $"max |torch - onnx| = {maxDiff}");
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+}
