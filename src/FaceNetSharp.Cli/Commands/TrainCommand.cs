@@ -112,6 +112,8 @@ internal static class TrainCommand
 
         cmd.SetAction(parse =>
         {
+            // options of the other mode are not on this command: their defaults apply
+            T Get<T>(Option<T> option, T fallback) => cmd.Options.Contains(option) ? parse.GetValue(option)! : fallback;
             var log = new SyncProgress(m => ctx.Console.MarkupLineInterpolated($"{m}"));
             var resumeDir = parse.GetValue(resume);
             TrainingOptions? options = null;
@@ -144,17 +146,17 @@ internal static class TrainCommand
                     LfwDir = parse.GetValue(lfwDir), LfwPairs = parse.GetValue(lfwPairs), LfwNrofFolds = parse.GetValue(lfwFolds),
                     LfwDistanceMetric = parse.GetValue(lfwMetric), LfwUseFlippedImages = parse.GetValue(lfwFlip),
                     LfwSubtractMean = parse.GetValue(lfwMean), LfwBatchSize = parse.GetValue(lfwBatch), Threads = parse.GetValue(threads),
-                    CenterLossFactor = parse.GetValue(center), CenterLossAlfa = parse.GetValue(centerAlfa),
-                    PrelogitsNormLossFactor = parse.GetValue(normFactor), PrelogitsNormP = parse.GetValue(normP),
-                    ValidationSetSplitRatio = parse.GetValue(split), MinNrofValImagesPerClass = parse.GetValue(minVal),
-                    ValidateEveryNEpochs = parse.GetValue(validateEvery),
-                    Loss = parse.GetValue(loss)!.ToLowerInvariant() switch
+                    CenterLossFactor = Get(center, d.CenterLossFactor), CenterLossAlfa = Get(centerAlfa, d.CenterLossAlfa),
+                    PrelogitsNormLossFactor = Get(normFactor, d.PrelogitsNormLossFactor), PrelogitsNormP = Get(normP, d.PrelogitsNormP),
+                    ValidationSetSplitRatio = Get(split, d.ValidationSetSplitRatio), MinNrofValImagesPerClass = Get(minVal, d.MinNrofValImagesPerClass),
+                    ValidateEveryNEpochs = Get(validateEvery, d.ValidateEveryNEpochs),
+                    Loss = Get(loss, "softmax").ToLowerInvariant() switch
                     {
                         "softmax" => ClassifierLoss.Softmax, "arcface" => ClassifierLoss.ArcFace,
                         var other => throw new ArgumentException($"--loss {other}: use softmax or arcface"),
                     },
-                    ArcFaceScale = parse.GetValue(arcScale), ArcFaceMargin = parse.GetValue(arcMargin),
-                    PeoplePerBatch = parse.GetValue(people), ImagesPerPerson = parse.GetValue(images), Alpha = parse.GetValue(alpha),
+                    ArcFaceScale = Get(arcScale, d.ArcFaceScale), ArcFaceMargin = Get(arcMargin, d.ArcFaceMargin),
+                    PeoplePerBatch = Get(people, d.PeoplePerBatch), ImagesPerPerson = Get(images, d.ImagesPerPerson), Alpha = Get(alpha, d.Alpha),
                 };
             }
             int? maxOverride = resumeDir is not null && parse.GetResult(maxEpochs) is { Implicit: false } ? parse.GetValue(maxEpochs) : null;
