@@ -28,7 +28,10 @@ internal static class CliApp
         {
             ModelsDir,
         };
-        root.Add(ModelsCommand.Create(context));
+        var models = ModelsCommand.Create(context);
+        models.Add(TrainCommand.CreateImport(context));
+        root.Add(models);
+        root.Add(TrainCommand.Create(context));
         root.Add(DetectCommand.Create(context));
         root.Add(AlignCommand.Create(context));
         root.Add(DemoCommand.Create(context));

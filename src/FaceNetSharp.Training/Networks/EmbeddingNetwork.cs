@@ -1,3 +1,4 @@
+using FaceNetSharp.Training.Export;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -15,6 +16,12 @@ public abstract class EmbeddingNetwork(string name) : nn.Module<Tensor, Tensor>(
 
     /// <summary>The square input size the network was designed for (pixels).</summary>
     public abstract int InputSize { get; }
+
+    /// <summary>
+    /// Writes the eval-mode network into an ONNX graph, from the [N, 3, H, W] input <paramref name="input"/> to the
+    /// [N, EmbeddingSize] output (batch norm folded into the convs, dropout left out). Used by <see cref="OnnxEmbeddingExporter"/>.
+    /// </summary>
+    internal abstract OnnxValue ExportOnnx(OnnxExportContext context, OnnxValue input);
 
     /// <summary>L2-normalises rows: facenet's <c>tf.nn.l2_normalize(prelogits, 1, 1e-10)</c>.</summary>
     public static Tensor L2Normalize(Tensor prelogits)

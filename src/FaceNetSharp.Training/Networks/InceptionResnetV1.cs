@@ -1,3 +1,4 @@
+using FaceNetSharp.Training.Export;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -106,6 +107,50 @@ public sealed class InceptionResnetV1 : EmbeddingNetwork
         return x.MoveToOuterDisposeScope();
     }
 
+    internal override OnnxValue ExportOnnx(OnnxExportContext c, OnnxValue x)
+    {
+        var b = c.Builder;
+        x = conv2d_1a.ExportOnnx(c, x);
+        x = conv2d_2a.ExportOnnx(c, x);
+        x = conv2d_2b.ExportOnnx(c, x);
+        x = MaxPoolOnnx(c, x);
+        x = conv2d_3b.ExportOnnx(c, x);
+        x = conv2d_4a.ExportOnnx(c, x);
+        x = conv2d_4b.ExportOnnx(c, x);
+        foreach (var m in repeat_1.children().Cast<Block35>()) x = m.ExportOnnx(c, x);
+        x = mixed_6a.ExportOnnx(c, x);
+        foreach (var m in repeat_2.children().Cast<Block17>()) x = m.ExportOnnx(c, x);
+        x = mixed_7a.ExportOnnx(c, x);
+        foreach (var m in repeat_3.children().Cast<Block8>()) x = m.ExportOnnx(c, x);
+        x = block8.ExportOnnx(c, x);
+        // avgpool_1a (adaptive to 1x1) = global average pool; dropout is the identity in eval mode.
+        var pooled = b.Flatten(b.Node("GlobalAveragePool", [x.Name]));             // N x 1792
+        var (w, bias) = c.FoldBatchNorm(last_linear.weight!, last_linear.bias, last_bn.weight, last_bn.bias,
+            last_bn.running_mean!, last_bn.running_var!, BatchNormEpsilon);
+        return new OnnxValue(b.Gemm(pooled, w, bias), 0, 0);                        // N x E
+    }
+
+    /// <summary>3x3 stride-2 VALID max pool (maxpool_3a, and the pool branches of the reduction blocks).</summary>
+    internal static OnnxValue MaxPoolOnnx(OnnxExportContext c, OnnxValue x) =>
+        new(c.Builder.MaxPool(x.Name, 3, 2), OnnxExportContext.OutputSize(x.Height, 3, 2, 0, 0), OnnxExportContext.OutputSize(x.Width, 3, 2, 0, 0));
+
+    /// <summary>Writes the modules of a Sequential of <see cref="BasicConv2d"/> one after the other.</summary>
+    internal static OnnxValue ChainOnnx(OnnxExportContext c, Sequential seq, OnnxValue x)
+    {
+        foreach (var m in seq.children().Cast<BasicConv2d>()) x = m.ExportOnnx(c, x);
+        return x;
+    }
+
+    /// <summary><c>relu?(x + scale * conv(concat(branches)))</c>: the residual tail of Block35/17/8.</summary>
+    internal static OnnxValue ResidualOnnx(OnnxExportContext c, OnnxValue x, string[] branches, Conv2d up, double scale, bool relu)
+    {
+        var b = c.Builder;
+        var mixed = b.Concat(1, branches);
+        var y = b.Conv(mixed, c.Constant("w", up.weight!), c.Constant("b", up.bias!));
+        y = b.Add(b.Mul(y, c.Scalar("scale", (float)scale)), x.Name);
+        return x with { Name = relu ? b.Relu(y) : y };
+    }
+
     private static Sequential Repeat(int count, Func<nn.Module<Tensor, Tensor>> make) =>
         nn.Sequential(Enumerable.Range(0, count).Select(i => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), make())));
 
@@ -127,9 +172,15 @@ public sealed class InceptionResnetV1 : EmbeddingNetwork
         private readonly Conv2d conv;
         private readonly BatchNorm2d bn;
         private readonly ReLU relu;
+        private readonly (long H, long W) kernel;
+        private readonly long stride;
+        private readonly (long H, long W) padding;
 
         public BasicConv2d(long input, long output, (long, long) kernel, long stride, (long, long) padding) : base(nameof(BasicConv2d))
         {
+            this.kernel = kernel;
+            this.stride = stride;
+            this.padding = padding;
             conv = nn.Conv2d(input, output, kernel, stride: (stride, stride), padding: padding, bias: false);
             bn = nn.BatchNorm2d(output, eps: BatchNormEpsilon, momentum: BatchNormMomentum);
             relu = nn.ReLU();
@@ -140,6 +191,16 @@ public sealed class InceptionResnetV1 : EmbeddingNetwork
         {
             using var scope = NewDisposeScope();
             return relu.forward(bn.forward(conv.forward(x))).MoveToOuterDisposeScope();
+        }
+
+        /// <summary>Conv with the batch norm folded in, then ReLU.</summary>
+        internal OnnxValue ExportOnnx(OnnxExportContext c, OnnxValue x)
+        {
+            var (w, b) = c.FoldBatchNorm(conv.weight!, null, bn.weight, bn.bias, bn.running_mean!, bn.running_var!, BatchNormEpsilon);
+            var y = c.Builder.Conv(x.Name, w, b, (int)stride, [padding.H, padding.W, padding.H, padding.W]);
+            return new OnnxValue(c.Builder.Relu(y),
+                OnnxExportContext.OutputSize(x.Height, kernel.H, stride, padding.H, padding.H),
+                OnnxExportContext.OutputSize(x.Width, kernel.W, stride, padding.W, padding.W));
         }
 
         protected override void Dispose(bool disposing)
@@ -179,6 +240,9 @@ public sealed class InceptionResnetV1 : EmbeddingNetwork
             return relu.forward(up * scale + x).MoveToOuterDisposeScope();
         }
 
+        internal OnnxValue ExportOnnx(OnnxExportContext c, OnnxValue x) => ResidualOnnx(c, x,
+            [branch0.ExportOnnx(c, x).Name, ChainOnnx(c, branch1, x).Name, ChainOnnx(c, branch2, x).Name], conv2d, scale, relu: true);
+
         protected override void Dispose(bool disposing)
         {
             if (disposing) { branch0.Dispose(); branch1.Dispose(); branch2.Dispose(); conv2d.Dispose(); relu.Dispose(); }
@@ -213,6 +277,9 @@ public sealed class InceptionResnetV1 : EmbeddingNetwork
             var up = conv2d.forward(mixed);                               // N x 896 x H x W
             return relu.forward(up * scale + x).MoveToOuterDisposeScope();
         }
+
+        internal OnnxValue ExportOnnx(OnnxExportContext c, OnnxValue x) => ResidualOnnx(c, x,
+            [branch0.ExportOnnx(c, x).Name, ChainOnnx(c, branch1, x).Name], conv2d, scale, relu: true);
 
         protected override void Dispose(bool disposing)
         {
@@ -250,6 +317,9 @@ public sealed class InceptionResnetV1 : EmbeddingNetwork
             return y.MoveToOuterDisposeScope();
         }
 
+        internal OnnxValue ExportOnnx(OnnxExportContext c, OnnxValue x) => ResidualOnnx(c, x,
+            [branch0.ExportOnnx(c, x).Name, ChainOnnx(c, branch1, x).Name], conv2d, scale, relu is not null);
+
         protected override void Dispose(bool disposing)
         {
             if (disposing) { branch0.Dispose(); branch1.Dispose(); conv2d.Dispose(); relu?.Dispose(); }
@@ -278,6 +348,14 @@ public sealed class InceptionResnetV1 : EmbeddingNetwork
             using var scope = NewDisposeScope();
             // 384 + 256 + 256 = 896 channels
             return cat([branch0.forward(x), branch1.forward(x), branch2.forward(x)], 1).MoveToOuterDisposeScope();
+        }
+
+        internal OnnxValue ExportOnnx(OnnxExportContext c, OnnxValue x)
+        {
+            var b0 = branch0.ExportOnnx(c, x);
+            var b1 = ChainOnnx(c, branch1, x);
+            var b2 = MaxPoolOnnx(c, x);
+            return b0 with { Name = c.Builder.Concat(1, b0.Name, b1.Name, b2.Name) };
         }
 
         protected override void Dispose(bool disposing)
@@ -310,6 +388,15 @@ public sealed class InceptionResnetV1 : EmbeddingNetwork
             using var scope = NewDisposeScope();
             // 384 + 256 + 256 + 896 = 1792 channels
             return cat([branch0.forward(x), branch1.forward(x), branch2.forward(x), branch3.forward(x)], 1).MoveToOuterDisposeScope();
+        }
+
+        internal OnnxValue ExportOnnx(OnnxExportContext c, OnnxValue x)
+        {
+            var b0 = ChainOnnx(c, branch0, x);
+            var b1 = ChainOnnx(c, branch1, x);
+            var b2 = ChainOnnx(c, branch2, x);
+            var b3 = MaxPoolOnnx(c, x);
+            return b0 with { Name = c.Builder.Concat(1, b0.Name, b1.Name, b2.Name, b3.Name) };
         }
 
         protected override void Dispose(bool disposing)

@@ -1,3 +1,4 @@
+using FaceNetSharp.Training.Export;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -106,6 +107,15 @@ public sealed class MobileFaceNet : EmbeddingNetwork
         return x.flatten(1).MoveToOuterDisposeScope(); // N x E
     }
 
+    internal override OnnxValue ExportOnnx(OnnxExportContext c, OnnxValue x)
+    {
+        foreach (var unit in new[] { conv1, conv2_dw, conv2_pw }) x = unit.ExportOnnx(c, x);
+        foreach (var stage in new[] { stage2, stage3, stage4, stage5, stage6 })
+            foreach (var block in stage.children().Cast<Bottleneck>()) x = block.ExportOnnx(c, x);
+        foreach (var unit in new[] { conv7, gdc_dw, gdc_pw, linear }) x = unit.ExportOnnx(c, x);
+        return new OnnxValue(c.Builder.Flatten(x.Name), 0, 0); // N x E
+    }
+
     private static Sequential Stage(int input, int output, int ratio, int stride, int repeat, bool folded)
     {
         var blocks = new List<(string, nn.Module<Tensor, Tensor>)>();
@@ -135,6 +145,8 @@ public sealed class MobileFaceNet : EmbeddingNetwork
         private readonly long kernel;
         private readonly long stride;
         private readonly bool valid;
+        private readonly long groups;
+        private readonly long ownPadding;
 
         public ConvUnit(long input, long output, long kernel, long stride, long groups, bool prelu, bool folded, bool valid = false)
             : base(nameof(ConvUnit))
@@ -143,7 +155,8 @@ public sealed class MobileFaceNet : EmbeddingNetwork
             this.stride = stride;
             this.valid = valid;
             // Stride 1 with an odd kernel: TF SAME is symmetric, so the conv pads itself.
-            long ownPadding = !valid && stride == 1 ? (kernel - 1) / 2 : 0;
+            this.groups = groups;
+            ownPadding = !valid && stride == 1 ? (kernel - 1) / 2 : 0;
             conv = nn.Conv2d(input, output, kernel, stride: stride, padding: ownPadding, groups: groups, bias: folded);
             bn = folded ? null : nn.BatchNorm2d(output, eps: BatchNormEpsilon, momentum: BatchNormMomentum);
             this.prelu = prelu ? nn.PReLU(output, PReluInit) : null;
@@ -164,6 +177,29 @@ public sealed class MobileFaceNet : EmbeddingNetwork
             if (bn is not null) x = bn.forward(x);
             if (prelu is not null) x = prelu.forward(x);
             return x.MoveToOuterDisposeScope();
+        }
+
+        /// <summary>Writes conv (batch norm folded in, TF SAME padding made explicit) and PReLU into the graph.</summary>
+        internal OnnxValue ExportOnnx(OnnxExportContext c, OnnxValue x)
+        {
+            long top = ownPadding, bottom = ownPadding, left = ownPadding, right = ownPadding;
+            if (!valid && stride > 1)
+            {
+                (top, bottom) = TfSamePadding.Compute(x.Height, kernel, stride);
+                (left, right) = TfSamePadding.Compute(x.Width, kernel, stride);
+            }
+            var (w, b) = bn is null
+                ? (c.Constant("w", conv.weight!), c.Constant("b", conv.bias!))
+                : c.FoldBatchNorm(conv.weight!, conv.bias, bn.weight, bn.bias, bn.running_mean!, bn.running_var!, BatchNormEpsilon);
+            var y = c.Builder.Conv(x.Name, w, b, (int)stride, [top, left, bottom, right], (int)groups);
+            if (prelu is not null)
+            {
+                using var scope = NewDisposeScope();
+                y = c.Builder.PRelu(y, c.Constant("alpha", prelu.weight.reshape(-1, 1, 1)));   // C x 1 x 1
+            }
+            return new OnnxValue(y,
+                OnnxExportContext.OutputSize(x.Height, kernel, stride, top, bottom),
+                OnnxExportContext.OutputSize(x.Width, kernel, stride, left, right));
         }
 
         protected override void Dispose(bool disposing)
@@ -202,6 +238,12 @@ public sealed class MobileFaceNet : EmbeddingNetwork
             y = project.forward(y);      // N x output x H/s x W/s
             if (residual) y = y + x;
             return y.MoveToOuterDisposeScope();
+        }
+
+        internal OnnxValue ExportOnnx(OnnxExportContext c, OnnxValue x)
+        {
+            var y = project.ExportOnnx(c, dw.ExportOnnx(c, expand.ExportOnnx(c, x)));
+            return residual ? y with { Name = c.Builder.Add(y.Name, x.Name) } : y;
         }
 
         protected override void Dispose(bool disposing)
