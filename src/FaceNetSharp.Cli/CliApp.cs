@@ -31,6 +31,7 @@ internal static class CliApp
         root.Add(ModelsCommand.Create(context));
         root.Add(DetectCommand.Create(context));
         root.Add(AlignCommand.Create(context));
+        root.Add(DemoCommand.Create(context));
         root.Add(ClassifyCommand.Create(context));
         root.Add(GalleryCommand.Create(context));
         root.Add(ClusterCommand.Create(context));

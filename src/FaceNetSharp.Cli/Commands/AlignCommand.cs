@@ -50,12 +50,12 @@ internal static class AlignCommand
                 Workers = parse.GetValue(workers),
                 Seed = parse.GetValue(seed),
             };
+            var inputDir = parse.GetValue(input)!;
+            var outputDir = parse.GetValue(output)!;
+            int total = DatasetAligner.ListInputs(inputDir).Count; // a missing input folder fails here, before models load
             var mtcnnOptions = mtcnn.Read(parse);
             using var detector = MtcnnDetector.FromStore(store, mtcnnOptions, DetectCommand.ModelsLog(ctx));
             var aligner = new DatasetAligner(detector, options);
-            var inputDir = parse.GetValue(input)!;
-            var outputDir = parse.GetValue(output)!;
-            int total = DatasetAligner.ListInputs(inputDir).Count;
 
             var messages = new ConcurrentQueue<string>();
             DatasetAlignSummary? summary = null;

@@ -12,7 +12,7 @@ public static class EmbeddingDistance
         return metric switch
         {
             EmbeddingMetric.Euclidean => TensorPrimitives.Distance(a, b),
-            EmbeddingMetric.Cosine => 1f - TensorPrimitives.CosineSimilarity(a, b),
+            EmbeddingMetric.Cosine => Math.Max(0f, 1f - TensorPrimitives.CosineSimilarity(a, b)), // rounding gives -1e-8 for a vector with itself
             _ => throw new ArgumentOutOfRangeException(nameof(metric)),
         };
     }

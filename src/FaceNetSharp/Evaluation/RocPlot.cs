@@ -1,3 +1,4 @@
+using FaceNetSharp.IO;
 using System.Globalization;
 using SkiaSharp;
 
@@ -40,18 +41,7 @@ public static class RocPlot
         if (options.LogFpr && !(options.MinLogFpr > 0 && options.MinLogFpr < 1)) throw new ArgumentException("MinLogFpr must lie in (0, 1)");
 
         byte[] png = Render(fpr, tpr, label, options);
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temp = full + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
-        try
-        {
-            File.WriteAllBytes(temp, png);
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+        AtomicFile.Write(path, png);
     }
 
     private static byte[] Render(IReadOnlyList<double> fpr, IReadOnlyList<double> tpr, string label, RocPlotOptions o)

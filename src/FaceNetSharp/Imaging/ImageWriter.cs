@@ -1,3 +1,4 @@
+using FaceNetSharp.IO;
 using SkiaSharp;
 
 namespace FaceNetSharp.Imaging;
@@ -42,24 +43,7 @@ public static class ImageWriter
         var format = FormatFromExtension(path);
         byte[] encoded = Encode(image, format, jpegQuality);
 
-        string fullPath = Path.GetFullPath(path);
-        string folder = Path.GetDirectoryName(fullPath)!;
-        Directory.CreateDirectory(folder);
-        string temp = Path.Combine(folder, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                file.Write(encoded);
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(temp, fullPath, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
-        }
+        AtomicFile.Write(path, encoded);
     }
 
     /// <summary>The format a file name's extension asks for (case-insensitive).</summary>
@@ -81,7 +65,7 @@ public static class ImageWriter
         ArgumentNullException.ThrowIfNull(image);
         ArgumentOutOfRangeException.ThrowIfNegative(jpegQuality);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(jpegQuality, 100);
-        byte[] rgba = ToRgba(image);
+        byte[] rgba = SkiaPixels.ToRgba(image);
         var info = new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Opaque);
         fixed (byte* p = rgba)
         {
@@ -93,19 +77,5 @@ public static class ImageWriter
                 throw new InvalidOperationException($"Skia could not encode a {image.Width}x{image.Height} image as {format}");
             return data.ToArray();
         }
-    }
-
-    internal static byte[] ToRgba(RgbImage image)
-    {
-        var src = image.Pixels;
-        var rgba = new byte[image.Width * image.Height * 4];
-        for (int s = 0, d = 0; s < src.Length; s += 3, d += 4)
-        {
-            rgba[d] = src[s];
-            rgba[d + 1] = src[s + 1];
-            rgba[d + 2] = src[s + 2];
-            rgba[d + 3] = 255;
-        }
-        return rgba;
     }
 }

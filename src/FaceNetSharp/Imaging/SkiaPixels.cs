@@ -8,13 +8,23 @@ internal static class SkiaPixels
     public static SKBitmap ToBitmap(RgbImage image)
     {
         var bitmap = new SKBitmap(new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
-        var dst = bitmap.GetPixelSpan();
-        var src = image.Pixels;
-        for (int i = 0, j = 0; i < src.Length; i += 3, j += 4)
-        {
-            dst[j] = src[i]; dst[j + 1] = src[i + 1]; dst[j + 2] = src[i + 2]; dst[j + 3] = 255;
-        }
+        ToRgba(image).CopyTo(bitmap.GetPixelSpan());
         return bitmap;
+    }
+
+    /// <summary>Packed RGB to packed RGBA with alpha 255.</summary>
+    public static byte[] ToRgba(RgbImage image)
+    {
+        var src = image.Pixels;
+        var rgba = new byte[image.Width * image.Height * 4];
+        for (int s = 0, d = 0; s < src.Length; s += 3, d += 4)
+        {
+            rgba[d] = src[s];
+            rgba[d + 1] = src[s + 1];
+            rgba[d + 2] = src[s + 2];
+            rgba[d + 3] = 255;
+        }
+        return rgba;
     }
 
     /// <summary>Reads any bitmap as RGB (converted to RGBA 8888 first when needed; alpha is dropped).</summary>

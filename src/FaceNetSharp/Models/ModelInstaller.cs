@@ -1,3 +1,4 @@
+using FaceNetSharp.IO;
 using FaceNetSharp.Models.Npm;
 
 namespace FaceNetSharp.Models;
@@ -95,9 +96,9 @@ internal static class ModelInstaller
             ConverterVersion = ModelCatalog.ConverterVersion,
         };
         // Model first, card last: the card is what marks the model installed.
-        WriteAtomic(Path.Combine(directory, source.Name + ".onnx"), s => s.Write(onnx));
+        AtomicFile.Write(Path.Combine(directory, source.Name + ".onnx"), s => s.Write(onnx));
         var json = card.ToJsonBytes();
-        WriteAtomic(Path.Combine(directory, source.Name + ".card.json"), s => s.Write(json));
+        AtomicFile.Write(Path.Combine(directory, source.Name + ".card.json"), s => s.Write(json));
         log?.Report($"installed {source.Name} ({onnx.Length / 1024} KiB) in {directory}");
         return card;
     }
@@ -146,31 +147,6 @@ internal static class ModelInstaller
             if (hit is not null) result[entry] = File.ReadAllBytes(hit);
         }
         return result;
-    }
-
-    /// <summary>
-    /// Writes <paramref name="path"/> through a temporary file in the same folder, flushed to disk and then renamed over
-    /// the target, so readers see either the old file or the complete new one. On failure the temporary file is removed
-    /// and the old file is left as it was.
-    /// </summary>
-    internal static void WriteAtomic(string path, Action<Stream> write)
-    {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        var tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var s = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                write(s);
-                s.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, path, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(tmp); } catch (IOException) { }
-            throw;
-        }
     }
 
     private static void TryDeleteDirectory(string dir)

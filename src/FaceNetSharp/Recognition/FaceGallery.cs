@@ -1,3 +1,4 @@
+using FaceNetSharp.IO;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -371,7 +372,7 @@ public sealed class FaceGallery : IDisposable
             ThrowIfDisposed();
             // One read transaction: a consistent snapshot even while other processes write.
             using var tx = _connection.BeginTransaction(deferred: true);
-            RecognitionFiles.WriteAtomically(jsonPath, stream =>
+            AtomicFile.Write(jsonPath, stream =>
             {
                 using var w = new Utf8JsonWriter(stream);
                 w.WriteStartObject();

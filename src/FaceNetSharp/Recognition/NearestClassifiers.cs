@@ -1,3 +1,4 @@
+using FaceNetSharp.IO;
 using System.Numerics.Tensors;
 
 namespace FaceNetSharp.Recognition;
@@ -340,7 +341,7 @@ internal static class ClassifierData
         ArgumentException.ThrowIfNullOrWhiteSpace(jsonPath);
         var dto = new ClassifierFileDto(EmbeddingClassifiers.Format, EmbeddingClassifiers.FormatVersion, classifier.Method,
             classifier.ModelId, classifier.Dimensions, VectorMath.ToName(classifier.Metric), classifier.Threshold, k, classes);
-        RecognitionFiles.WriteAtomically(jsonPath,
+        AtomicFile.Write(jsonPath,
             stream => System.Text.Json.JsonSerializer.Serialize(stream, dto, RecognitionJsonContext.Default.ClassifierFileDto));
     }
 

@@ -28,31 +28,6 @@ internal sealed partial class RecognitionJsonContext : JsonSerializerContext;
 /// <summary>Atomic writes and checked reads of the recognition JSON files.</summary>
 internal static class RecognitionFiles
 {
-    /// <summary>
-    /// Writes a file atomically: into a temporary file in the same folder, flushed to disk, then renamed over
-    /// <paramref name="path"/>, so a reader sees the old file or the whole new one, never a part.
-    /// </summary>
-    public static void WriteAtomically(string path, Action<Stream> write)
-    {
-        var full = Path.GetFullPath(path);
-        var dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        var temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
-    }
-
     /// <summary>Reads and deserialises a JSON file; a malformed file is an <see cref="InvalidDataException"/> naming it.</summary>
     public static T Read<T>(string path, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo)
     {

@@ -93,7 +93,7 @@ public sealed class ImageLoaderTests : IDisposable
     public void WebpNamedJpgDecodesByContent()
     {
         var img = TestImageFiles.Gradient(40, 24);
-        var rgba = ImageWriter.ToRgba(img);
+        var rgba = SkiaPixels.ToRgba(img);
         using var skImage = SKImage.FromPixelCopy(new SKImageInfo(40, 24, SKColorType.Rgba8888, SKAlphaType.Opaque), rgba);
         using var pixmap = skImage.PeekPixels()!;
         using var data = pixmap.Encode(new SKWebpEncoderOptions(SKWebpEncoderCompression.Lossless, 75))!;

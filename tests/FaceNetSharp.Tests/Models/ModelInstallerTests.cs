@@ -1,3 +1,4 @@
+using FaceNetSharp.IO;
 using System.Formats.Tar;
 using System.IO.Compression;
 using FaceNetSharp.Models;
@@ -130,7 +131,7 @@ public sealed class ModelInstallerTests : IDisposable
         File.WriteAllText(path, "old");
 
         // A writer that dies half way: the old file stays whole and no temporary file is left behind.
-        Assert.Throws<IOException>(() => ModelInstaller.WriteAtomic(path, s =>
+        Assert.Throws<IOException>(() => AtomicFile.Write(path, s =>
         {
             s.Write("half of the new"u8);
             throw new IOException("disk full");
@@ -138,7 +139,7 @@ public sealed class ModelInstallerTests : IDisposable
         Assert.Equal("old", File.ReadAllText(path));
         Assert.Single(Directory.EnumerateFiles(_root));
 
-        ModelInstaller.WriteAtomic(path, s => s.Write("new"u8));
+        AtomicFile.Write(path, s => s.Write("new"u8));
         Assert.Equal("new", File.ReadAllText(path));
         Assert.Single(Directory.EnumerateFiles(_root));
     }
