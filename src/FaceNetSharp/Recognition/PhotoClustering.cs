@@ -1,5 +1,6 @@
 using System.Text.Json;
 using FaceNetSharp.Imaging;
+using FaceNetSharp.IO;
 using SkiaSharp;
 
 namespace FaceNetSharp.Recognition;
@@ -119,7 +120,7 @@ public static class PhotoClustering
         }
 
         var jsonPath = Path.Combine(outputDir, "clusters.json");
-        RecognitionFiles.WriteAtomically(jsonPath, stream =>
+        AtomicFile.Write(jsonPath, stream =>
         {
             using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
             w.WriteStartObject();
@@ -202,10 +203,7 @@ public static class PhotoClustering
                 canvas.DrawImage(image, new SKRect(x, y, x + cell, y + cell), new SKSamplingOptions(SKFilterMode.Linear), paint);
             }
         }
-        var dir = Path.GetDirectoryName(Path.GetFullPath(pngPath))!;
-        Directory.CreateDirectory(dir);
         using var data = sheet.Encode(SKEncodedImageFormat.Png, 100);
-        using var file = File.Create(pngPath);
-        data.SaveTo(file);
+        AtomicFile.Write(pngPath, data.ToArray());
     }
 }
