@@ -39,6 +39,9 @@ internal static class CliApp
         root.Add(CompareCommand.Create(context));
         root.Add(ValidateCommand.Create(context));
         root.Add(EmbedCommand.Create(context));
+        root.Add(ClassifyCommand.Create(context));
+        root.Add(GalleryCommand.Create(context));
+        root.Add(ClusterCommand.Create(context));
         return root;
     }
 

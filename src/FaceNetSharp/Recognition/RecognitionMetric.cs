@@ -19,6 +19,22 @@ public enum RecognitionMetric
     Euclidean,
 }
 
+/// <summary>
+/// The one place that maps the embedders' <see cref="Embedding.EmbeddingMetric"/> onto <see cref="RecognitionMetric"/>.
+/// On unit vectors the two agree: <see cref="Embedding.EmbeddingDistance"/> computes 1 - cos and the L2 distance,
+/// which recognition computes from the dot product, so an embedder's threshold keeps its meaning here.
+/// </summary>
+public static class RecognitionMetrics
+{
+    /// <summary>The recognition metric that measures what <paramref name="metric"/> measures.</summary>
+    public static RecognitionMetric From(Embedding.EmbeddingMetric metric) => metric switch
+    {
+        Embedding.EmbeddingMetric.Cosine => RecognitionMetric.Cosine,
+        Embedding.EmbeddingMetric.Euclidean => RecognitionMetric.Euclidean,
+        _ => throw new ArgumentOutOfRangeException(nameof(metric), metric, "unknown metric"),
+    };
+}
+
 /// <summary>Vector helpers shared by the gallery, the classifiers and clustering. Pure functions, thread-safe.</summary>
 internal static class VectorMath
 {

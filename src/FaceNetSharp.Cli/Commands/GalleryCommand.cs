@@ -1,0 +1,306 @@
+using System.CommandLine;
+using System.Text.Json;
+using FaceNetSharp.Embedding;
+using FaceNetSharp.Models;
+using FaceNetSharp.Recognition;
+using Spectre.Console;
+
+namespace FaceNetSharp.Cli.Commands;
+
+/// <summary>
+/// <c>facenet gallery add|identify|list|remove|export|import</c>: a persistent gallery of enrolled people in one
+/// SQLite file (<see cref="FaceGallery"/>), bound to the embedding model it was built with.
+/// </summary>
+internal static class GalleryCommand
+{
+    public static Command Create(CliContext ctx)
+    {
+        var galleryPath = new Option<string?>("--gallery")
+        {
+            Description = "Gallery file (default: $XDG_DATA_HOME/facenetsharp/gallery.db, else ~/.local/share/facenetsharp/gallery.db)",
+            Recursive = true,
+        };
+        var model = RecognizerCliOptions.ModelOption();
+        model.Recursive = true;
+        var cmd = new Command("gallery", "Enrol people and identify faces against a persistent gallery (SQLite)") { galleryPath, model };
+        cmd.Add(Add(ctx, galleryPath, model));
+        cmd.Add(Identify(ctx, galleryPath, model));
+        cmd.Add(List(ctx, galleryPath, model));
+        cmd.Add(Remove(ctx, galleryPath, model));
+        cmd.Add(Export(ctx, galleryPath, model));
+        cmd.Add(Import(ctx, galleryPath, model));
+        return cmd;
+    }
+
+    /// <summary>$XDG_DATA_HOME/facenetsharp/gallery.db when the variable is set, else ~/.local/share/facenetsharp/gallery.db (the XDG default).</summary>
+    public static string DefaultGalleryPath()
+    {
+        var xdg = Environment.GetEnvironmentVariable("XDG_DATA_HOME");
+        var dataHome = !string.IsNullOrWhiteSpace(xdg) && Path.IsPathRooted(xdg)
+            ? xdg
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share");
+        return Path.Combine(dataHome, "facenetsharp", "gallery.db");
+    }
+
+    private static Command Add(CliContext ctx, Option<string?> galleryPath, Option<string> model)
+    {
+        var name = new Argument<string>("NAME") { Description = "The person's name" };
+        var images = new Argument<string[]>("IMAGE") { Description = "Photos of the person (the largest face of each is enrolled)", Arity = ArgumentArity.OneOrMore };
+        var mtcnn = MtcnnCliOptions.Create();
+        var cmd = new Command("add", "Enrol a person from photos") { name, images };
+        mtcnn.AddTo(cmd);
+        cmd.SetAction(parse => Guarded(ctx, () =>
+        {
+            var person = parse.GetValue(name)!;
+            if (string.IsNullOrWhiteSpace(person)) throw new ArgumentException("NAME must not be blank");
+            using var recognizer = RecognizerCliOptions.Open(ctx, parse, model, mtcnn);
+            using var gallery = OpenGallery(parse, galleryPath, recognizer.Model);
+            var vectors = new List<(float[], string?)>();
+            int problems = 0;
+            foreach (var file in parse.GetValue(images)!)
+            {
+                var photo = PhotoEmbedding.Embed(recognizer, file, FaceInput.Detect, largestOnly: true);
+                if (!RecognizerCliOptions.ReportProblem(ctx, photo)) { problems++; continue; }
+                var face = photo.Largest!;
+                vectors.Add((face.Vector, Path.GetFullPath(file)));
+                ctx.Console.MarkupLineInterpolated($"[green]enrolled[/] {file}");
+            }
+            int added = gallery.AddFaces(person, vectors);
+            ctx.Console.MarkupLineInterpolated($"{person}: {added} face(s) added to {gallery.FilePath}");
+            return problems == 0 ? 0 : 1;
+        }));
+        return cmd;
+    }
+
+    private static Command Identify(CliContext ctx, Option<string?> galleryPath, Option<string> model)
+    {
+        var images = new Argument<string[]>("IMAGE") { Description = "Photos; every face of each is identified", Arity = ArgumentArity.OneOrMore };
+        var top = new Option<int>("--top") { Description = "Candidates per face, nearest first", DefaultValueFactory = _ => 1 };
+        var json = new Option<bool>("--json") { Description = "Print JSON: [{file, error?, faces: [{box, name, distance, known, candidates: [{name, distance}]}]}]" };
+        var threshold = new Option<float?>("--threshold") { Description = "Distance at or above which a face is unknown (default: the model's same-person threshold)" };
+        var mtcnn = MtcnnCliOptions.Create();
+        var cmd = new Command("identify", "Name the faces of photos from the gallery (\"unknown\" above the threshold)") { images, top, json, threshold };
+        mtcnn.AddTo(cmd);
+        cmd.SetAction(parse => Guarded(ctx, () =>
+        {
+            int k = parse.GetValue(top);
+            if (k < 1) throw new ArgumentException("--top must be at least 1");
+            using var recognizer = RecognizerCliOptions.Open(ctx, parse, model, mtcnn);
+            using var gallery = OpenGallery(parse, galleryPath, recognizer.Model);
+            float limit = parse.GetValue(threshold) ?? recognizer.Model.Threshold;
+            bool asJson = parse.GetValue(json);
+            if (gallery.FaceCount == 0) ctx.Console.MarkupLineInterpolated($"[yellow]the gallery {gallery.FilePath} is empty: every face is unknown[/]");
+            var results = new List<object>();
+            int problems = 0;
+            foreach (var file in parse.GetValue(images)!)
+            {
+                var photo = PhotoEmbedding.Embed(recognizer, file, FaceInput.Detect, largestOnly: false);
+                if (!RecognizerCliOptions.ReportProblem(ctx, photo))
+                {
+                    problems++;
+                    results.Add(new { file, error = photo.Error ?? "no face found", faces = Array.Empty<object>() });
+                    continue;
+                }
+                var table = new Table().AddColumns("face", "box x1,y1,x2,y2", "answer", "distance", "candidates");
+                var faces = new List<object>();
+                foreach (var face in photo.Faces)
+                {
+                    var matches = gallery.Identify(face.Vector, k, limit);
+                    var best = matches.Count > 0 ? matches[0] : null;
+                    var answer = best is { IsKnown: true } ? best.Person : "unknown";
+                    var box = face.Face!.Box;
+                    faces.Add(new
+                    {
+                        box = new[] { box.X1, box.Y1, box.X2, box.Y2 },
+                        name = answer,
+                        distance = best?.Distance,
+                        known = best?.IsKnown ?? false,
+                        candidates = matches.Select(m => new { name = m.Person, distance = m.Distance }).ToArray(),
+                    });
+                    table.AddRow(
+                        face.Index.ToString(),
+                        $"{box.X1:F0}, {box.Y1:F0}, {box.X2:F0}, {box.Y2:F0}",
+                        best is { IsKnown: true } ? $"[green]{Markup.Escape(answer)}[/]" : "[yellow]unknown[/]",
+                        best is null ? "-" : best.Distance.ToString("F3"),
+                        Markup.Escape(string.Join(", ", matches.Select(m => $"{m.Person} {m.Distance:F3}"))));
+                }
+                results.Add(new { file, faces });
+                if (!asJson)
+                {
+                    ctx.Console.MarkupLineInterpolated($"[bold]{file}[/]: {photo.Faces.Count} face(s)");
+                    ctx.Console.Write(table);
+                }
+            }
+            if (asJson) ctx.Out.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+            else ctx.Console.MarkupLineInterpolated($"[grey]threshold {limit:F3} ({VectorMetricName(gallery.Metric)} distance, model {gallery.ModelId})[/]");
+            return problems == 0 ? 0 : 1;
+        }));
+        return cmd;
+    }
+
+    private static Command List(CliContext ctx, Option<string?> galleryPath, Option<string> model)
+    {
+        var cmd = new Command("list", "List the enrolled people and their numbers of faces");
+        cmd.SetAction(parse => Guarded(ctx, () =>
+        {
+            using var gallery = OpenGallery(parse, galleryPath, RecognizerCliOptions.Info(parse, model));
+            var people = gallery.List();
+            var table = new Table().AddColumns("person", "faces");
+            foreach (var p in people) table.AddRow(Markup.Escape(p.Name), p.FaceCount.ToString());
+            ctx.Console.Write(table);
+            ctx.Console.MarkupLineInterpolated($"{people.Count} people, {people.Sum(p => p.FaceCount)} faces in {gallery.FilePath} (model {gallery.ModelId})");
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static Command Remove(CliContext ctx, Option<string?> galleryPath, Option<string> model)
+    {
+        var name = new Argument<string>("NAME") { Description = "The person to remove, with all their faces" };
+        var cmd = new Command("remove", "Remove a person and their faces") { name };
+        cmd.SetAction(parse => Guarded(ctx, () =>
+        {
+            using var gallery = OpenGallery(parse, galleryPath, RecognizerCliOptions.Info(parse, model));
+            var person = parse.GetValue(name)!;
+            if (gallery.Remove(person))
+            {
+                ctx.Console.MarkupLineInterpolated($"removed {person}");
+                return 0;
+            }
+            ctx.Console.MarkupLineInterpolated($"[yellow]{person} is not in the gallery[/]");
+            return 1;
+        }));
+        return cmd;
+    }
+
+    private static Command Export(CliContext ctx, Option<string?> galleryPath, Option<string> model)
+    {
+        var file = new Argument<string>("FILE") { Description = "JSON file to write (model, people, their faces' vectors)" };
+        var cmd = new Command("export", "Write the whole gallery as JSON") { file };
+        cmd.SetAction(parse => Guarded(ctx, () =>
+        {
+            using var gallery = OpenGallery(parse, galleryPath, RecognizerCliOptions.Info(parse, model));
+            var path = parse.GetValue(file)!;
+            gallery.Export(path);
+            ctx.Console.MarkupLineInterpolated($"exported {gallery.List().Count} people to {path}");
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static Command Import(CliContext ctx, Option<string?> galleryPath, Option<string> model)
+    {
+        var file = new Argument<string>("FILE") { Description = "JSON file written by gallery export (same model)" };
+        var cmd = new Command("import", "Add the people and faces of an exported gallery") { file };
+        cmd.SetAction(parse => Guarded(ctx, () =>
+        {
+            using var gallery = OpenGallery(parse, galleryPath, RecognizerCliOptions.Info(parse, model));
+            var path = parse.GetValue(file)!;
+            if (!File.Exists(path)) throw new FileNotFoundException($"{path} not found");
+            int added = gallery.Import(path);
+            ctx.Console.MarkupLineInterpolated($"imported {added} face(s) into {gallery.FilePath}");
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static FaceGallery OpenGallery(ParseResult parse, Option<string?> galleryPath, EmbedderInfo info) =>
+        FaceGallery.Open(parse.GetValue(galleryPath) ?? DefaultGalleryPath(), info.Name, info.Dimensions, RecognitionMetrics.From(info.Metric));
+
+    private static string VectorMetricName(RecognitionMetric metric) => metric == RecognitionMetric.Cosine ? "cosine" : "euclidean";
+
+    /// <summary>Runs a gallery action; a file of another model is one clear red line and exit code 2.</summary>
+    internal static int Guarded(CliContext ctx, Func<int> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (EmbeddingModelMismatchException e)
+        {
+            var builtIn = Embedders.BuiltIn.FirstOrDefault(kv => kv.Value.Name == e.StoredModelId).Key;
+            ctx.Console.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            if (builtIn is null) ctx.Console.MarkupLineInterpolated($"use --model with the model '{e.StoredModelId}', or another file");
+            else ctx.Console.MarkupLineInterpolated($"use --model {builtIn}, or another file");
+            return 2;
+        }
+    }
+}
+
+/// <summary>The embedding-model flag and opening the recognizer, shared by gallery, classify and cluster.</summary>
+internal static class RecognizerCliOptions
+{
+    public static Option<string> ModelOption() => new("--model")
+    {
+        Description = "Embedding model: mobilefacenet, dlib, or an .onnx file with its .card.json",
+        DefaultValueFactory = _ => "mobilefacenet",
+    };
+
+    /// <summary>Opens MTCNN and the embedder (installing missing default models, with the install log on the console).</summary>
+    public static FaceRecognizer Open(CliContext ctx, ParseResult parse, Option<string> model, MtcnnCliOptions mtcnn) =>
+        FaceRecognizer.Open(parse.GetValue(model)!, parse.GetValue(CliApp.ModelsDir), mtcnn.Read(parse), log: DetectCommand.ModelsLog(ctx));
+
+    /// <summary>The model's size, metric and threshold without loading it (for commands that only read a file).</summary>
+    public static EmbedderInfo Info(ParseResult parse, Option<string> model)
+    {
+        var name = parse.GetValue(model)!;
+        if (Embedders.BuiltIn.TryGetValue(name, out var info)) return info;
+        var card = Path.ChangeExtension(name, ".card.json");
+        if (!name.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) || !File.Exists(card))
+            throw new ModelInstallException($"unknown model '{name}': use mobilefacenet, dlib, or the path of an .onnx file with its .card.json beside it");
+        return Embedders.FromCard(ModelCard.Read(card), card);
+    }
+
+    /// <summary>
+    /// Embeds many files with a progress bar (as <c>facenet align</c> shows one), printing a line for each file that
+    /// failed or had no face; the batch goes on.
+    /// </summary>
+    public static IReadOnlyList<PhotoFaces> EmbedWithProgress(CliContext ctx, FaceRecognizer recognizer, IReadOnlyList<string> paths,
+        FaceInput input, bool largestOnly, int workers, string what, CancellationToken cancel)
+    {
+        var problems = new System.Collections.Concurrent.ConcurrentQueue<PhotoFaces>();
+        IReadOnlyList<PhotoFaces>? results = null;
+        ctx.Console.Progress()
+            .AutoClear(false)
+            .HideCompleted(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
+                     new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(progress =>
+            {
+                var task = progress.AddTask(what, maxValue: Math.Max(1, paths.Count));
+                var started = DateTime.UtcNow;
+                int done = 0;
+                var run = Task.Run(() => PhotoEmbedding.EmbedMany(recognizer, paths, input, largestOnly, Math.Max(1, workers), r =>
+                {
+                    Interlocked.Increment(ref done);
+                    if (r.Outcome != PhotoOutcome.Embedded) problems.Enqueue(r);
+                }, cancel), cancel);
+                while (!run.Wait(200))
+                {
+                    while (problems.TryDequeue(out var p)) ReportProblem(ctx, p);
+                    task.Description = $"{what} [grey]({done / Math.Max(1e-3, (DateTime.UtcNow - started).TotalSeconds):F1} img/s)[/]";
+                    task.Value = done;
+                }
+                while (problems.TryDequeue(out var p)) ReportProblem(ctx, p);
+                results = run.GetAwaiter().GetResult();
+                task.Value = task.MaxValue;
+            });
+        return results!;
+    }
+
+    /// <summary>Prints why a file gave no face (red for an unreadable file, yellow for no face); true when it has faces.</summary>
+    public static bool ReportProblem(CliContext ctx, PhotoFaces photo)
+    {
+        switch (photo.Outcome)
+        {
+            case PhotoOutcome.Failed:
+                ctx.Console.MarkupLineInterpolated($"[red]failed:[/] {photo.Error}");
+                return false;
+            case PhotoOutcome.NoFace:
+                ctx.Console.MarkupLineInterpolated($"[yellow]no face:[/] {photo.Path}");
+                return false;
+            default:
+                return true;
+        }
+    }
+}

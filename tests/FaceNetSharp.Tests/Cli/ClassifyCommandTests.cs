@@ -1,0 +1,91 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using FaceNetSharp.Recognition;
+using FaceNetSharp.Tests.Models;
+
+namespace FaceNetSharp.Tests.Cli;
+
+/// <summary>
+/// <c>facenet classify train</c> then <c>predict</c> on small real subsets: five people of kz-celebs-talgin (112x112
+/// face crops, re-detected and re-aligned: they are not on MobileFaceNet's template), ORL photos, and the
+/// <c>--aligned</c> path that embeds files as chips.
+/// </summary>
+[Collection(InstalledModelsCollection.Name)]
+public sealed partial class ClassifyCommandTests(InstalledModelsFixture fx)
+{
+    /// <summary>Copies the first <paramref name="images"/> files of the first <paramref name="people"/> class folders.</summary>
+    private static string Subset(TempFolder tmp, string source, int people, int images)
+    {
+        var root = tmp.Combine("data");
+        foreach (var dir in Directory.GetDirectories(source).Order(StringComparer.Ordinal).Take(people))
+        {
+            var target = Path.Combine(root, Path.GetFileName(dir));
+            Directory.CreateDirectory(target);
+            foreach (var f in Directory.GetFiles(dir).Order(StringComparer.Ordinal).Take(images))
+                File.Copy(f, Path.Combine(target, Path.GetFileName(f)));
+        }
+        return root;
+    }
+
+    [GeneratedRegex(@"Accuracy: (\d+\.\d+)")]
+    private static partial Regex AccuracyLine();
+
+    private static double Accuracy(CliRun run) =>
+        double.Parse(AccuracyLine().Match(run.Console).Groups[1].Value, CultureInfo.InvariantCulture);
+
+    [SkippableFact]
+    public void Train_and_predict_with_a_split()
+    {
+        var store = fx.Require();
+        using var tmp = new TempFolder();
+        var data = Subset(tmp, TestPaths.Shared("faces", "kz-celebs-talgin", "our_dataset"), people: 5, images: 12);
+        var file = tmp.Combine("classifier.json");
+        string[] split = ["--use-split-dataset", "--min-nrof-images-per-class", "10", "--nrof-train-images-per-class", "6", "--models-dir", store.Directory];
+
+        var train = CliRun.Invoke(["classify", "train", data, file, "--method", "centre", .. split]);
+        Assert.True(train.ExitCode == 0, train.Console);
+        Assert.Matches(@"Trained nearest-centre on \d+ faces of 5 people", train.Console);
+        Assert.Contains("calibrated leave-one-out", train.Console);
+        var classifier = EmbeddingClassifiers.Load(file);
+        Assert.Equal(5, classifier.Classes.Count);
+        Assert.True(classifier.Threshold > 0);
+
+        var predict = CliRun.Invoke(["classify", "predict", data, file, .. split]);
+        Assert.True(predict.ExitCode == 0, predict.Console);
+        // The other 6 images of each person; five well-separated people should be named nearly always.
+        Assert.Contains("Number of images: 30", predict.Console);
+        Assert.Contains("Accuracy:", predict.Console);
+        Assert.InRange(Accuracy(predict), 0.5, 1.0);
+    }
+
+    [SkippableFact]
+    public void Held_out_people_are_strangers_at_predict()
+    {
+        var store = fx.Require();
+        using var tmp = new TempFolder();
+        var data = Subset(tmp, TestPaths.Shared("faces", "orl-att-faces", "orl_faces"), people: 4, images: 10);
+        var file = tmp.Combine("classifier.json");
+        string[] split = ["--use-split-dataset", "--min-nrof-images-per-class", "10", "--nrof-train-images-per-class", "5", "--models-dir", store.Directory];
+
+        var train = CliRun.Invoke(["classify", "train", data, file, "--hold-out-classes", "1", .. split]);
+        Assert.True(train.ExitCode == 0, train.Console);
+        Assert.Contains("held out of training:", train.Console);
+        Assert.Equal(3, EmbeddingClassifiers.Load(file).Classes.Count);
+
+        var predict = CliRun.Invoke(["classify", "predict", data, file, .. split]);
+        Assert.True(predict.ExitCode == 0, predict.Console);
+        Assert.Contains("(3 known to the classifier)", predict.Console);
+        Assert.Contains("not enrolled", predict.Console);
+    }
+
+    [SkippableFact]
+    public void Svm_is_a_clear_error_until_it_is_built_in()
+    {
+        var store = fx.Require();
+        using var tmp = new TempFolder();
+        var data = Subset(tmp, TestPaths.Shared("faces", "kz-celebs-talgin", "our_dataset"), people: 2, images: 3);
+        var run = CliRun.Invoke("classify", "train", data, tmp.Combine("c.json"), "--method", "svm", "--aligned", "--models-dir", store.Directory);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("svm", run.Console);
+    }
+}
