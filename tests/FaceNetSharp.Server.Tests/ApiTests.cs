@@ -23,7 +23,7 @@ public sealed class ApiTests(ServerFixture fixture)
     [SkippableFact]
     public async Task Detect_returns_the_same_faces_as_the_library()
     {
-        var path = TestPaths.Photos.TwoPeople;
+        var path = Photos.TwoPeople;
         await using var s = await fixture.StartAsync();
         var r = await Json.OkAsync<DetectResponse>(await s.Client.PostAsync("/v1/detect", Form.Of(("image", path))));
 
@@ -45,7 +45,7 @@ public sealed class ApiTests(ServerFixture fixture)
     [SkippableFact]
     public async Task Embed_returns_every_face_with_its_unit_vector()
     {
-        var path = TestPaths.Photos.TwoPeople;
+        var path = Photos.TwoPeople;
         await using var s = await fixture.StartAsync();
         var r = await Json.OkAsync<EmbedResponse>(await s.Client.PostAsync("/v1/embed", Form.Of(("image", path))));
 
@@ -64,9 +64,9 @@ public sealed class ApiTests(ServerFixture fixture)
     [SkippableFact]
     public async Task Verify_says_same_for_two_photos_of_Anthony_Hopkins_and_different_for_Obama()
     {
-        var hopkins1 = TestPaths.Photos.Hopkins1;
-        var hopkins2 = TestPaths.Photos.Hopkins2;
-        var obama = TestPaths.Photos.Obama;
+        var hopkins1 = Photos.Hopkins1;
+        var hopkins2 = Photos.Hopkins2;
+        var obama = Photos.Obama;
         await using var s = await fixture.StartAsync();
 
         var same = await Json.OkAsync<VerifyResponse>(await s.Client.PostAsync("/v1/verify", Form.Of(("image1", hopkins1), ("image2", hopkins2))));
@@ -88,7 +88,7 @@ public sealed class ApiTests(ServerFixture fixture)
     [SkippableFact]
     public async Task Verify_without_a_face_is_422_naming_the_image()
     {
-        var hopkins = TestPaths.Photos.Hopkins1;
+        var hopkins = Photos.Hopkins1;
         await using var s = await fixture.StartAsync();
         var form = Form.Of(("image1", hopkins));
         form.Add(Form.Bytes(BlankPng(), "image/png"), "image2", "blank.png");
@@ -100,10 +100,10 @@ public sealed class ApiTests(ServerFixture fixture)
     [SkippableFact]
     public async Task Gallery_enrol_list_identify_and_remove()
     {
-        var obama1 = TestPaths.Photos.Obama;
+        var obama1 = Photos.Obama;
         var obama2 = TestPaths.Shared("faces", "face_recognition-examples", "examples", "obama2.jpg");
         var obamaSmall = TestPaths.Shared("faces", "face_recognition-examples", "examples", "obama_small.jpg");
-        var biden = TestPaths.Photos.Biden;
+        var biden = Photos.Biden;
         await using var s = await fixture.StartAsync();
 
         var enrolled = await Json.OkAsync<EnrolResponse>(
@@ -140,7 +140,7 @@ public sealed class ApiTests(ServerFixture fixture)
     [SkippableFact]
     public async Task Enrolment_with_one_faceless_photo_stores_nothing()
     {
-        var hopkins = TestPaths.Photos.Hopkins1;
+        var hopkins = Photos.Hopkins1;
         await using var s = await fixture.StartAsync();
         var form = Form.Of(("image", hopkins));
         form.Add(Form.Bytes(BlankPng(), "image/png"), "image", "blank.png");
@@ -152,7 +152,7 @@ public sealed class ApiTests(ServerFixture fixture)
     [SkippableFact]
     public async Task Identify_on_an_empty_gallery_finds_the_faces_but_nobody()
     {
-        var path = TestPaths.Photos.TwoPeople;
+        var path = Photos.TwoPeople;
         await using var s = await fixture.StartAsync();
         var r = await Json.OkAsync<IdentifyResponse>(await s.Client.PostAsync("/v1/identify", Form.Of(("image", path))));
         Assert.Equal(2, r.Faces.Length);

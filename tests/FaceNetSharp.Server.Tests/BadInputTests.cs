@@ -30,7 +30,7 @@ public sealed class BadInputTests(ServerFixture fixture)
     [SkippableFact]
     public async Task A_truncated_jpeg_is_400()
     {
-        var bytes = File.ReadAllBytes(TestPaths.Photos.Hopkins1);
+        var bytes = File.ReadAllBytes(Photos.Hopkins1);
         await using var s = await fixture.StartAsync();
         var form = new MultipartFormDataContent { { Form.Bytes(bytes[..(bytes.Length / 3)], "image/jpeg"), "image", "cut.jpg" } };
         var problem = await Json.ProblemAsync(await s.Client.PostAsync("/v1/detect", form), HttpStatusCode.BadRequest);
@@ -40,7 +40,7 @@ public sealed class BadInputTests(ServerFixture fixture)
     [SkippableFact]
     public async Task A_missing_field_is_400_naming_the_field()
     {
-        var path = TestPaths.Photos.Hopkins1;
+        var path = Photos.Hopkins1;
         await using var s = await fixture.StartAsync();
         var problem = await Json.ProblemAsync(await s.Client.PostAsync("/v1/verify", Form.Of(("image1", path))), HttpStatusCode.BadRequest);
         Assert.Contains("'image2'", problem.Detail);
@@ -50,7 +50,7 @@ public sealed class BadInputTests(ServerFixture fixture)
     [SkippableFact]
     public async Task A_body_that_is_not_multipart_is_415()
     {
-        var path = TestPaths.Photos.Hopkins1;
+        var path = Photos.Hopkins1;
         await using var s = await fixture.StartAsync();
         var problem = await Json.ProblemAsync(await s.Client.PostAsync("/v1/detect", Form.File(path)), HttpStatusCode.UnsupportedMediaType);
         Assert.Contains("image/jpeg", problem.Detail);
@@ -59,7 +59,7 @@ public sealed class BadInputTests(ServerFixture fixture)
     [SkippableFact]
     public async Task A_bad_top_is_400()
     {
-        var path = TestPaths.Photos.Hopkins1;
+        var path = Photos.Hopkins1;
         await using var s = await fixture.StartAsync();
         var problem = await Json.ProblemAsync(
             await s.Client.PostAsync("/v1/identify", ApiTests.WithTop(Form.Of(("image", path)), "0")), HttpStatusCode.BadRequest);
@@ -69,7 +69,7 @@ public sealed class BadInputTests(ServerFixture fixture)
     [SkippableFact]
     public async Task A_body_over_the_request_limit_is_413()
     {
-        var path = TestPaths.Photos.Hopkins1;
+        var path = Photos.Hopkins1;
         await using var s = await fixture.StartAsync(o => o with { MaxRequestBytes = 1024 * 1024 });
         // A real photo followed by 2 MiB of padding in a second field: over the 1 MiB limit.
         var form = Form.Of(("image", path));
@@ -84,7 +84,7 @@ public sealed class BadInputTests(ServerFixture fixture)
     [SkippableFact]
     public async Task An_image_over_the_pixel_limit_is_413_before_decoding()
     {
-        var path = TestPaths.Photos.Hopkins1; // 250 x 250 = 62,500 pixels
+        var path = Photos.Hopkins1; // 250 x 250 = 62,500 pixels
         await using var s = await fixture.StartAsync(o => o with { MaxPixels = 50_000 });
         var problem = await Json.ProblemAsync(await s.Client.PostAsync("/v1/detect", Form.Of(("image", path))), HttpStatusCode.RequestEntityTooLarge);
         Assert.Equal("Image too large", problem.Title);
@@ -95,7 +95,7 @@ public sealed class BadInputTests(ServerFixture fixture)
     [SkippableFact]
     public async Task The_api_key_is_required_on_v1_only()
     {
-        var path = TestPaths.Photos.Hopkins1;
+        var path = Photos.Hopkins1;
         await using var s = await fixture.StartAsync(o => o with { ApiKey = "correct horse battery staple" });
 
         var missing = await Json.ProblemAsync(await s.Client.PostAsync("/v1/detect", Form.Of(("image", path))), HttpStatusCode.Unauthorized);
@@ -123,7 +123,7 @@ public sealed class BadInputTests(ServerFixture fixture)
     [SkippableFact]
     public async Task A_request_that_finds_every_inference_slot_taken_is_503_with_retry_after()
     {
-        var path = TestPaths.Photos.Hopkins1;
+        var path = Photos.Hopkins1;
         await using var s = await fixture.StartAsync(o => o with { MaxConcurrency = 1, QueueTimeout = TimeSpan.FromMilliseconds(200) });
         var gate = s.Server.Service.Gate;
         // Hold the server's only slot, as a long inference would.

@@ -23,9 +23,9 @@ public sealed class LoadTests(ServerFixture fixture, ITestOutputHelper output)
     public async Task Eight_clients_enrolling_and_identifying_lose_no_enrolment_and_see_no_failure()
     {
         // face-api.js's 150x150 photos: eight people, three photos each, all read before the clock starts.
-        var photos = TestPaths.Photos.Characters.ToDictionary(c => c, c => Enumerable.Range(1, 3).Select(i => File.ReadAllBytes(TestPaths.Photos.Character(c, i))).ToArray());
-        var hopkins1 = File.ReadAllBytes(TestPaths.Photos.Hopkins1);
-        var hopkins2 = File.ReadAllBytes(TestPaths.Photos.Hopkins2);
+        var photos = Photos.Characters.ToDictionary(c => c, c => Enumerable.Range(1, 3).Select(i => File.ReadAllBytes(Photos.Character(c, i))).ToArray());
+        var hopkins1 = File.ReadAllBytes(Photos.Hopkins1);
+        var hopkins2 = File.ReadAllBytes(Photos.Hopkins2);
 
         // The queue timeout is longer than 8 clients can ever make a request wait (7 inferences ahead of it), so any
         // 503 here would be a fault: the count is asserted to be 0. The 503 path itself is tested in BadInputTests.
@@ -46,7 +46,7 @@ public sealed class LoadTests(ServerFixture fixture, ITestOutputHelper output)
             using var http = new HttpClient { BaseAddress = s.Address, Timeout = TimeSpan.FromMinutes(2) };
             for (int i = 0; i < RequestsPerClient; i++)
             {
-                string character = TestPaths.Photos.Characters[(client + i) % TestPaths.Photos.Characters.Length];
+                string character = Photos.Characters[(client + i) % Photos.Characters.Length];
                 byte[] photo = photos[character][i % 3];
                 bool enrol = i % 2 == 0;
                 string name = $"{character}-c{client}-r{i}";

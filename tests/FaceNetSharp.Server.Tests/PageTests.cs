@@ -25,9 +25,9 @@ public sealed class PageTests(ServerFixture fixture)
     public async Task Verify_enrol_and_identify_from_the_page()
     {
         Skip.IfNot(File.Exists(Chromium), $"{Chromium} is absent: run scripts/install-test-deps.sh (Debian package chromium)");
-        var hopkins1 = TestPaths.Photos.Hopkins1;
-        var hopkins2 = TestPaths.Photos.Hopkins2;
-        var obama = TestPaths.Photos.Obama;
+        var hopkins1 = Photos.Hopkins1;
+        var hopkins2 = Photos.Hopkins2;
+        var obama = Photos.Obama;
         await using var s = await fixture.StartAsync();
 
         var profile = Directory.CreateTempSubdirectory("facenet-chromium-");

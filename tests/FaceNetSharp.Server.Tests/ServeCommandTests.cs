@@ -12,7 +12,7 @@ public sealed partial class ServeCommandTests
     [SkippableFact]
     public async Task Facenet_serve_listens_on_loopback_with_the_key_from_the_environment_and_the_given_gallery()
     {
-        var photo = TestPaths.Photos.Hopkins1;
+        var photo = Photos.Hopkins1;
         var dir = Directory.CreateTempSubdirectory("facenet-serve-cli-");
         var galleryPath = Path.Combine(dir.FullName, "people.db");
         var start = new ProcessStartInfo("dotnet")

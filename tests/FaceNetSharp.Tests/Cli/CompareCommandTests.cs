@@ -6,20 +6,6 @@ using Spectre.Console.Testing;
 namespace FaceNetSharp.Tests.Cli;
 
 /// <summary>Runs <c>facenet</c> in-process for the verification commands' tests.</summary>
-internal static class VerificationCli
-{
-    public sealed record Result(int ExitCode, string Console, string Out);
-
-    public static Result Run(params string[] args)
-    {
-        var console = new TestConsole();
-        console.Profile.Width = 240;
-        var output = new StringWriter();
-        int code = CliApp.Run(args, new CliContext(console, output));
-        return new Result(code, console.Output, output.ToString());
-    }
-}
-
 [Collection(InstalledModelsCollection.Name)]
 public sealed class CompareCommandTests(InstalledModelsFixture models)
 {
@@ -42,7 +28,7 @@ public sealed class CompareCommandTests(InstalledModelsFixture models)
     public void Hopkins_twice_is_the_same_person_and_Biden_is_not(string model, string name)
     {
         var store = models.Require();
-        var r = VerificationCli.Run("compare", "--models-dir", store.Directory, "--model", model, "--format", "json", Hopkins(1), Hopkins(2), Biden());
+        var r = CliRunner.Run("compare", "--models-dir", store.Directory, "--model", model, "--format", "json", Hopkins(1), Hopkins(2), Biden());
         Assert.True(r.ExitCode == 0, r.Console);
         var (modelName, threshold, files, d) = Json(r.Out);
         Assert.Equal(name, modelName);
@@ -63,7 +49,7 @@ public sealed class CompareCommandTests(InstalledModelsFixture models)
     public void Mobilefacenet_distance_of_the_Hopkins_photos_is_near_the_golden_chips()
     {
         var store = models.Require();
-        var r = VerificationCli.Run("compare", "--models-dir", store.Directory, "--format", "json", Hopkins(1), Hopkins(2));
+        var r = CliRunner.Run("compare", "--models-dir", store.Directory, "--format", "json", Hopkins(1), Hopkins(2));
         var d = Json(r.Out).Distances[0][1];
         // MODELS.md golden data: cosine similarity 0.833 of the reference's chips (distance 0.167); our MTCNN resizes
         // with INTER_AREA rather than the reference's box filter, so landmarks (and chips) differ by under a pixel.
@@ -74,7 +60,7 @@ public sealed class CompareCommandTests(InstalledModelsFixture models)
     public void Table_gives_a_verdict_per_pair()
     {
         var store = models.Require();
-        var r = VerificationCli.Run("compare", "--models-dir", store.Directory, Hopkins(1), Hopkins(2), Biden());
+        var r = CliRunner.Run("compare", "--models-dir", store.Directory, Hopkins(1), Hopkins(2), Biden());
         Assert.Equal(0, r.ExitCode);
         Assert.Contains("0 vs 1:", r.Console);
         Assert.Contains("same person", r.Console);
@@ -95,7 +81,7 @@ public sealed class CompareCommandTests(InstalledModelsFixture models)
             ImageWriterForTests.SaveGrey(blank, 200, 160, 128);
             var bad = Path.Combine(dir, "notes.jpg");
             File.WriteAllText(bad, "not an image");
-            var r = VerificationCli.Run("compare", "--models-dir", store.Directory, "--format", "csv", Hopkins(1), blank, bad, Hopkins(2));
+            var r = CliRunner.Run("compare", "--models-dir", store.Directory, "--format", "csv", Hopkins(1), blank, bad, Hopkins(2));
             Assert.Equal(1, r.ExitCode);
             Assert.Contains($"no face found in {blank}", r.Console);
             Assert.Contains("notes.jpg", r.Console);
@@ -114,7 +100,7 @@ public sealed class CompareCommandTests(InstalledModelsFixture models)
     {
         var store = models.Require();
         var group = TestPaths.Shared("faces", "face_recognition-examples", "examples", "two_people.jpg");
-        var r = VerificationCli.Run("compare", "--models-dir", store.Directory, "--format", "json", group, Biden());
+        var r = CliRunner.Run("compare", "--models-dir", store.Directory, "--format", "json", group, Biden());
         Assert.Equal(0, r.ExitCode);
         Assert.Contains("2 faces, using the largest", r.Console);
         // two_people.jpg shows Biden (the larger face) with Obama.

@@ -34,7 +34,7 @@ public sealed class EmbedCommandTests(InstalledModelsFixture models) : IDisposab
         var store = models.Require();
         var input = Input();
         var npy = Path.Combine(_dir, "out", "vectors.npy");
-        var r = VerificationCli.Run("embed", input, "--out", npy, "--models-dir", store.Directory);
+        var r = CliRunner.Run("embed", input, "--out", npy, "--models-dir", store.Directory);
         Assert.Equal(1, r.ExitCode); // the broken file
         Assert.Contains("broken.jpg", r.Console);
 
@@ -73,8 +73,8 @@ public sealed class EmbedCommandTests(InstalledModelsFixture models) : IDisposab
         var input = Input();
         var csv = Path.Combine(_dir, "v.csv");
         var jsonl = Path.Combine(_dir, "v.jsonl");
-        Assert.Equal(1, VerificationCli.Run("embed", input, "--out", csv, "--models-dir", store.Directory).ExitCode);
-        Assert.Equal(1, VerificationCli.Run("embed", input, "-o", jsonl, "--model", "dlib", "--models-dir", store.Directory).ExitCode);
+        Assert.Equal(1, CliRunner.Run("embed", input, "--out", csv, "--models-dir", store.Directory).ExitCode);
+        Assert.Equal(1, CliRunner.Run("embed", input, "-o", jsonl, "--model", "dlib", "--models-dir", store.Directory).ExitCode);
 
         var lines = File.ReadAllLines(csv);
         Assert.Equal(4, lines.Length);
@@ -92,7 +92,7 @@ public sealed class EmbedCommandTests(InstalledModelsFixture models) : IDisposab
 
         // a second run over one more photo replaces the file whole
         File.Copy(Path.Combine(input, "Joe_Biden", "biden.jpg"), Path.Combine(input, "Joe_Biden", "biden2.jpg"));
-        Assert.Equal(1, VerificationCli.Run("embed", input, "--out", csv, "--models-dir", store.Directory).ExitCode);
+        Assert.Equal(1, CliRunner.Run("embed", input, "--out", csv, "--models-dir", store.Directory).ExitCode);
         Assert.Equal(5, File.ReadAllLines(csv).Length);
         Assert.Empty(Directory.GetFiles(_dir, "*.tmp"));
     }
@@ -103,7 +103,7 @@ public sealed class EmbedCommandTests(InstalledModelsFixture models) : IDisposab
         var store = models.Require();
         var input = Input();
         File.Delete(Path.Combine(input, "Joe_Biden", "broken.jpg"));
-        var r = VerificationCli.Run("embed", input, "--aligned", "--out", Path.Combine(_dir, "x.npy"), "--models-dir", store.Directory);
+        var r = CliRunner.Run("embed", input, "--aligned", "--out", Path.Combine(_dir, "x.npy"), "--models-dir", store.Directory);
         Assert.Equal(1, r.ExitCode);
         Assert.Contains("takes 112x112 chips", r.Console);
         Assert.Contains("--mode similarity", r.Console);
@@ -113,7 +113,7 @@ public sealed class EmbedCommandTests(InstalledModelsFixture models) : IDisposab
     public void An_unknown_output_extension_is_refused_before_any_work()
     {
         var store = models.Require();
-        var r = VerificationCli.Run("embed", _dir, "--out", Path.Combine(_dir, "x.txt"), "--models-dir", store.Directory);
+        var r = CliRunner.Run("embed", _dir, "--out", Path.Combine(_dir, "x.txt"), "--models-dir", store.Directory);
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("use .npy", r.Console);
     }

@@ -82,7 +82,7 @@ public sealed class ValidateCommandTests(InstalledModelsFixture models, ITestOut
         var report = Path.Combine(data.Root, "report.json");
         var roc = Path.Combine(data.Root, "roc.png");
 
-        var r = VerificationCli.Run("validate", data.RawDir, "--pairs", data.PairsFile, "--align", "--aligned-dir", chips,
+        var r = CliRunner.Run("validate", data.RawDir, "--pairs", data.PairsFile, "--align", "--aligned-dir", chips,
             "--models-dir", store.Directory, "--report", report, "--roc", roc, "--batch-size", "16");
         output.WriteLine(r.Console);
         Assert.True(r.ExitCode == 0, r.Console);
@@ -113,7 +113,7 @@ public sealed class ValidateCommandTests(InstalledModelsFixture models, ITestOut
 
         // The chips are there now: validate them directly, with facenet's spelling of the cosine metric and flips.
         var report2 = Path.Combine(data.Root, "report2.json");
-        var r2 = VerificationCli.Run("validate", chips, "--lfw_pairs", data.PairsFile, "--distance_metric", "1", "--use_flipped_images",
+        var r2 = CliRunner.Run("validate", chips, "--lfw_pairs", data.PairsFile, "--distance_metric", "1", "--use_flipped_images",
             "--subtract_mean", "--models-dir", store.Directory, "--report", report2);
         output.WriteLine(r2.Console);
         Assert.True(r2.ExitCode == 0, r2.Console);
@@ -131,7 +131,7 @@ public sealed class ValidateCommandTests(InstalledModelsFixture models, ITestOut
     {
         var store = models.Require();
         using var data = new DeepfaceLfwFolder(DeepfaceDir());
-        var r = VerificationCli.Run("validate", data.RawDir, "--pairs", data.PairsFile, "--models-dir", store.Directory);
+        var r = CliRunner.Run("validate", data.RawDir, "--pairs", data.PairsFile, "--models-dir", store.Directory);
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("takes 112x112 chips", r.Console);
         Assert.Contains("--align", r.Console);
@@ -142,7 +142,7 @@ public sealed class ValidateCommandTests(InstalledModelsFixture models, ITestOut
     {
         var store = models.Require();
         using var data = new DeepfaceLfwFolder(DeepfaceDir());
-        var r = VerificationCli.Run("validate", data.RawDir, "--pairs", data.PairsFile, "--distance", "cosine", "--distance-metric", "0", "--models-dir", store.Directory);
+        var r = CliRunner.Run("validate", data.RawDir, "--pairs", data.PairsFile, "--distance", "cosine", "--distance-metric", "0", "--models-dir", store.Directory);
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("disagree", r.Console);
     }

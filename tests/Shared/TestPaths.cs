@@ -1,6 +1,9 @@
-namespace FaceNetSharp.Tests;
+namespace FaceNetSharp.Testing;
 
-/// <summary>Where tests find the repository and the shared data (<c>../shared</c> beside the repository).</summary>
+/// <summary>
+/// Where tests find the repository and the shared data (<c>../shared</c> beside the repository). One file, compiled
+/// into every test project (tests/Shared).
+/// </summary>
 internal static class TestPaths
 {
     public static string RepoRoot { get; } = FindRepoRoot();
