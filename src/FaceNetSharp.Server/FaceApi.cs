@@ -17,9 +17,6 @@ internal sealed class FaceService(FaceRecognizer recognizer, FaceGallery gallery
     public ImageLoadOptions ImageOptions { get; } = new() { MaxPixels = options.MaxPixels };
 
     public string MetricName => Recognizer.Model.Metric == EmbeddingMetric.Cosine ? "cosine" : "euclidean";
-
-    public static RecognitionMetric GalleryMetric(EmbeddingMetric m) =>
-        m == EmbeddingMetric.Cosine ? RecognitionMetric.Cosine : RecognitionMetric.Euclidean;
 }
 
 /// <summary>The JSON endpoints under <c>/v1</c>. Each reads its form, then decodes and runs the models inside the gate.</summary>

@@ -49,7 +49,7 @@ public sealed class FaceServer : IAsyncDisposable
         try
         {
             var info = recognizer.Model;
-            var gallery = FaceGallery.Open(options.GalleryPath, info.Name, info.Dimensions, FaceService.GalleryMetric(info.Metric));
+            var gallery = FaceGallery.Open(options.GalleryPath, info.Name, info.Dimensions, RecognitionMetrics.From(info.Metric));
             try
             {
                 return Create(options, recognizer, gallery, [gallery, recognizer]);
