@@ -146,4 +146,43 @@ public sealed class AlignKillTests(InstalledModelsFixture fx) : IDisposable
         Assert.Equal(0, rerun.ExitCode);
         Assert.Equal(60, Directory.GetFiles(output, "*.png", SearchOption.AllDirectories).Length);
     }
+
+    [SkippableFact]
+    public void TwoProcesses_ShareOneOutputFolder()
+    {
+        fx.Require();
+        var src = TestPaths.Shared("faces", "facenet-sandberg", "data", "images", "Anthony_Hopkins_0001.jpg");
+        var input = Path.Combine(_root, "raw2");
+        for (int i = 0; i < 40; i++)
+        {
+            var dir = Path.Combine(input, $"p{i % 4}");
+            Directory.CreateDirectory(dir);
+            File.Copy(src, Path.Combine(dir, $"img{i:D3}.jpg"));
+        }
+        var output = Path.Combine(_root, "shared-out");
+        var cli = Path.Combine(AppContext.BaseDirectory, "facenet.dll");
+        var procs = Enumerable.Range(0, 2).Select(k =>
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { cli, "align", input, output, "--random-order", "--workers", "1", "--seed", k.ToString() }) psi.ArgumentList.Add(a);
+            var p = System.Diagnostics.Process.Start(psi)!;
+            _ = p.StandardOutput.ReadToEndAsync();
+            _ = p.StandardError.ReadToEndAsync();
+            return p;
+        }).ToList();
+        foreach (var p in procs)
+        {
+            Assert.True(p.WaitForExit(120_000), "align did not finish in 2 minutes");
+            Assert.Equal(0, p.ExitCode);
+            p.Dispose();
+        }
+        var written = Directory.GetFiles(output, "*.png", SearchOption.AllDirectories);
+        Assert.Equal(40, written.Length);
+        foreach (var f in written) Assert.Equal(182, ImageLoader.Load(f).Width);
+        // Each process wrote its own bounding-box file; together they cover every image at least once.
+        var boxFiles = Directory.GetFiles(output, "bounding_boxes_*.txt");
+        Assert.Equal(2, boxFiles.Length);
+        var covered = boxFiles.SelectMany(File.ReadAllLines).Select(l => l.Split(' ')[0]).Distinct().Count();
+        Assert.Equal(40, covered);
+    }
 }
