@@ -131,8 +131,9 @@ internal static class ClassifyCommand
                     var p = row.Prediction;
                     var answer = p.Label ?? "unknown";
                     var mark = row.IsCorrect ? "[green]ok[/]" : "[red]wrong[/]";
-                    // facenet prints '%4d  %s: %.3f' (index, class, SVM probability); here the distance decides.
-                    ctx.Console.MarkupLine($"{i,4}  {Markup.Escape(answer)}: {p.Distance:F3}  {mark} [grey](nearest {Markup.Escape(p.NearestClass)}; true {Markup.Escape(labels[i])}{(row.IsEnrolled ? "" : ", not enrolled")})[/]");
+                    // facenet prints '%4d  %s: %.3f' (index, class, SVM probability); the distance decides "unknown".
+                    var probability = p.Probability is { } pr ? $"p={pr:F3} " : "";
+                    ctx.Console.MarkupLine($"{i,4}  {Markup.Escape(answer)}: {probability}distance {p.Distance:F3}  {mark} [grey](nearest {Markup.Escape(p.NearestClass)}; true {Markup.Escape(labels[i])}{(row.IsEnrolled ? "" : ", not enrolled")})[/]");
                 }
                 var s = ClassificationSummary.From(rows);
                 var table = new Table().AddColumns("faces", "accuracy (unknown = wrong)", "closed-set accuracy", "known answered unknown", "strangers", "strangers answered unknown", "no face / failed");

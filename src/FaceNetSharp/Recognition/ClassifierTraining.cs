@@ -44,7 +44,6 @@ public static class ClassifierTraining
     /// training faces (<see cref="ThresholdCalibration"/>), which needs two classes and a class with two faces;
     /// otherwise <paramref name="fallbackThreshold"/> (the embedder's own) is used and no calibration is returned.
     /// </summary>
-    /// <exception cref="NotSupportedException">The method is not available in this build (see <see cref="ClassifierMethod.Svm"/>).</exception>
     public static TrainedClassifier Train(string modelId, int dimensions, RecognitionMetric metric,
         IReadOnlyList<(string Label, float[] Vector)> samples, ClassifierTrainingOptions options, float fallbackThreshold)
     {
@@ -67,11 +66,7 @@ public static class ClassifierTraining
         {
             ClassifierMethod.Knn => KNearestClassifier.Train(modelId, dimensions, samples, options.K, threshold, metric),
             ClassifierMethod.Centre => NearestCentreClassifier.Train(modelId, dimensions, samples, threshold, metric),
-            // ---- --method svm plugs in here ----------------------------------------------------------------------
-            // The ML.NET linear SVM (Recognition/Svm/LinearSvmClassifier.cs) is developed on its own branch; when it is
-            // merged, construct it here, and add its method name to EmbeddingClassifiers.Load.
-            ClassifierMethod.Svm => throw new NotSupportedException(
-                "--method svm needs the ML.NET linear SVM (Recognition/Svm/LinearSvmClassifier), which is not in this build; use knn or centre"),
+            ClassifierMethod.Svm => Svm.LinearSvmClassifier.Train(modelId, dimensions, samples, threshold, metric),
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Method, "unknown method"),
         };
         return new TrainedClassifier(classifier, calibration);

@@ -43,7 +43,8 @@ public interface IEmbeddingClassifier
 /// <param name="Label">The person, or null when the face is unknown (too far from every class).</param>
 /// <param name="NearestClass">The best class, known or not.</param>
 /// <param name="Distance">The distance on which the open-set rule was decided (see each classifier).</param>
-public sealed record ClassifierPrediction(string? Label, string NearestClass, float Distance)
+/// <param name="Probability">The method's probability of <paramref name="NearestClass"/> where it has one (svm).</param>
+public sealed record ClassifierPrediction(string? Label, string NearestClass, float Distance, float? Probability = null)
 {
     /// <summary>True when the face was recognised as <see cref="Label"/>.</summary>
     public bool IsKnown => Label is not null;
@@ -260,6 +261,7 @@ public static class EmbeddingClassifiers
             {
                 KNearestClassifier.MethodName => KNearestClassifier.FromFile(jsonPath, dto, metric),
                 NearestCentreClassifier.MethodName => NearestCentreClassifier.FromFile(jsonPath, dto, metric),
+                Svm.LinearSvmClassifier.MethodName => Svm.LinearSvmClassifier.FromFile(jsonPath, dto, metric),
                 _ => throw new InvalidDataException($"{jsonPath}: unknown classifier method '{dto.Method}'"),
             };
         }
@@ -336,11 +338,11 @@ internal static class ClassifierData
         return groups;
     }
 
-    public static void Save(string jsonPath, IEmbeddingClassifier classifier, int? k, List<ClassifierClassDto> classes)
+    public static void Save(string jsonPath, IEmbeddingClassifier classifier, int? k, List<ClassifierClassDto> classes, string? svmModel = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(jsonPath);
         var dto = new ClassifierFileDto(EmbeddingClassifiers.Format, EmbeddingClassifiers.FormatVersion, classifier.Method,
-            classifier.ModelId, classifier.Dimensions, VectorMath.ToName(classifier.Metric), classifier.Threshold, k, classes);
+            classifier.ModelId, classifier.Dimensions, VectorMath.ToName(classifier.Metric), classifier.Threshold, k, classes, svmModel);
         AtomicFile.Write(jsonPath,
             stream => System.Text.Json.JsonSerializer.Serialize(stream, dto, RecognitionJsonContext.Default.ClassifierFileDto));
     }

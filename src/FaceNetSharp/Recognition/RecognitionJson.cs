@@ -14,7 +14,7 @@ internal sealed record GalleryFaceDto(string? Source, string? AddedAt, float[]? 
 /// <summary>A saved classifier (<see cref="EmbeddingClassifiers.Load(string)"/>): camelCase JSON.</summary>
 internal sealed record ClassifierFileDto(
     string? Format, int FormatVersion, string? Method, string? ModelId, int Dimensions, string? Metric,
-    float Threshold, int? K, List<ClassifierClassDto>? Classes);
+    float Threshold, int? K, List<ClassifierClassDto>? Classes, string? SvmModel = null);
 
 /// <summary>One class of a saved classifier: its training vectors (k-NN) or its single centre (nearest centre).</summary>
 internal sealed record ClassifierClassDto(string? Name, List<float[]>? Vectors);
