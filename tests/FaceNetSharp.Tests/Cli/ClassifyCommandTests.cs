@@ -30,7 +30,7 @@ public sealed partial class ClassifyCommandTests(InstalledModelsFixture fx)
     [GeneratedRegex(@"Accuracy: (\d+\.\d+)")]
     private static partial Regex AccuracyLine();
 
-    private static double Accuracy(CliRun run) =>
+    private static double Accuracy(CliRunner.Result run) =>
         double.Parse(AccuracyLine().Match(run.Console).Groups[1].Value, CultureInfo.InvariantCulture);
 
     [SkippableFact]
@@ -42,7 +42,7 @@ public sealed partial class ClassifyCommandTests(InstalledModelsFixture fx)
         var file = tmp.Combine("classifier.json");
         string[] split = ["--use-split-dataset", "--min-nrof-images-per-class", "10", "--nrof-train-images-per-class", "6", "--models-dir", store.Directory];
 
-        var train = CliRun.Invoke(["classify", "train", data, file, "--method", "centre", .. split]);
+        var train = CliRunner.Run(["classify", "train", data, file, "--method", "centre", .. split]);
         Assert.True(train.ExitCode == 0, train.Console);
         Assert.Matches(@"Trained nearest-centre on \d+ faces of 5 people", train.Console);
         Assert.Contains("calibrated leave-one-out", train.Console);
@@ -50,7 +50,7 @@ public sealed partial class ClassifyCommandTests(InstalledModelsFixture fx)
         Assert.Equal(5, classifier.Classes.Count);
         Assert.True(classifier.Threshold > 0);
 
-        var predict = CliRun.Invoke(["classify", "predict", data, file, .. split]);
+        var predict = CliRunner.Run(["classify", "predict", data, file, .. split]);
         Assert.True(predict.ExitCode == 0, predict.Console);
         // The other 6 images of each person; five well-separated people should be named nearly always.
         Assert.Contains("Number of images: 30", predict.Console);
@@ -67,12 +67,12 @@ public sealed partial class ClassifyCommandTests(InstalledModelsFixture fx)
         var file = tmp.Combine("classifier.json");
         string[] split = ["--use-split-dataset", "--min-nrof-images-per-class", "10", "--nrof-train-images-per-class", "5", "--models-dir", store.Directory];
 
-        var train = CliRun.Invoke(["classify", "train", data, file, "--hold-out-classes", "1", .. split]);
+        var train = CliRunner.Run(["classify", "train", data, file, "--hold-out-classes", "1", .. split]);
         Assert.True(train.ExitCode == 0, train.Console);
         Assert.Contains("held out of training:", train.Console);
         Assert.Equal(3, EmbeddingClassifiers.Load(file).Classes.Count);
 
-        var predict = CliRun.Invoke(["classify", "predict", data, file, .. split]);
+        var predict = CliRunner.Run(["classify", "predict", data, file, .. split]);
         Assert.True(predict.ExitCode == 0, predict.Console);
         Assert.Contains("(3 known to the classifier)", predict.Console);
         Assert.Contains("not enrolled", predict.Console);
@@ -88,11 +88,11 @@ public sealed partial class ClassifyCommandTests(InstalledModelsFixture fx)
         var file = tmp.Combine("svm.json");
         string[] split = ["--use-split-dataset", "--min-nrof-images-per-class", "10", "--nrof-train-images-per-class", "5", "--models-dir", store.Directory];
 
-        var train = CliRun.Invoke(["classify", "train", data, file, "--method", "svm", .. split]);
+        var train = CliRunner.Run(["classify", "train", data, file, "--method", "svm", .. split]);
         Assert.True(train.ExitCode == 0, train.Console);
         Assert.IsType<FaceNetSharp.Recognition.Svm.LinearSvmClassifier>(EmbeddingClassifiers.Load(file));
 
-        var predict = CliRun.Invoke(["classify", "predict", data, file, .. split]);
+        var predict = CliRunner.Run(["classify", "predict", data, file, .. split]);
         Assert.True(predict.ExitCode == 0, predict.Console);
         Assert.Contains("Number of images: 50", predict.Console);
         // Measured 1.000 (knn also scores 1.000 on ORL); a margin for a changed model or calibration.

@@ -11,7 +11,7 @@ internal static class CliRunner
     public static Result Run(params string[] args)
     {
         var console = new TestConsole();
-        console.Profile.Width = 240;
+        console.Profile.Width = 400; // no wrapping of long paths in assertions
         var output = new StringWriter();
         int code = CliApp.Run(args, new CliContext(console, output));
         return new Result(code, console.Output, output.ToString());

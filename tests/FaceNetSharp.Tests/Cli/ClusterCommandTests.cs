@@ -23,7 +23,7 @@ public sealed class ClusterCommandTests(InstalledModelsFixture fx)
         }
         var output = tmp.Combine("out");
 
-        var run = CliRun.Invoke("cluster", input, output, "--score", "--models-dir", store.Directory);
+        var run = CliRunner.Run("cluster", input, output, "--score", "--models-dir", store.Directory);
         Assert.True(run.ExitCode == 0, run.Console);
         Assert.Contains("pairwise precision", run.Console);
 

@@ -5,36 +5,6 @@ using Spectre.Console.Testing;
 
 namespace FaceNetSharp.Tests.Cli;
 
-/// <summary>Runs the facenet CLI in-process, capturing the people output (Spectre) and the machine output.</summary>
-internal sealed class CliRun
-{
-    public required int ExitCode { get; init; }
-    public required string Console { get; init; }
-    public required string Out { get; init; }
-
-    public static CliRun Invoke(params string[] args)
-    {
-        var console = new TestConsole();
-        console.Profile.Width = 400; // no wrapping of long paths in assertions
-        var writer = new StringWriter();
-        int code = CliApp.Run(args, new CliContext(console, writer));
-        return new CliRun { ExitCode = code, Console = console.Output, Out = writer.ToString() };
-    }
-}
-
-/// <summary>A temporary folder deleted after the test.</summary>
-internal sealed class TempFolder : IDisposable
-{
-    public string Path { get; } = Directory.CreateTempSubdirectory("facenetsharp-cli-").FullName;
-
-    public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
-
-    public void Dispose()
-    {
-        try { Directory.Delete(Path, recursive: true); } catch (IOException) { } // best effort
-    }
-}
-
 /// <summary>
 /// <c>facenet gallery</c> end to end on real photos (face_recognition's knn example): a real SQLite file in a temp
 /// folder, the installed models, every subcommand through the parser.
@@ -53,14 +23,14 @@ public sealed class GalleryCommandTests(InstalledModelsFixture fx)
         var db = tmp.Combine("gallery.db");
         string[] common = ["--gallery", db, "--models-dir", store.Directory];
 
-        var add = CliRun.Invoke(["gallery", "add", "Obama", Knn("train", "obama", "obama.jpg"), Knn("train", "obama", "obama2.jpg"), .. common]);
+        var add = CliRunner.Run(["gallery", "add", "Obama", Knn("train", "obama", "obama.jpg"), Knn("train", "obama", "obama2.jpg"), .. common]);
         Assert.True(add.ExitCode == 0, add.Console);
         Assert.Contains("Obama: 2 face(s) added", add.Console);
-        add = CliRun.Invoke(["gallery", "add", "Biden", Knn("train", "biden", "biden.jpg"), Knn("train", "biden", "biden2.jpg"), .. common]);
+        add = CliRunner.Run(["gallery", "add", "Biden", Knn("train", "biden", "biden.jpg"), Knn("train", "biden", "biden2.jpg"), .. common]);
         Assert.True(add.ExitCode == 0, add.Console);
 
         // Obama's test photo is Obama; Kit Harington and Rose Leslie were never enrolled: unknown.
-        var identify = CliRun.Invoke(["gallery", "identify", Knn("test", "obama1.jpg"), Knn("test", "kit_with_rose.jpg"), "--top", "2", "--json", .. common]);
+        var identify = CliRunner.Run(["gallery", "identify", Knn("test", "obama1.jpg"), Knn("test", "kit_with_rose.jpg"), "--top", "2", "--json", .. common]);
         Assert.True(identify.ExitCode == 0, identify.Console);
         var files = JsonDocument.Parse(identify.Out).RootElement;
         Assert.Equal(2, files.GetArrayLength());
@@ -73,26 +43,26 @@ public sealed class GalleryCommandTests(InstalledModelsFixture fx)
         Assert.True(strangers.GetArrayLength() >= 1);
         Assert.All(strangers.EnumerateArray(), f => Assert.Equal("unknown", f.GetProperty("name").GetString()));
 
-        var list = CliRun.Invoke(["gallery", "list", .. common]);
+        var list = CliRunner.Run(["gallery", "list", .. common]);
         Assert.True(list.ExitCode == 0, list.Console);
         Assert.Contains("2 people, 4 faces", list.Console);
 
         var export = tmp.Combine("export.json");
-        Assert.Equal(0, CliRun.Invoke(["gallery", "export", export, .. common]).ExitCode);
+        Assert.Equal(0, CliRunner.Run(["gallery", "export", export, .. common]).ExitCode);
         Assert.True(File.Exists(export));
 
-        var remove = CliRun.Invoke(["gallery", "remove", "Biden", .. common]);
+        var remove = CliRunner.Run(["gallery", "remove", "Biden", .. common]);
         Assert.True(remove.ExitCode == 0, remove.Console);
-        Assert.Contains("1 people, 2 faces", CliRun.Invoke(["gallery", "list", .. common]).Console);
-        Assert.Equal(1, CliRun.Invoke(["gallery", "remove", "Biden", .. common]).ExitCode);
+        Assert.Contains("1 people, 2 faces", CliRunner.Run(["gallery", "list", .. common]).Console);
+        Assert.Equal(1, CliRunner.Run(["gallery", "remove", "Biden", .. common]).ExitCode);
 
         // The export restores both people into a fresh gallery, which identifies as the original did.
         var db2 = tmp.Combine("restored.db");
         string[] common2 = ["--gallery", db2, "--models-dir", store.Directory];
-        var import = CliRun.Invoke(["gallery", "import", export, .. common2]);
+        var import = CliRunner.Run(["gallery", "import", export, .. common2]);
         Assert.True(import.ExitCode == 0, import.Console);
         Assert.Contains("imported 4 face(s)", import.Console);
-        var again = CliRun.Invoke(["gallery", "identify", Knn("test", "obama1.jpg"), "--json", .. common2]);
+        var again = CliRunner.Run(["gallery", "identify", Knn("test", "obama1.jpg"), "--json", .. common2]);
         Assert.Equal("Obama", JsonDocument.Parse(again.Out).RootElement[0].GetProperty("faces")[0].GetProperty("name").GetString());
     }
 
@@ -102,13 +72,13 @@ public sealed class GalleryCommandTests(InstalledModelsFixture fx)
         var store = fx.Require();
         using var tmp = new TempFolder();
         var db = tmp.Combine("gallery.db");
-        Assert.Equal(0, CliRun.Invoke("gallery", "add", "Obama", Knn("train", "obama", "obama.jpg"), "--gallery", db, "--models-dir", store.Directory).ExitCode);
+        Assert.Equal(0, CliRunner.Run("gallery", "add", "Obama", Knn("train", "obama", "obama.jpg"), "--gallery", db, "--models-dir", store.Directory).ExitCode);
 
-        var wrong = CliRun.Invoke("gallery", "identify", Knn("test", "obama1.jpg"), "--model", "dlib", "--gallery", db, "--models-dir", store.Directory);
+        var wrong = CliRunner.Run("gallery", "identify", Knn("test", "obama1.jpg"), "--model", "dlib", "--gallery", db, "--models-dir", store.Directory);
         Assert.Equal(2, wrong.ExitCode);
         Assert.Contains("was built with model", wrong.Console);
         Assert.Contains("use --model mobilefacenet", wrong.Console);
-        Assert.Equal(2, CliRun.Invoke("gallery", "list", "--model", "dlib", "--gallery", db).ExitCode);
+        Assert.Equal(2, CliRunner.Run("gallery", "list", "--model", "dlib", "--gallery", db).ExitCode);
     }
 
     [SkippableFact]
@@ -122,7 +92,7 @@ public sealed class GalleryCommandTests(InstalledModelsFixture fx)
         var white = TestPaths.Shared("faces", "face-api-js-images", "test", "images", "white.png");
         var db = tmp.Combine("gallery.db");
 
-        var add = CliRun.Invoke("gallery", "add", "Obama", notAnImage, white, Knn("train", "obama", "obama.jpg"), "--gallery", db, "--models-dir", store.Directory);
+        var add = CliRunner.Run("gallery", "add", "Obama", notAnImage, white, Knn("train", "obama", "obama.jpg"), "--gallery", db, "--models-dir", store.Directory);
         Assert.Equal(1, add.ExitCode);
         Assert.Contains("failed:", add.Console);
         Assert.Contains("notes.jpg", add.Console);

@@ -5,27 +5,6 @@ using FaceNetSharp.Imaging;
 
 namespace FaceNetSharp.Tests.Imaging;
 
-/// <summary>A temporary folder for files a test makes; deleted on dispose.</summary>
-internal sealed class TempFolder : IDisposable
-{
-    public TempFolder() => Directory.CreateDirectory(Path);
-
-    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "fns-img-" + Guid.NewGuid().ToString("N"));
-
-    public string Write(string name, ReadOnlySpan<byte> bytes)
-    {
-        var p = System.IO.Path.Combine(Path, name);
-        File.WriteAllBytes(p, bytes.ToArray());
-        return p;
-    }
-
-    public void Dispose()
-    {
-        try { Directory.Delete(Path, recursive: true); }
-        catch (IOException) { }
-    }
-}
-
 /// <summary>Builders of small image files, written from the format specifications (PNG: ISO/IEC 15948;
 /// JPEG: ITU-T T.81; EXIF: CIPA DC-008), so that every odd case can be made inside a test.</summary>
 internal static class TestImageFiles
