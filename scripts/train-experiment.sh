@@ -54,4 +54,16 @@ common=(--data-dir "$out/train" --model-def mobilefacenet --image-size 112 --emb
 /usr/bin/time -v dotnet src/FaceNetSharp.Cli/bin/Release/net10.0/facenet.dll train softmax "${common[@]}" \
   --models-base-dir "$out/scratch" --optimizer ADAM --learning-rate 0.001 \
   > "$out/scratch.log" 2>&1
-echo "done: logs in $out"
+{
+  echo "# Held-out verification on 5 unseen kz-celebs people ($(date -u +%F))"
+  echo
+  echo "Baseline, pretrained MobileFaceNet: $(grep -o 'Accuracy: [0-9.+-]*' "$out/baseline.log")"
+  for run in finetune scratch; do
+    echo
+    echo "## $run"
+    grep -A1 '^Epoch' "$out/$run.log" | tr -d '\n' | sed 's/Epoch/\nEpoch/g' | grep Epoch || true
+    echo
+    grep 'Maximum resident' "$out/$run.log" || true
+  done
+} > "$out/results.md"
+cat "$out/results.md"
