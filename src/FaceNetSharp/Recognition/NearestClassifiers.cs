@@ -51,35 +51,21 @@ public sealed record ClassifierPrediction(string? Label, string NearestClass, fl
 }
 
 /// <summary>
-/// k-nearest-neighbour classification over every training embedding (exact search): the k nearest training faces
-/// vote, one vote each; a tie goes to the tied class with the nearest face. The open-set distance is the distance
-/// to the winning class's nearest face, so a threshold calibrated with
-/// <see cref="ThresholdCalibration.ForNearestNeighbour"/> fits it.
+/// What every classifier shares: the model it was trained on, the metric and open-set threshold, and its classes.
 /// </summary>
-public sealed class KNearestClassifier : IEmbeddingClassifier
+public abstract class EmbeddingClassifier : IEmbeddingClassifier
 {
-    /// <summary>The method name saved in JSON.</summary>
-    public const string MethodName = "knn";
-
-    private readonly float[] _rows;     // training vectors, unit length, row-major [count, dims]
-    private readonly int[] _classOfRow;
-    private readonly string[] _classes;
-
-    private KNearestClassifier(string modelId, int dimensions, RecognitionMetric metric, float threshold, int k,
-        string[] classes, float[] rows, int[] classOfRow)
+    private protected EmbeddingClassifier(string modelId, int dimensions, RecognitionMetric metric, float threshold, string[] classes)
     {
         ModelId = modelId;
         Dimensions = dimensions;
         Metric = metric;
         Threshold = threshold;
-        K = k;
-        _classes = classes;
-        _rows = rows;
-        _classOfRow = classOfRow;
+        ClassNames = classes;
     }
 
     /// <inheritdoc/>
-    public string Method => MethodName;
+    public abstract string Method { get; }
     /// <inheritdoc/>
     public string ModelId { get; }
     /// <inheritdoc/>
@@ -89,7 +75,42 @@ public sealed class KNearestClassifier : IEmbeddingClassifier
     /// <inheritdoc/>
     public float Threshold { get; }
     /// <inheritdoc/>
-    public IReadOnlyList<string> Classes => _classes;
+    public IReadOnlyList<string> Classes => ClassNames;
+
+    /// <summary>The classes, indexed as the subclass stores them.</summary>
+    private protected string[] ClassNames { get; }
+
+    /// <inheritdoc/>
+    public abstract ClassifierPrediction Predict(ReadOnlySpan<float> embedding);
+    /// <inheritdoc/>
+    public abstract void Save(string jsonPath);
+}
+
+/// <summary>
+/// k-nearest-neighbour classification over every training embedding (exact search): the k nearest training faces
+/// vote, one vote each; a tie goes to the tied class with the nearest face. The open-set distance is the distance
+/// to the winning class's nearest face, so a threshold calibrated with
+/// <see cref="ThresholdCalibration.ForNearestNeighbour"/> fits it.
+/// </summary>
+public sealed class KNearestClassifier : EmbeddingClassifier
+{
+    /// <summary>The method name saved in JSON.</summary>
+    public const string MethodName = "knn";
+
+    private readonly float[] _rows;     // training vectors, unit length, row-major [count, dims]
+    private readonly int[] _classOfRow;
+
+    private KNearestClassifier(string modelId, int dimensions, RecognitionMetric metric, float threshold, int k,
+        string[] classes, float[] rows, int[] classOfRow)
+        : base(modelId, dimensions, metric, threshold, classes)
+    {
+        K = k;
+        _rows = rows;
+        _classOfRow = classOfRow;
+    }
+
+    /// <inheritdoc/>
+    public override string Method => MethodName;
 
     /// <summary>How many neighbours vote.</summary>
     public int K { get; }
@@ -113,7 +134,7 @@ public sealed class KNearestClassifier : IEmbeddingClassifier
     }
 
     /// <inheritdoc/>
-    public ClassifierPrediction Predict(ReadOnlySpan<float> embedding)
+    public override ClassifierPrediction Predict(ReadOnlySpan<float> embedding)
     {
         var q = VectorMath.Normalized(embedding, Dimensions, "the embedding");
         int n = _classOfRow.Length;
@@ -135,13 +156,13 @@ public sealed class KNearestClassifier : IEmbeddingClassifier
         }
         var winner = votes.MaxBy(kv => (kv.Value.Votes, kv.Value.BestDot));
         float distance = VectorMath.DistanceFromDot(winner.Value.BestDot, Metric);
-        string name = _classes[winner.Key];
+        string name = ClassNames[winner.Key];
         return new ClassifierPrediction(distance < Threshold ? name : null, name, distance);
     }
 
     /// <inheritdoc/>
-    public void Save(string jsonPath) =>
-        ClassifierData.Save(jsonPath, this, K, ClassifierData.GroupRows(_classes, _rows, _classOfRow, Dimensions));
+    public override void Save(string jsonPath) =>
+        ClassifierData.Save(jsonPath, this, K, ClassifierData.GroupRows(ClassNames, _rows, _classOfRow, Dimensions));
 
     internal static KNearestClassifier FromFile(string path, ClassifierFileDto dto, RecognitionMetric metric)
     {
@@ -157,39 +178,24 @@ public sealed class KNearestClassifier : IEmbeddingClassifier
 /// length; a face belongs to the nearest centre. The open-set distance is the distance to that centre, so a
 /// threshold calibrated with <see cref="ThresholdCalibration.ForNearestCentre"/> fits it.
 /// </summary>
-public sealed class NearestCentreClassifier : IEmbeddingClassifier
+public sealed class NearestCentreClassifier : EmbeddingClassifier
 {
     /// <summary>The method name saved in JSON.</summary>
     public const string MethodName = "nearest-centre";
 
     private readonly float[] _centres; // unit length, row-major [classes, dims]
-    private readonly string[] _classes;
 
     private NearestCentreClassifier(string modelId, int dimensions, RecognitionMetric metric, float threshold,
         string[] classes, float[] centres)
+        : base(modelId, dimensions, metric, threshold, classes)
     {
-        ModelId = modelId;
-        Dimensions = dimensions;
-        Metric = metric;
-        Threshold = threshold;
-        _classes = classes;
         _centres = centres;
     }
 
     /// <inheritdoc/>
-    public string Method => MethodName;
-    /// <inheritdoc/>
-    public string ModelId { get; }
-    /// <inheritdoc/>
-    public int Dimensions { get; }
-    /// <inheritdoc/>
-    public RecognitionMetric Metric { get; }
-    /// <inheritdoc/>
-    public float Threshold { get; }
-    /// <inheritdoc/>
-    public IReadOnlyList<string> Classes => _classes;
+    public override string Method => MethodName;
 
-    /// <summary>The unit-length centre of class <paramref name="index"/> (an index into <see cref="Classes"/>).</summary>
+    /// <summary>The unit-length centre of class <paramref name="index"/> (an index into <see cref="EmbeddingClassifier.Classes"/>).</summary>
     public ReadOnlySpan<float> Centre(int index) => _centres.AsSpan(index * Dimensions, Dimensions);
 
     /// <summary>Computes the class centres.</summary>
@@ -207,23 +213,23 @@ public sealed class NearestCentreClassifier : IEmbeddingClassifier
     }
 
     /// <inheritdoc/>
-    public ClassifierPrediction Predict(ReadOnlySpan<float> embedding)
+    public override ClassifierPrediction Predict(ReadOnlySpan<float> embedding)
     {
         var q = VectorMath.Normalized(embedding, Dimensions, "the embedding");
         int best = 0;
         float bestDot = float.NegativeInfinity;
-        for (int c = 0; c < _classes.Length; c++)
+        for (int c = 0; c < ClassNames.Length; c++)
         {
             float dot = TensorPrimitives.Dot(Centre(c), q);
             if (dot > bestDot) { bestDot = dot; best = c; }
         }
         float distance = VectorMath.DistanceFromDot(bestDot, Metric);
-        return new ClassifierPrediction(distance < Threshold ? _classes[best] : null, _classes[best], distance);
+        return new ClassifierPrediction(distance < Threshold ? ClassNames[best] : null, ClassNames[best], distance);
     }
 
     /// <inheritdoc/>
-    public void Save(string jsonPath) => ClassifierData.Save(jsonPath, this, k: null,
-        _classes.Select((name, c) => new ClassifierClassDto(name, [Centre(c).ToArray()])).ToList());
+    public override void Save(string jsonPath) => ClassifierData.Save(jsonPath, this, k: null,
+        ClassNames.Select((name, c) => new ClassifierClassDto(name, [Centre(c).ToArray()])).ToList());
 
     internal static NearestCentreClassifier FromFile(string path, ClassifierFileDto dto, RecognitionMetric metric)
     {

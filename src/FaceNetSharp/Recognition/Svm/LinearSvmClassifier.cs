@@ -8,10 +8,10 @@ namespace FaceNetSharp.Recognition.Svm;
 /// facenet's classifier.py choice, <c>SVC(kernel='linear', probability=True)</c>, on ML.NET: one linear SVM per person
 /// (one-versus-all over <c>LinearSvm</c>, Platt-calibrated so that each face gets a probability per person). The SVM
 /// names the person; the open-set rule is the nearest-neighbour one of <see cref="KNearestClassifier"/>: a face farther
-/// than <see cref="Threshold"/> from every training face of that person is unknown, so the threshold that
+/// than <see cref="EmbeddingClassifier.Threshold"/> from every training face of that person is unknown, so the threshold that
 /// <see cref="ThresholdCalibration.ForNearestNeighbour"/> calibrates fits it. Predict is thread-safe.
 /// </summary>
-public sealed class LinearSvmClassifier : IEmbeddingClassifier
+public sealed class LinearSvmClassifier : EmbeddingClassifier
 {
     /// <summary>The method name saved in JSON.</summary>
     public const string MethodName = "svm";
@@ -20,7 +20,6 @@ public sealed class LinearSvmClassifier : IEmbeddingClassifier
     // Pegasos reached the same training accuracy as 200 on the kz-celebs embeddings; more only cost time.
     private const int Iterations = 50;
 
-    private readonly string[] _classes;
     private readonly float[] _rows;       // unit-length training vectors, row-major [n, dims]
     private readonly int[] _classOfRow;
     private readonly byte[] _modelZip;    // the ML.NET model as saved, kept for Save
@@ -31,12 +30,8 @@ public sealed class LinearSvmClassifier : IEmbeddingClassifier
 
     private LinearSvmClassifier(string modelId, int dimensions, RecognitionMetric metric, float threshold,
         string[] classes, float[] rows, int[] classOfRow, byte[] modelZip)
+        : base(modelId, dimensions, metric, threshold, classes)
     {
-        ModelId = modelId;
-        Dimensions = dimensions;
-        Metric = metric;
-        Threshold = threshold;
-        _classes = classes;
         _rows = rows;
         _classOfRow = classOfRow;
         _modelZip = modelZip;
@@ -46,12 +41,8 @@ public sealed class LinearSvmClassifier : IEmbeddingClassifier
         _scoreSlotToClass = ScoreSlots(_ml, _model, classes, dimensions);
     }
 
-    public string Method => MethodName;
-    public string ModelId { get; }
-    public int Dimensions { get; }
-    public RecognitionMetric Metric { get; }
-    public float Threshold { get; }
-    public IReadOnlyList<string> Classes => _classes;
+    /// <inheritdoc/>
+    public override string Method => MethodName;
 
     /// <summary>Trains the SVMs on labelled embeddings (normalised here). Needs at least two people.</summary>
     public static LinearSvmClassifier Train(string modelId, int dimensions, IEnumerable<(string Label, float[] Vector)> samples,
@@ -71,13 +62,13 @@ public sealed class LinearSvmClassifier : IEmbeddingClassifier
     }
 
     /// <inheritdoc/>
-    public ClassifierPrediction Predict(ReadOnlySpan<float> embedding)
+    public override ClassifierPrediction Predict(ReadOnlySpan<float> embedding)
     {
         var q = VectorMath.Normalized(embedding, Dimensions, "the embedding");
         float[] scores;
         // A prediction engine is not thread-safe; one per call keeps Predict thread-safe (classify is not a hot path).
         using (var engine = _ml.Model.CreatePredictionEngine<Row, Scored>(_model, inputSchemaDefinition: Schema(Dimensions)))
-            scores = engine.Predict(new Row { Features = q, Label = _classes[0] }).Score;
+            scores = engine.Predict(new Row { Features = q, Label = ClassNames[0] }).Score;
         float sum = TensorPrimitives.Sum(scores);
         int bestSlot = TensorPrimitives.IndexOfMax(scores);
         int best = _scoreSlotToClass[bestSlot];
@@ -89,13 +80,13 @@ public sealed class LinearSvmClassifier : IEmbeddingClassifier
             if (_classOfRow[r] == best)
                 bestDot = Math.Max(bestDot, TensorPrimitives.Dot(_rows.AsSpan(r * Dimensions, Dimensions), q));
         float distance = VectorMath.DistanceFromDot(bestDot, Metric);
-        var name = _classes[best];
+        var name = ClassNames[best];
         return new ClassifierPrediction(distance < Threshold ? name : null, name, distance, probability);
     }
 
     /// <inheritdoc/>
-    public void Save(string jsonPath) =>
-        ClassifierData.Save(jsonPath, this, null, ClassifierData.GroupRows(_classes, _rows, _classOfRow, Dimensions),
+    public override void Save(string jsonPath) =>
+        ClassifierData.Save(jsonPath, this, null, ClassifierData.GroupRows(ClassNames, _rows, _classOfRow, Dimensions),
             Convert.ToBase64String(_modelZip));
 
     internal static LinearSvmClassifier FromFile(string path, ClassifierFileDto dto, RecognitionMetric metric)
