@@ -52,7 +52,12 @@ internal static class CliApp
         var parse = root.Parse(args);
         try
         {
-            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            return parse.Invoke(new InvocationConfiguration
+            {
+                EnableDefaultExceptionHandler = false,
+                // Ctrl-C / SIGTERM cancel the action's token; training needs up to a batch to stop cleanly and say how to resume
+                ProcessTerminationTimeout = TimeSpan.FromSeconds(60),
+            });
         }
         catch (Exception e) when (e is ModelInstallException or ImageLoadException or IOException or UnauthorizedAccessException or ArgumentException or InvalidDataException)
         {

@@ -103,6 +103,12 @@ internal sealed class SyncProgress(Action<string> report) : IProgress<string>
     public void Report(string value) => report(value);
 }
 
+/// <summary>An <see cref="IProgress{T}"/> that calls back on the reporting thread (unlike <see cref="Progress{T}"/>).</summary>
+internal sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
+}
+
 /// <summary>The MTCNN flags shared by detect and align (facenet's defaults).</summary>
 internal sealed class MtcnnCliOptions
 {

@@ -83,12 +83,14 @@ internal static class TrainCommand
         var lfwMean = Opt("--lfw-subtract-mean", false, "Subtract the training folds' mean before distances");
         var lfwBatch = Opt("--lfw-batch-size", d.LfwBatchSize, "Images per batch when embedding verification images");
         var threads = Opt("--threads", 0, "libtorch threads (0: its default)");
+        var bnBatches = Opt("--batch-norm-recalibration-batches", d.BatchNormRecalibrationBatches,
+            "Training batches over which batch-norm statistics are re-estimated after each epoch, before evaluation and export (0: keep facenet's moving averages)");
         var resume = Opt<string?>("--resume", null, "Continue the run in this models folder after its latest checkpoint (its saved settings are used)");
         var cmd = new Command(mode.ToString().ToLowerInvariant(), description)
         {
             dataDir, modelDef, imageSize, embeddingSize, batchSize, epochSize, maxEpochs, optimizer, lr, lrFile, decayEpochs, decayFactor, mad, wd,
             keep, crop, flip, rotate, fixedStd, seed, pretrained, logsBase, modelsBase, lfwDir, lfwPairs, lfwFolds, lfwMetric, lfwFlip, lfwMean,
-            lfwBatch, threads, resume,
+            lfwBatch, threads, bnBatches, resume,
         };
         // softmax only
         var center = Opt("--center-loss-factor", d.CenterLossFactor, "Center loss weight");
@@ -101,16 +103,17 @@ internal static class TrainCommand
         var loss = Opt("--loss", "softmax", "softmax or arcface");
         var arcScale = Opt("--arcface-scale", d.ArcFaceScale, "ArcFace scale s");
         var arcMargin = Opt("--arcface-margin", d.ArcFaceMargin, "ArcFace angular margin m (radians)");
+        var classifierInit = Opt("--classifier-init", "auto", "auto (imprint with --pretrained-model, else xavier), xavier (facenet's) or imprint (class means of the embeddings)");
         // triplet only
         var people = Opt("--people-per-batch", d.PeoplePerBatch, "People sampled per batch");
         var images = Opt("--images-per-person", d.ImagesPerPerson, "Images sampled per person");
         var alpha = Opt("--alpha", d.Alpha, "Triplet margin");
         if (mode == TrainingMode.Softmax)
-            foreach (var o in new Option[] { center, centerAlfa, normFactor, normP, split, minVal, validateEvery, loss, arcScale, arcMargin }) cmd.Add(o);
+            foreach (var o in new Option[] { center, centerAlfa, normFactor, normP, split, minVal, validateEvery, loss, arcScale, arcMargin, classifierInit }) cmd.Add(o);
         else
             foreach (var o in new Option[] { people, images, alpha }) cmd.Add(o);
 
-        cmd.SetAction(parse =>
+        cmd.SetAction(async (parse, cancel) =>
         {
             // options of the other mode are not on this command: their defaults apply
             T Get<T>(Option<T> option, T fallback) => cmd.Options.Contains(option) ? parse.GetValue(option)! : fallback;
@@ -155,15 +158,29 @@ internal static class TrainCommand
                         "softmax" => ClassifierLoss.Softmax, "arcface" => ClassifierLoss.ArcFace,
                         var other => throw new ArgumentException($"--loss {other}: use softmax or arcface"),
                     },
+                    ClassifierInit = Get(classifierInit, "auto").ToLowerInvariant() switch
+                    {
+                        "auto" => ClassifierInit.Auto, "xavier" => ClassifierInit.Xavier, "imprint" => ClassifierInit.Imprint,
+                        var other => throw new ArgumentException($"--classifier-init {other}: use auto, xavier or imprint"),
+                    },
+                    BatchNormRecalibrationBatches = parse.GetValue(bnBatches),
                     ArcFaceScale = Get(arcScale, d.ArcFaceScale), ArcFaceMargin = Get(arcMargin, d.ArcFaceMargin),
                     PeoplePerBatch = Get(people, d.PeoplePerBatch), ImagesPerPerson = Get(images, d.ImagesPerPerson), Alpha = Get(alpha, d.Alpha),
                 };
             }
             int? maxOverride = resumeDir is not null && parse.GetResult(maxEpochs) is { Implicit: false } ? parse.GetValue(maxEpochs) : null;
             TrainingResult result;
+            string? runDir = resumeDir;
             try
             {
-                result = FaceTrainer.Run(options, log, resumeDir, maxOverride);
+                // on a worker thread, so that System.CommandLine's Ctrl-C handler sees the action started and waits for it to stop
+                result = await Task.Run(() => RunWithProgress(ctx, options, log, resumeDir, maxOverride, cancel, dir => runDir = dir), CancellationToken.None);
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            {
+                ctx.Console.MarkupLineInterpolated($"[yellow]Stopped.[/] The last finished epoch's checkpoint is kept; continue with:");
+                ctx.Console.MarkupLineInterpolated($"  facenet train {mode.ToString().ToLowerInvariant()} --resume {runDir ?? "RUN_MODELS_DIR"}");
+                return 130;
             }
             catch (Exception e) when (e is FormatException or FaceNetSharp.Evaluation.LfwPairsFormatException or FaceNetSharp.Training.Data.DatasetException)
             {
@@ -177,5 +194,34 @@ internal static class TrainCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>Runs the trainer under a progress bar per epoch (loss, accuracy and images/s in its description).</summary>
+    private static TrainingResult RunWithProgress(CliContext ctx, TrainingOptions? options, IProgress<string> log, string? resumeDir,
+        int? maxOverride, CancellationToken cancel, Action<string> runDirectory)
+    {
+        TrainingResult? result = null;
+        ctx.Console.Progress().AutoClear(false).HideCompleted(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(),
+                new RemainingTimeColumn())
+            .Start(progress =>
+            {
+                ProgressTask? task = null;
+                var report = new SyncProgress<TrainingProgress>(p =>
+                {
+                    if (p.Batch == 0)
+                    {
+                        runDirectory(p.ModelDirectory);
+                        task?.StopTask();
+                        task = progress.AddTask($"epoch {p.Epoch}/{p.MaxEpochs}", maxValue: p.Batches);
+                        return;
+                    }
+                    task!.Value = p.Batch;
+                    task.Description = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                        $"epoch {p.Epoch}/{p.MaxEpochs} loss {p.Loss:F3} acc {p.Accuracy:F3} {p.ImagesPerSecond:F1} img/s");
+                });
+                result = FaceTrainer.Run(options, log, resumeDir, maxOverride, cancel, report);
+            });
+        return result!;
     }
 }

@@ -38,6 +38,23 @@ internal sealed class ClassifierHead : nn.Module
     /// <summary>The classifier weights [classes, features] (weight-decay applies to them, as facenet's regulariser does).</summary>
     public Parameter Weight => weight;
 
+    /// <summary>
+    /// Weight imprinting (Qi, Brown and Lowe, "Low-Shot Learning with Imprinted Weights", CVPR 2018): each class's weight
+    /// row becomes the unit-length mean of its L2-normalised embeddings and the biases zero, so a pretrained network starts
+    /// fine-tuning with a classifier that already agrees with its features instead of a random one whose gradients
+    /// disturb them. The center-loss centres start at the class means of the raw prelogits.
+    /// </summary>
+    /// <param name="unitMeans">[classes, features]: per class, the mean of the L2-normalised embeddings.</param>
+    /// <param name="rawMeans">[classes, features]: per class, the mean of the raw prelogits.</param>
+    public void Imprint(Tensor unitMeans, Tensor rawMeans)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        weight.copy_(nn.functional.normalize(unitMeans, p: 2, dim: 1));
+        bias?.zero_();
+        center.Centers.copy_(rawMeans);
+    }
+
     /// <summary>facenet's center loss on the prelogits (moves the centres in training mode).</summary>
     public Tensor CenterLoss(Tensor prelogits, Tensor labels) => center.forward(prelogits, labels);
 

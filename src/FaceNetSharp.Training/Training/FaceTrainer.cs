@@ -17,6 +17,18 @@ namespace FaceNetSharp.Training.Training;
 public sealed record EpochResult(int Epoch, long GlobalStep, double Loss, double Accuracy, double LearningRate, double ImagesPerSecond,
     double Seconds, double? ValidationLoss, double? ValidationAccuracy, double? LfwAccuracy, double? LfwThreshold);
 
+/// <summary>Where an epoch is, reported after every batch (batch 0: the epoch starts).</summary>
+/// <param name="ModelDirectory">The run's models folder (what <c>--resume</c> takes).</param>
+/// <param name="Epoch">The epoch running (1-based).</param>
+/// <param name="MaxEpochs">The run's last epoch.</param>
+/// <param name="Batch">Batches done in this epoch.</param>
+/// <param name="Batches">Batches in an epoch.</param>
+/// <param name="Loss">Mean loss of the epoch's batches so far.</param>
+/// <param name="Accuracy">Mean training accuracy so far (softmax: of the classifier; triplet: positive closer than negative).</param>
+/// <param name="ImagesPerSecond">Training images per second in this epoch so far.</param>
+public sealed record TrainingProgress(string ModelDirectory, int Epoch, int MaxEpochs, int Batch, int Batches, double Loss, double Accuracy,
+    double ImagesPerSecond);
+
 /// <summary>What a run produced.</summary>
 public sealed record TrainingResult(string RunName, string ModelDirectory, string LogDirectory, string OnnxPath,
     IReadOnlyList<EpochResult> Epochs, int UnreadableImages, long PeakWorkingSetBytes);
@@ -36,15 +48,16 @@ public static class FaceTrainer
     /// <param name="log">Progress lines (one per epoch and a few more).</param>
     /// <param name="resumeDirectory">A run's models folder to resume, or null.</param>
     /// <param name="maxEpochsOverride">A new epoch limit for a resumed run.</param>
-    /// <param name="cancellation">Stops after the current batch; the last finished epoch's checkpoint stays.</param>
+    /// <param name="cancellation">Stops after the current batch (throws <see cref="OperationCanceledException"/>); the last finished epoch's checkpoint stays.</param>
+    /// <param name="progress">Called on the training thread after every batch.</param>
     public static TrainingResult Run(TrainingOptions? options, IProgress<string>? log = null, string? resumeDirectory = null,
-        int? maxEpochsOverride = null, CancellationToken cancellation = default)
+        int? maxEpochsOverride = null, CancellationToken cancellation = default, IProgress<TrainingProgress>? progress = null)
     {
         TorchRuntime.Initialize();
         using var run = resumeDirectory is null
             ? TrainingRun.Start(options ?? throw new ArgumentNullException(nameof(options)), log)
             : TrainingRun.Resume(resumeDirectory, maxEpochsOverride, log);
-        return run.Train(cancellation);
+        return run.Train(cancellation, progress);
     }
 }
 
@@ -135,6 +148,9 @@ internal sealed class TrainingRun : IDisposable
                 PretrainedWeights.Load(run.net, pre);
                 log?.Report($"Restored pretrained weights from {pre}");
             }
+            if (run.head is not null && (options.ClassifierInit == ClassifierInit.Imprint
+                || (options.ClassifierInit == ClassifierInit.Auto && options.PretrainedModel is not null)))
+                run.ImprintClassifier();
             log?.Report($"Run {name}: {run.trainSet.Count} classes, {run.stream.Count} training images, {run.valSet.Sum(c => c.ImagePaths.Count)} validation images; " +
                 $"models in {run.modelDir}, logs in {run.logDir}");
             return run;
@@ -226,7 +242,7 @@ internal sealed class TrainingRun : IDisposable
         return baseRate * Math.Pow(o.LearningRateDecayFactor, decaySteps > 0 ? globalStep / decaySteps : 0);
     }
 
-    public TrainingResult Train(CancellationToken cancellation)
+    public TrainingResult Train(CancellationToken cancellation, IProgress<TrainingProgress>? progress = null)
     {
         var epochs = new List<EpochResult>();
         double? threshold = null;
@@ -236,9 +252,10 @@ internal sealed class TrainingRun : IDisposable
         {
             cancellation.ThrowIfCancellationRequested();
             stream.Restart(HashCode.Combine(o.Seed, epoch));
-            var (result, stop) = RunEpoch(epoch, cancellation, ref peak);
+            var (result, stop) = RunEpoch(epoch, cancellation, progress, ref peak);
             if (stop) { log?.Report($"The learning-rate schedule stops training at epoch {epoch}"); break; }
             var r = result!;
+            RecalibrateBatchNorm(epoch == startEpoch);
             if (valSet.Count > 0 && head is not null && (epoch % o.ValidateEveryNEpochs == 0 || epoch == o.MaxNrofEpochs))
             {
                 var (vl, va) = EvaluateValidation();
@@ -272,6 +289,28 @@ internal sealed class TrainingRun : IDisposable
         return new TrainingResult(runName, modelDir, logDir, onnx, epochs, stream.UnreadableCount, Math.Max(peak, Environment.WorkingSet));
     }
 
+    /// <summary>Re-estimates the batch-norm statistics over training batches (see <see cref="BatchNormStatistics"/>).</summary>
+    private void RecalibrateBatchNorm(bool report)
+    {
+        if (o.BatchNormRecalibrationBatches <= 0 || BatchNormStatistics.Layers(net).Length == 0) return;
+        int count = Math.Min(o.BatchNormRecalibrationBatches, (stream.Count + o.BatchSize - 1) / o.BatchSize);
+        var watch = Stopwatch.StartNew();
+        BatchNormStatistics.Reestimate(net, TrainingBatches(count));
+        if (report)
+            log?.Report(string.Create(CultureInfo.InvariantCulture,
+                $"Batch-norm statistics re-estimated over {count} training batches after each epoch ({watch.Elapsed.TotalSeconds:F1} s)"));
+    }
+
+    private IEnumerable<Tensor> TrainingBatches(int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            var pixels = new float[o.BatchSize * 3 * o.ImageSize * o.ImageSize];
+            stream.Next(o.BatchSize, pixels);
+            yield return tensor(pixels, [o.BatchSize, 3, o.ImageSize, o.ImageSize]);
+        }
+    }
+
     internal static string Describe(EpochResult r)
     {
         var c = CultureInfo.InvariantCulture;
@@ -281,7 +320,7 @@ internal sealed class TrainingRun : IDisposable
         return s;
     }
 
-    private (EpochResult? Result, bool Stop) RunEpoch(int epoch, CancellationToken cancellation, ref long peak)
+    private (EpochResult? Result, bool Stop) RunEpoch(int epoch, CancellationToken cancellation, IProgress<TrainingProgress>? progress, ref long peak)
     {
         if (LearningRateAt(epoch) is not { } lr0) return (null, true);
         net.train();
@@ -290,6 +329,7 @@ internal sealed class TrainingRun : IDisposable
         double lossSum = 0, accSum = 0, lr = lr0;
         int batches = 0;
         long images = 0;
+        progress?.Report(new TrainingProgress(modelDir, epoch, o.MaxNrofEpochs, 0, o.EpochSize, double.NaN, double.NaN, 0));
         while (batches < o.EpochSize)
         {
             cancellation.ThrowIfCancellationRequested();
@@ -308,6 +348,8 @@ internal sealed class TrainingRun : IDisposable
                 }
             }
             peak = Math.Max(peak, Environment.WorkingSet);
+            progress?.Report(new TrainingProgress(modelDir, epoch, o.MaxNrofEpochs, batches, o.EpochSize, lossSum / batches, accSum / batches,
+                images / watch.Elapsed.TotalSeconds));
         }
         double seconds = watch.Elapsed.TotalSeconds;
         return (new EpochResult(epoch, globalStep, lossSum / batches, accSum / batches, lr, images / seconds, seconds, null, null, null, null), false);
@@ -506,8 +548,38 @@ internal sealed class TrainingRun : IDisposable
         return (report.Accuracy, report.Val, card.BestThreshold);
     }
 
-    /// <summary>L2-normalised embeddings of the files (eval mode); with --lfw-use-flipped-images the embedding of the mirrored image is concatenated, as facenet does.</summary>
-    private Dictionary<string, float[]> Embed(IReadOnlyList<string> paths)
+    /// <summary>Starts the classifier from the class means of the network's embeddings of the training images (<see cref="ClassifierHead.Imprint"/>).</summary>
+    private void ImprintClassifier()
+    {
+        var watch = Stopwatch.StartNew();
+        int d = o.EmbeddingSize;
+        var unit = new float[trainSet.Count * d];
+        var raw = new float[trainSet.Count * d];
+        var vectors = Embed([.. trainSet.SelectMany(c => c.ImagePaths)], normalize: false, flipped: false);
+        for (int c = 0; c < trainSet.Count; c++)
+        {
+            int n = 0;
+            foreach (var p in trainSet[c].ImagePaths)
+            {
+                if (!vectors.TryGetValue(p, out var v)) continue;
+                float norm = MathF.Max(MathF.Sqrt(System.Numerics.Tensors.TensorPrimitives.SumOfSquares(v)), 1e-10f);
+                for (int j = 0; j < d; j++) { unit[c * d + j] += v[j] / norm; raw[c * d + j] += v[j]; }
+                n++;
+            }
+            if (n == 0) throw new DatasetException($"{o.DataDir}: none of the images of class {trainSet[c].Name} could be read");
+            for (int j = 0; j < d; j++) { unit[c * d + j] /= n; raw[c * d + j] /= n; }
+        }
+        using (var scope = NewDisposeScope())
+            head!.Imprint(tensor(unit, [trainSet.Count, d]), tensor(raw, [trainSet.Count, d]));
+        log?.Report(string.Create(CultureInfo.InvariantCulture,
+            $"Classifier imprinted with the class means of {vectors.Count} training embeddings ({watch.Elapsed.TotalSeconds:F1} s)"));
+    }
+
+    /// <summary>
+    /// Embeddings of the files (eval mode), L2-normalised unless <paramref name="normalize"/> is false; with
+    /// <paramref name="flipped"/> (--lfw-use-flipped-images) the embedding of the mirrored image is concatenated, as facenet does.
+    /// </summary>
+    private Dictionary<string, float[]> Embed(IReadOnlyList<string> paths, bool normalize = true, bool? flipped = null)
     {
         net.eval();
         var result = new Dictionary<string, float[]>(StringComparer.Ordinal);
@@ -524,9 +596,10 @@ internal sealed class TrainingRun : IDisposable
             using var scope = NewDisposeScope();
             using var _ = inference_mode();
             var x = tensor(pixels.AsSpan(0, n * per).ToArray(), [n, 3, o.ImageSize, o.ImageSize]);
-            var e = EmbeddingNetwork.L2Normalize(net.forward(x));
-            if (o.LfwUseFlippedImages)
-                e = cat([e, EmbeddingNetwork.L2Normalize(net.forward(x.flip(3)))], 1);
+            Tensor Vectors(Tensor input) => normalize ? EmbeddingNetwork.L2Normalize(net.forward(input)) : net.forward(input);
+            var e = Vectors(x);
+            if (flipped ?? o.LfwUseFlippedImages)
+                e = cat([e, Vectors(x.flip(3))], 1);
             var data = e.data<float>().ToArray();
             int d = (int)e.shape[1];
             for (int i = 0; i < n; i++) result[good[i]] = data.AsSpan(i * d, d).ToArray();

@@ -13,6 +13,17 @@ public enum OptimizerKind { Adagrad, Adadelta, Adam, RmsProp, Mom }
 /// <summary>Classification loss of softmax training: facenet's softmax, or ArcFace's additive angular margin.</summary>
 public enum ClassifierLoss { Softmax, ArcFace }
 
+/// <summary>How the classifier of softmax training starts.</summary>
+public enum ClassifierInit
+{
+    /// <summary>Imprint with a pretrained model, Xavier from scratch.</summary>
+    Auto,
+    /// <summary>facenet's Xavier-uniform weights and zero biases.</summary>
+    Xavier,
+    /// <summary>Class means of the network's embeddings (weight imprinting).</summary>
+    Imprint,
+}
+
 /// <summary>Softmax or triplet training.</summary>
 public enum TrainingMode { Softmax, Triplet }
 
@@ -85,6 +96,8 @@ public sealed record TrainingOptions
     /// <summary>Random seed; facenet default 666.</summary>
     public int Seed { get; init; } = 666;
     public ClassifierLoss Loss { get; init; } = ClassifierLoss.Softmax;
+    /// <summary>Start of the classifier weights; see <see cref="Training.ClassifierInit"/>. Not a facenet flag.</summary>
+    public ClassifierInit ClassifierInit { get; init; } = ClassifierInit.Auto;
     /// <summary>ArcFace scale s; 64 as in the ArcFace paper (Deng et al. 2019) and insightface.</summary>
     public double ArcFaceScale { get; init; } = 64;
     /// <summary>ArcFace additive angular margin m in radians; 0.5 as in the ArcFace paper.</summary>
@@ -95,6 +108,13 @@ public sealed record TrainingOptions
     public int ImagesPerPerson { get; init; } = 40;
     /// <summary>Triplet: positive-to-negative margin; default 0.2.</summary>
     public double Alpha { get; init; } = 0.2;
+    /// <summary>
+    /// Training batches over which the batch-norm statistics are re-estimated after every epoch, before evaluation,
+    /// the checkpoint and the export (<see cref="BatchNormStatistics"/>); capped at one pass over the training images.
+    /// 0 keeps the exponential averages as facenet does. Not a facenet flag: facenet's 0.995 averages need thousands of
+    /// steps, so short runs exported a collapsed network.
+    /// </summary>
+    public int BatchNormRecalibrationBatches { get; init; } = 20;
     /// <summary>Threads libtorch may use (0 = libtorch's default).</summary>
     public int Threads { get; init; }
 
