@@ -18,7 +18,32 @@ internal static class TrainCommand
         {
             Mode(ctx, TrainingMode.Softmax, "Classifier training (facenet train_softmax.py): softmax or ArcFace, center loss, prelogits norm loss"),
             Mode(ctx, TrainingMode.Triplet, "Triplet-loss training (facenet train_tripletloss.py) with online triplet selection"),
+            CreateExport(ctx),
         };
+
+    /// <summary><c>facenet train export CHECKPOINT|RUN_DIR [--out PATH.onnx] [--raw]</c>.</summary>
+    private static Command CreateExport(CliContext ctx)
+    {
+        var source = new Argument<string>("CHECKPOINT") { Description = "A run's checkpoint-EEEE folder, or its models folder (latest checkpoint)" };
+        var output = new Option<string?>("--out") { Description = "Where to write the ONNX model (its card goes beside it); default RUN-EEEE.onnx in the run folder" };
+        var raw = new Option<bool>("--raw") { Description = "Export the trained weights even where the run kept moving averages" };
+        var cmd = new Command("export", "Export a checkpoint of a training run to ONNX with a model card") { source, output, raw };
+        cmd.SetAction(parse =>
+        {
+            string path;
+            try
+            {
+                path = FaceTrainer.Export(parse.GetValue(source)!, parse.GetValue(output), parse.GetValue(raw));
+            }
+            catch (FaceNetSharp.Training.Data.DatasetException e)
+            {
+                throw new InvalidDataException(e.Message, e);
+            }
+            ctx.Console.MarkupLineInterpolated($"Wrote [bold]{path}[/] (use it with --model {path})");
+            return 0;
+        });
+        return cmd;
+    }
 
     /// <summary><c>facenet models import FILE.pt --arch inception-resnet-v1 [--out PATH.onnx]</c>.</summary>
     public static Command CreateImport(CliContext ctx)
@@ -64,7 +89,8 @@ internal static class TrainCommand
         var lrFile = Opt<string?>("--learning-rate-schedule-file", null, "File of 'epoch: learning_rate' lines");
         var decayEpochs = Opt("--learning-rate-decay-epochs", d.LearningRateDecayEpochs, "Epochs between learning-rate decays");
         var decayFactor = Opt("--learning-rate-decay-factor", d.LearningRateDecayFactor, "Learning-rate decay factor");
-        var mad = Opt("--moving-average-decay", d.MovingAverageDecay, "Recorded only (facenet's exported models do not use the averages)");
+        var mad = Opt("--moving-average-decay", d.MovingAverageDecay, "Decay of the weights' moving averages (kept with --use-moving-averages)");
+        var useAverages = Opt("--use-moving-averages", false, "Evaluate, checkpoint and export the moving averages of the weights (facenet saves the raw weights)");
         var wd = Opt("--weight-decay", d.WeightDecay, "L2 weight regularisation");
         var keep = Opt("--keep-probability", d.KeepProbability, "Keep probability of dropout before the bottleneck (Inception-ResNet-v1)");
         var crop = Opt("--random-crop", false, "Random crops of --image-size (else central crop)");
@@ -90,7 +116,7 @@ internal static class TrainCommand
         {
             dataDir, modelDef, imageSize, embeddingSize, batchSize, epochSize, maxEpochs, optimizer, lr, lrFile, decayEpochs, decayFactor, mad, wd,
             keep, crop, flip, rotate, fixedStd, seed, pretrained, logsBase, modelsBase, lfwDir, lfwPairs, lfwFolds, lfwMetric, lfwFlip, lfwMean,
-            lfwBatch, threads, bnBatches, resume,
+            lfwBatch, threads, bnBatches, useAverages, resume,
         };
         // softmax only
         var center = Opt("--center-loss-factor", d.CenterLossFactor, "Center loss weight");
@@ -163,7 +189,7 @@ internal static class TrainCommand
                         "auto" => ClassifierInit.Auto, "xavier" => ClassifierInit.Xavier, "imprint" => ClassifierInit.Imprint,
                         var other => throw new ArgumentException($"--classifier-init {other}: use auto, xavier or imprint"),
                     },
-                    BatchNormRecalibrationBatches = parse.GetValue(bnBatches),
+                    BatchNormRecalibrationBatches = parse.GetValue(bnBatches), UseMovingAverages = parse.GetValue(useAverages),
                     ArcFaceScale = Get(arcScale, d.ArcFaceScale), ArcFaceMargin = Get(arcMargin, d.ArcFaceMargin),
                     PeoplePerBatch = Get(people, d.PeoplePerBatch), ImagesPerPerson = Get(images, d.ImagesPerPerson), Alpha = Get(alpha, d.Alpha),
                 };

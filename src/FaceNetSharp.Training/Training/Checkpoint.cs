@@ -26,7 +26,14 @@ internal sealed class Checkpoint(string directory, CheckpointState state)
 
     public static string NameOf(int epoch) => TrainingRun.CheckpointPrefix + epoch.ToString("D4", CultureInfo.InvariantCulture);
 
-    public static void Save(string modelDir, CheckpointState state, nn.Module net, nn.Module? head, optim.Optimizer optimizer)
+    /// <summary>The network with the weights' moving averages (with <c>--use-moving-averages</c>), beside <c>model.dat</c>.</summary>
+    public const string AveragedModelFile = "model-averaged.dat";
+    public const string AveragedHeadFile = "head-averaged.dat";
+
+    /// <summary>Writes the checkpoint of <paramref name="state"/>'s epoch: the network, head and optimiser state, plus
+    /// <paramref name="extraFiles"/> (e.g. the averaged weights), moved in before the folder is renamed into place.</summary>
+    public static void Save(string modelDir, CheckpointState state, nn.Module net, nn.Module? head, optim.Optimizer optimizer,
+        IReadOnlyList<string>? extraFiles = null)
     {
         var final = Path.Combine(modelDir, NameOf(state.Epoch));
         var tmp = final + ".tmp-" + Environment.ProcessId;
@@ -35,17 +42,23 @@ internal sealed class Checkpoint(string directory, CheckpointState state)
         net.save(Path.Combine(tmp, "model.dat"));
         head?.save(Path.Combine(tmp, "head.dat"));
         ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(Path.Combine(tmp, "optimizer.dat"));
+        foreach (var f in extraFiles ?? []) File.Move(f, Path.Combine(tmp, Path.GetFileName(f)));
         File.WriteAllText(Path.Combine(tmp, "state.json"), JsonSerializer.Serialize(state, TrainingOptions.Json));
         if (System.IO.Directory.Exists(final)) System.IO.Directory.Delete(final, recursive: true);
         System.IO.Directory.Move(tmp, final);
     }
+
+    /// <summary>The checkpoint in <paramref name="directory"/> (a <c>checkpoint-EEEE</c> folder).</summary>
+    public static Checkpoint Open(string directory) =>
+        new(directory, JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(Path.Combine(directory, "state.json")), TrainingOptions.Json)
+            ?? throw new InvalidDataException($"{directory}/state.json is empty"));
 
     /// <summary>The checkpoint of the highest epoch in <paramref name="modelDir"/>, or null.</summary>
     public static Checkpoint? Latest(string modelDir) =>
         System.IO.Directory.Exists(modelDir)
             ? System.IO.Directory.GetDirectories(modelDir, TrainingRun.CheckpointPrefix + "*")
                 .Where(d => !Path.GetFileName(d).Contains(".tmp-", StringComparison.Ordinal) && File.Exists(Path.Combine(d, "state.json")))
-                .Select(d => new Checkpoint(d, JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(Path.Combine(d, "state.json")), TrainingOptions.Json)!))
+                .Select(Open)
                 .MaxBy(c => c.State.Epoch)
             : null;
 
@@ -56,5 +69,16 @@ internal sealed class Checkpoint(string directory, CheckpointState state)
         var headPath = Path.Combine(Directory, "head.dat");
         if (head is not null && File.Exists(headPath)) head.load(headPath);
         if (optimizer is not null) ((TorchSharp.Modules.OptimizerHelper)optimizer).load_state_dict(Path.Combine(Directory, "optimizer.dat"));
+    }
+
+    /// <summary>Loads the averaged weights into the modules when the checkpoint has them; false otherwise.</summary>
+    public bool RestoreAveraged(nn.Module net, nn.Module? head)
+    {
+        var path = Path.Combine(Directory, AveragedModelFile);
+        if (!File.Exists(path)) return false;
+        net.load(path);
+        var headPath = Path.Combine(Directory, AveragedHeadFile);
+        if (head is not null && File.Exists(headPath)) head.load(headPath);
+        return true;
     }
 }

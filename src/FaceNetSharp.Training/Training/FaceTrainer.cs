@@ -43,6 +43,35 @@ public static class FaceTrainer
     /// <summary>facenet's run folder name: <c>datetime.strftime(datetime.now(), '%Y%m%d-%H%M%S')</c>.</summary>
     public static string RunName(DateTime now) => now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
 
+    /// <summary>
+    /// Exports one checkpoint of a run (a <c>checkpoint-EEEE</c> folder, or a run's models folder for its latest) to
+    /// ONNX with a card: the averaged weights where the run kept them (<c>--use-moving-averages</c>) unless
+    /// <paramref name="raw"/>, else the trained ones, with the batch-norm statistics saved at the end of that epoch.
+    /// </summary>
+    /// <returns>The ONNX path written (default: <c>RUN-EEEE.onnx</c> in the run's models folder).</returns>
+    public static string Export(string checkpointOrRun, string? onnxPath = null, bool raw = false)
+    {
+        TorchRuntime.Initialize();
+        var full = Path.GetFullPath(checkpointOrRun).TrimEnd(Path.DirectorySeparatorChar);
+        var checkpoint = File.Exists(Path.Combine(full, "state.json"))
+            ? Checkpoint.Open(full)
+            : Checkpoint.Latest(full) ?? throw new DatasetException($"{checkpointOrRun} is neither a checkpoint folder nor a run folder with one");
+        var runDir = Path.GetDirectoryName(checkpoint.Directory)!;
+        var o = TrainingRun.ReadOptions(runDir);
+        var runName = Path.GetFileName(runDir);
+        onnxPath ??= Path.Combine(runDir, $"{runName}-{checkpoint.State.Epoch:D4}.onnx");
+        using var net = TrainingRun.CreateNetwork(o, checkpoint.State.FoldedBatchNorm);
+        bool averaged = !raw && checkpoint.RestoreAveraged(net, null);
+        if (!averaged) checkpoint.Restore(net, null, null);
+        net.eval();
+        OnnxEmbeddingExporter.Write(net, o.ImageSize, onnxPath, new EmbeddingExportInfo(Path.GetFileNameWithoutExtension(onnxPath),
+            $"{o.ModelDef} trained by 'facenet train {o.Mode.ToString().ToLowerInvariant()}' on {o.DataDir}, epoch {checkpoint.State.Epoch}"
+                + (averaged ? " (moving averages of the weights)" : ""),
+            "facenet train", runName, "as the training data", OnnxEmbeddingExporter.UncalibratedThreshold,
+            "uncalibrated default (exported from a checkpoint): calibrate with 'facenet validate'", o.Standardization));
+        return onnxPath;
+    }
+
     /// <summary>Starts a run, or continues the run in <paramref name="resumeDirectory"/> (its models folder) after its latest checkpoint.</summary>
     /// <param name="options">The settings; ignored when resuming except <see cref="TrainingOptions.MaxNrofEpochs"/> when <paramref name="maxEpochsOverride"/> is set.</param>
     /// <param name="log">Progress lines (one per epoch and a few more).</param>
@@ -81,6 +110,7 @@ internal sealed class TrainingRun : IDisposable
     private readonly ImageStream stream;
     private readonly LearningRateSchedule? schedule;
     private readonly LfwResolvedPairs? lfw;
+    private readonly MovingAverages? averages;
     private int startEpoch = 1;
     private long globalStep;
 
@@ -117,20 +147,32 @@ internal sealed class TrainingRun : IDisposable
                 log?.Report($"LFW: {lfw.SkippedPairs.Count} pair(s) skipped, {lfw.MissingImages.Count} image(s) missing under {o.LfwDir}");
         }
 
-        net = o.ModelDef switch
-        {
-            ModelDefinition.MobileFaceNet => new MobileFaceNet(new MobileFaceNetOptions(o.EmbeddingSize, foldedMobileFaceNet)),
-            _ => new InceptionResnetV1(new InceptionResnetV1Options(o.EmbeddingSize, o.KeepProbability)),
-        };
+        net = CreateNetwork(o, foldedMobileFaceNet);
         if (o.Mode == TrainingMode.Softmax)
             head = new ClassifierHead(trainSet.Count, o.EmbeddingSize, o.Loss, o.ArcFaceScale, o.ArcFaceMargin, o.CenterLossAlfa);
         var parameters = net.parameters().Concat(head?.parameters() ?? []).ToArray();
         // slim's l2_regularizer sits on conv and fully connected weights: the parameters of rank 2 and more.
         decayed = parameters.Where(p => p.dim() >= 2).ToArray();
         optimizer = CreateOptimizer(o, parameters);
+        if (o.UseMovingAverages) averages = new MovingAverages(parameters, o.MovingAverageDecay);
         stream = new ImageStream(trainSet, o.ImageSize, o.Standardization, new Augmentation(o.RandomCrop, o.RandomFlip, o.RandomRotate));
         Directory.CreateDirectory(modelDir);
         board = new TensorBoardWriter(logDir);
+    }
+
+    internal static EmbeddingNetwork CreateNetwork(TrainingOptions o, bool foldedMobileFaceNet) => o.ModelDef switch
+    {
+        ModelDefinition.MobileFaceNet => new MobileFaceNet(new MobileFaceNetOptions(o.EmbeddingSize, foldedMobileFaceNet)),
+        _ => new InceptionResnetV1(new InceptionResnetV1Options(o.EmbeddingSize, o.KeepProbability)),
+    };
+
+    /// <summary>Reads a run's settings from its models folder.</summary>
+    internal static TrainingOptions ReadOptions(string modelDirectory)
+    {
+        var optionsPath = Path.Combine(modelDirectory, OptionsFile);
+        if (!File.Exists(optionsPath)) throw new DatasetException($"{modelDirectory} is not a run folder of 'facenet train' (no {OptionsFile})");
+        return JsonSerializer.Deserialize<TrainingOptions>(File.ReadAllText(optionsPath), TrainingOptions.Json)
+            ?? throw new InvalidDataException($"{optionsPath} is empty");
     }
 
     public static TrainingRun Start(TrainingOptions options, IProgress<string>? log)
@@ -151,6 +193,7 @@ internal sealed class TrainingRun : IDisposable
             if (run.head is not null && (options.ClassifierInit == ClassifierInit.Imprint
                 || (options.ClassifierInit == ClassifierInit.Auto && options.PretrainedModel is not null)))
                 run.ImprintClassifier();
+            run.averages?.CaptureCurrent();
             log?.Report($"Run {name}: {run.trainSet.Count} classes, {run.stream.Count} training images, {run.valSet.Sum(c => c.ImagePaths.Count)} validation images; " +
                 $"models in {run.modelDir}, logs in {run.logDir}");
             return run;
@@ -164,10 +207,7 @@ internal sealed class TrainingRun : IDisposable
 
     public static TrainingRun Resume(string modelDirectory, int? maxEpochs, IProgress<string>? log)
     {
-        var optionsPath = Path.Combine(modelDirectory, OptionsFile);
-        if (!File.Exists(optionsPath)) throw new DatasetException($"{modelDirectory} is not a run folder of 'facenet train' (no {OptionsFile})");
-        var options = JsonSerializer.Deserialize<TrainingOptions>(File.ReadAllText(optionsPath), TrainingOptions.Json)
-            ?? throw new InvalidDataException($"{optionsPath} is empty");
+        var options = ReadOptions(modelDirectory);
         if (maxEpochs is { } m) options = options with { MaxNrofEpochs = m };
         var latest = Checkpoint.Latest(modelDirectory)
             ?? throw new DatasetException($"{modelDirectory} holds no finished checkpoint to resume from");
@@ -177,7 +217,11 @@ internal sealed class TrainingRun : IDisposable
         var run = new TrainingRun(options, folder, log, latest.State.FoldedBatchNorm);
         try
         {
+            if (run.averages is not null && latest.RestoreAveraged(run.net, run.head))
+                run.averages.CaptureCurrent();
             latest.Restore(run.net, run.head, run.optimizer);
+            if (run.averages is not null && !File.Exists(Path.Combine(latest.Directory, Checkpoint.AveragedModelFile)))
+                run.averages.CaptureCurrent();
             run.startEpoch = latest.State.Epoch + 1;
             run.globalStep = latest.State.GlobalStep;
             log?.Report($"Resuming {folder} after epoch {latest.State.Epoch} (step {latest.State.GlobalStep})");
@@ -256,23 +300,41 @@ internal sealed class TrainingRun : IDisposable
             if (stop) { log?.Report($"The learning-rate schedule stops training at epoch {epoch}"); break; }
             var r = result!;
             RecalibrateBatchNorm(epoch == startEpoch);
-            if (valSet.Count > 0 && head is not null && (epoch % o.ValidateEveryNEpochs == 0 || epoch == o.MaxNrofEpochs))
+            var extra = new List<string>();
+            using (averages is null ? null : AveragedView())
             {
-                var (vl, va) = EvaluateValidation();
-                r = r with { ValidationLoss = vl, ValidationAccuracy = va };
-                board.Scalars(globalStep, ("val/loss", (float)vl), ("val/accuracy", (float)va));
-            }
-            if (lfw is not null)
-            {
-                var (acc, val, thr) = EvaluateLfw();
-                r = r with { LfwAccuracy = acc, LfwThreshold = thr };
-                threshold = thr;
-                thresholdSource = $"facenet train: best cosine-distance threshold of the {o.LfwNrofFolds}-fold verification on {o.LfwPairs} after epoch {epoch}";
-                board.Scalars(globalStep, ("lfw/accuracy", (float)acc), ("lfw/val_rate", (float)val));
+                if (valSet.Count > 0 && head is not null && (epoch % o.ValidateEveryNEpochs == 0 || epoch == o.MaxNrofEpochs))
+                {
+                    var (vl, va) = EvaluateValidation();
+                    r = r with { ValidationLoss = vl, ValidationAccuracy = va };
+                    board.Scalars(globalStep, ("val/loss", (float)vl), ("val/accuracy", (float)va));
+                }
+                if (lfw is not null)
+                {
+                    var (acc, val, thr) = EvaluateLfw();
+                    r = r with { LfwAccuracy = acc, LfwThreshold = thr };
+                    threshold = thr;
+                    thresholdSource = $"facenet train: best cosine-distance threshold of the {o.LfwNrofFolds}-fold verification on {o.LfwPairs} after epoch {epoch}"
+                        + (averages is null ? "" : " (moving averages of the weights)");
+                    board.Scalars(globalStep, ("lfw/accuracy", (float)acc), ("lfw/val_rate", (float)val));
+                }
+                if (averages is not null)
+                {
+                    // the averaged network with its own batch-norm statistics, moved into the checkpoint below
+                    var staging = Directory.CreateDirectory(Path.Combine(modelDir, $".averaged-{Environment.ProcessId}")).FullName;
+                    extra.Add(Path.Combine(staging, Checkpoint.AveragedModelFile));
+                    net.save(extra[^1]);
+                    if (head is not null)
+                    {
+                        extra.Add(Path.Combine(staging, Checkpoint.AveragedHeadFile));
+                        head.save(extra[^1]);
+                    }
+                }
             }
             board.Scalars(globalStep, ("time/epoch", (float)r.Seconds), ("epoch/loss", (float)r.Loss), ("epoch/accuracy", (float)r.Accuracy),
                 ("epoch/images_per_second", (float)r.ImagesPerSecond));
-            Checkpoint.Save(modelDir, new CheckpointState(epoch, globalStep, net is MobileFaceNet { Options.FoldedBatchNorm: true }), net, head, optimizer);
+            Checkpoint.Save(modelDir, new CheckpointState(epoch, globalStep, net is MobileFaceNet { Options.FoldedBatchNorm: true }), net, head, optimizer, extra);
+            if (extra.Count > 0) Directory.Delete(Path.GetDirectoryName(extra[0])!, recursive: true);
             epochs.Add(r);
             log?.Report(Describe(r) + (stream.UnreadableCount > 0 ? $", {stream.UnreadableCount} unreadable image(s) skipped" : ""));
             peak = Math.Max(peak, Environment.WorkingSet);
@@ -280,6 +342,7 @@ internal sealed class TrainingRun : IDisposable
         if (threshold is null)
             thresholdSource = "uncalibrated default (training ran without --lfw-dir): calibrate with 'facenet validate'";
         var onnx = Path.Combine(modelDir, runName + ".onnx");
+        using var view = averages is null ? null : AveragedView();
         net.eval();
         OnnxEmbeddingExporter.Write(net, o.ImageSize, onnx, new EmbeddingExportInfo(runName,
             $"{o.ModelDef} trained by 'facenet train {o.Mode.ToString().ToLowerInvariant()}' on {o.DataDir} ({trainSet.Count} classes)",
@@ -287,6 +350,14 @@ internal sealed class TrainingRun : IDisposable
         log?.Report($"Exported {onnx}");
         foreach (var f in stream.Failures.Take(20)) log?.Report("skipped: " + f);
         return new TrainingResult(runName, modelDir, logDir, onnx, epochs, stream.UnreadableCount, Math.Max(peak, Environment.WorkingSet));
+    }
+
+    /// <summary>Puts the moving averages into the weights, with batch-norm statistics re-estimated for them, until disposed.</summary>
+    private IDisposable AveragedView()
+    {
+        var handle = averages!.Apply(head is null ? [net] : [net, head]);
+        RecalibrateBatchNorm(false);
+        return handle;
     }
 
     /// <summary>Re-estimates the batch-norm statistics over training batches (see <see cref="BatchNormStatistics"/>).</summary>
@@ -384,6 +455,7 @@ internal sealed class TrainingRun : IDisposable
         total.backward();
         optimizer.step();
         globalStep++;
+        averages?.Update(globalStep);
         double acc;
         using (no_grad()) acc = scores.argmax(1).eq(y).to_type(ScalarType.Float32).mean().item<float>();
         float lossValue = total.item<float>();
@@ -463,6 +535,7 @@ internal sealed class TrainingRun : IDisposable
                 total.backward();
                 optimizer.step();
                 globalStep++;
+                averages?.Update(globalStep);
                 using (no_grad())
                 {
                     var r = e.reshape(-1, 3, o.EmbeddingSize);
@@ -611,6 +684,7 @@ internal sealed class TrainingRun : IDisposable
     public void Dispose()
     {
         board.Dispose();
+        averages?.Dispose();
         optimizer.Dispose();
         head?.Dispose();
         net.Dispose();

@@ -57,8 +57,14 @@ public sealed record TrainingOptions
     public int LearningRateDecayEpochs { get; init; } = 100;
     /// <summary>facenet default 1.0 (no decay).</summary>
     public double LearningRateDecayFactor { get; init; } = 1.0;
-    /// <summary>facenet default 0.9999. Accepted and recorded; see the README (facenet's exported models do not use the averages either).</summary>
+    /// <summary>Decay of the weights' moving averages; facenet default 0.9999. Kept only with <see cref="UseMovingAverages"/>.</summary>
     public double MovingAverageDecay { get; init; } = 0.9999;
+    /// <summary>
+    /// Keep moving averages of the weights (<see cref="MovingAverageDecay"/>) and evaluate, checkpoint and export them
+    /// (batch-norm statistics re-estimated for them). facenet keeps the averages but saves the raw weights, which is
+    /// what happens without this. Not a facenet flag.
+    /// </summary>
+    public bool UseMovingAverages { get; init; }
     /// <summary>L2 weight regularisation; facenet default 0.0.</summary>
     public double WeightDecay { get; init; }
     /// <summary>Keep probability of dropout for the fully connected layer(s); facenet default 1.0.</summary>
