@@ -104,6 +104,141 @@ public sealed class TrainerTests
         return data;
     }
 
+    /// <summary>
+    /// The exported network tells people apart: the mean cosine between the first images of different people stays well
+    /// below 1. Before the batch-norm statistics were re-estimated, a short run from scratch exported a network whose
+    /// vectors all pointed the same way (this test then read a mean cosine of 1.0000; see BatchNormStatistics).
+    /// </summary>
+    internal static void AssertNotCollapsed(IFaceEmbedder embedder, string data)
+    {
+        var faces = Directory.GetDirectories(data).Order(StringComparer.Ordinal)
+            .Select(d => FaceNetSharp.Imaging.ImageLoader.Load(Directory.GetFiles(d, "*.png").Order(StringComparer.Ordinal).First())).ToArray();
+        var e = embedder.Embed(faces);
+        double sum = 0;
+        int n = 0;
+        for (int i = 0; i < e.Length; i++)
+            for (int j = i + 1; j < e.Length; j++, n++)
+                sum += System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(e[i], e[j]);
+        Assert.True(sum / n < 0.9, $"mean cosine between different people {sum / n:F4}: the exported embeddings collapsed");
+    }
+
+    private static string Pairs(string data, string root)
+    {
+        // same-person pairs use images 1..10, different pairs mix people: 10 + 10 pairs
+        var pairs = Path.Combine(root, "pairs.txt");
+        var people = Directory.GetDirectories(data).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
+        var lines = new List<string>();
+        for (int i = 0; i < 10; i++) lines.Add($"{people[i % people.Length]}\t{1 + i / 5}\t{3 + i / 5}");
+        for (int i = 0; i < 10; i++) lines.Add($"{people[i % people.Length]}\t{1 + i / 5}\t{people[(i + 1) % people.Length]}\t{2 + i / 5}");
+        File.WriteAllLines(pairs, lines);
+        return pairs;
+    }
+
+    [SkippableFact]
+    public void Triplet_run_selects_triplets_trains_checkpoints_and_exports()
+    {
+        var root = Directory.CreateTempSubdirectory("fns-triplet-");
+        try
+        {
+            var data = SmallDataset(root, 5, 10);
+            var options = new TrainingOptions
+            {
+                Mode = TrainingMode.Triplet,
+                DataDir = data,
+                ModelDef = ModelDefinition.MobileFaceNet,
+                ImageSize = 112,
+                EmbeddingSize = 32,
+                BatchSize = 12,
+                EpochSize = 3,
+                MaxNrofEpochs = 2,
+                PeoplePerBatch = 5,
+                ImagesPerPerson = 4,
+                Alpha = 0.2,
+                Optimizer = OptimizerKind.Adam,
+                LearningRate = 0.001,
+                UseFixedImageStandardization = true,
+                LfwDir = data,
+                LfwPairs = Pairs(data, root.FullName),
+                LfwNrofFolds = 2,
+                LogsBaseDir = Path.Combine(root.FullName, "logs"),
+                ModelsBaseDir = Path.Combine(root.FullName, "models"),
+                Seed = 2,
+            };
+            var result = FaceTrainer.Run(options);
+            Assert.Equal([1, 2], result.Epochs.Select(e => e.Epoch));
+            foreach (var e in result.Epochs)
+            {
+                Assert.True(double.IsFinite(e.Loss) && e.Loss >= 0, $"epoch {e.Epoch} loss {e.Loss}");
+                Assert.InRange(e.Accuracy, 0, 1);
+                Assert.NotNull(e.LfwAccuracy);
+            }
+            Assert.True(result.Epochs[^1].GlobalStep > 0);
+            Assert.True(File.Exists(Path.Combine(result.ModelDirectory, "checkpoint-0002", "model.dat")));
+            Assert.False(File.Exists(Path.Combine(result.ModelDirectory, "checkpoint-0002", "head.dat")));   // no classifier in triplet training
+            using var embedder = Embedders.Open(new ModelStore(Path.Combine(root.FullName, "store")), result.OnnxPath);
+            Assert.Equal(32, embedder.Info.Dimensions);
+            AssertNotCollapsed(embedder, data);
+        }
+        finally
+        {
+            root.Delete(recursive: true);
+        }
+    }
+
+    [SkippableFact]
+    public void ArcFace_run_with_moving_averages_learns_and_exports_the_averages()
+    {
+        var root = Directory.CreateTempSubdirectory("fns-arcface-");
+        try
+        {
+            var data = SmallDataset(root, 4, 6);
+            var options = new TrainingOptions
+            {
+                DataDir = data,
+                ModelDef = ModelDefinition.MobileFaceNet,
+                ImageSize = 112,
+                EmbeddingSize = 32,
+                BatchSize = 12,
+                EpochSize = 4,
+                MaxNrofEpochs = 3,
+                Loss = ClassifierLoss.ArcFace,
+                ArcFaceScale = 16,
+                ArcFaceMargin = 0.3,
+                Optimizer = OptimizerKind.Adam,
+                LearningRate = 0.01,
+                UseFixedImageStandardization = true,
+                UseMovingAverages = true,
+                MovingAverageDecay = 0.9,
+                LogsBaseDir = Path.Combine(root.FullName, "logs"),
+                ModelsBaseDir = Path.Combine(root.FullName, "models"),
+                Seed = 3,
+            };
+            var result = FaceTrainer.Run(options);
+            var losses = result.Epochs.Select(e => e.Loss).ToArray();
+            Assert.True(losses[^1] < 0.8 * losses[0], "ArcFace loss per epoch: " + string.Join(", ", losses));
+            var last = Path.Combine(result.ModelDirectory, "checkpoint-0003");
+            Assert.True(File.Exists(Path.Combine(last, Checkpoint.AveragedModelFile)));
+            Assert.True(File.Exists(Path.Combine(last, Checkpoint.AveragedHeadFile)));
+            Assert.Empty(Directory.GetDirectories(result.ModelDirectory, ".averaged-*"));
+            // the final export is the last checkpoint's averaged network; --raw exports the last weights instead
+            var again = FaceTrainer.Export(last, Path.Combine(root.FullName, "again.onnx"));
+            var raw = FaceTrainer.Export(last, Path.Combine(root.FullName, "raw.onnx"), raw: true);
+            var store = new ModelStore(Path.Combine(root.FullName, "store"));
+            using var final = Embedders.Open(store, result.OnnxPath);
+            using var averaged = Embedders.Open(store, again);
+            using var trained = Embedders.Open(store, raw);
+            var face = FaceNetSharp.Imaging.ImageLoader.Load(Directory.GetFiles(Directory.GetDirectories(data).Order(StringComparer.Ordinal).First(), "*.png").Order(StringComparer.Ordinal).First());
+            var (f, a, t) = (final.Embed([face])[0], averaged.Embed([face])[0], trained.Embed([face])[0]);
+            Assert.True(System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(f, a) > 0.99999f);
+            Assert.True(System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(f, t) < 0.9999f, "the averages should differ from the last weights");
+            AssertNotCollapsed(final, data);
+        }
+        finally
+        {
+            root.Delete(recursive: true);
+        }
+    }
+
     [SkippableFact]
     public void Overfitting_one_batch_drives_the_loss_down()
     {
@@ -149,13 +284,7 @@ public sealed class TrainerTests
         try
         {
             var data = SmallDataset(root, 5, 20);
-            var pairs = Path.Combine(root.FullName, "pairs.txt");
-            // same-person pairs use images 1..10, different pairs mix people: 10 + 10 pairs
-            var people = Directory.GetDirectories(data).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
-            var lines = new List<string>();
-            for (int i = 0; i < 10; i++) lines.Add($"{people[i % 5]}\t{1 + i / 5}\t{3 + i / 5}");
-            for (int i = 0; i < 10; i++) lines.Add($"{people[i % 5]}\t{1 + i / 5}\t{people[(i + 1) % 5]}\t{2 + i / 5}");
-            File.WriteAllLines(pairs, lines);
+            var pairs = Pairs(data, root.FullName);
             var options = new TrainingOptions
             {
                 DataDir = data,
@@ -200,6 +329,7 @@ public sealed class TrainerTests
 
             using var embedder = Embedders.Open(new ModelStore(Path.Combine(root.FullName, "store")), resumed.OnnxPath);
             Assert.Equal(64, embedder.Info.Dimensions);
+            AssertNotCollapsed(embedder, data);
             var card = ModelCard.Read(Path.ChangeExtension(resumed.OnnxPath, ".card.json"));
             Assert.Equal("cosine", card.Metric);
             Assert.Contains("verification", card.ThresholdSource);

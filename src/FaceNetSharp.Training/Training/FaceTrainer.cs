@@ -342,7 +342,8 @@ internal sealed class TrainingRun : IDisposable
         if (threshold is null)
             thresholdSource = "uncalibrated default (training ran without --lfw-dir): calibrate with 'facenet validate'";
         var onnx = Path.Combine(modelDir, runName + ".onnx");
-        using var view = averages is null ? null : AveragedView();
+        if (averages is not null && Checkpoint.Latest(modelDir) is { } last)
+            last.RestoreAveraged(net, null);   // the averaged network of the last epoch, with the statistics estimated for it then
         net.eval();
         OnnxEmbeddingExporter.Write(net, o.ImageSize, onnx, new EmbeddingExportInfo(runName,
             $"{o.ModelDef} trained by 'facenet train {o.Mode.ToString().ToLowerInvariant()}' on {o.DataDir} ({trainSet.Count} classes)",
