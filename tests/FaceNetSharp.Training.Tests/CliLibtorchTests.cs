@@ -9,7 +9,7 @@ namespace FaceNetSharp.Training.Tests;
 /// </summary>
 public sealed class CliLibtorchTests
 {
-    private static string CliDll()
+    internal static string CliDll()
     {
         var config = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
         var dll = Path.Combine(TorchTest.RepoRoot, "src", "FaceNetSharp.Cli", "bin", config, "net10.0", "facenet.dll");

@@ -90,7 +90,7 @@ public sealed class TrainerTests
     public TrainerTests() => TorchTest.Init();
 
     /// <summary>A small dataset: <paramref name="people"/> people x <paramref name="images"/> chips of kz-celebs-talgin, copied, plus one unreadable file.</summary>
-    private static string SmallDataset(DirectoryInfo root, int people, int images)
+    internal static string SmallDataset(DirectoryInfo root, int people, int images)
     {
         var source = TorchTest.Shared("faces", "kz-celebs-talgin", "our_dataset");
         var data = Path.Combine(root.FullName, "data");
@@ -122,7 +122,7 @@ public sealed class TrainerTests
         Assert.True(sum / n < 0.9, $"mean cosine between different people {sum / n:F4}: the exported embeddings collapsed");
     }
 
-    private static string Pairs(string data, string root)
+    internal static string Pairs(string data, string root)
     {
         // same-person pairs use images 1..10, different pairs mix people: 10 + 10 pairs
         var pairs = Path.Combine(root, "pairs.txt");
