@@ -62,3 +62,24 @@ public sealed class TorchRuntimeTests
         return f switch { "none" => 0, "WEAK" => 2, _ => f.Contains("WEAK", StringComparison.Ordinal) ? 2 : 1 };
     }
 }
+
+public sealed class TrainingDeviceTests
+{
+    public TrainingDeviceTests() => TorchTest.Init();
+
+    [Fact]
+    public void Cpu_is_accepted_and_unknown_devices_are_refused()
+    {
+        Assert.Equal(TorchSharp.DeviceType.CPU, FaceNetSharp.Training.Training.TrainingDevice.Resolve("CPU").type);
+        var e = Assert.Throws<ArgumentException>(() => FaceNetSharp.Training.Training.TrainingDevice.Resolve("tpu"));
+        Assert.Contains("--device tpu", e.Message);
+    }
+
+    [SkippableFact]
+    public void Cuda_without_a_cuda_libtorch_is_a_clear_error()
+    {
+        Skip.If(TorchSharp.torch.cuda.is_available(), "this machine has CUDA");
+        var e = Assert.Throws<ArgumentException>(() => FaceNetSharp.Training.Training.TrainingDevice.Resolve("cuda"));
+        Assert.Contains("libtorch's CUDA package", e.Message);
+    }
+}

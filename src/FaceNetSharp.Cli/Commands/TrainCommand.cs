@@ -109,6 +109,7 @@ internal static class TrainCommand
         var lfwMean = Opt("--lfw-subtract-mean", false, "Subtract the training folds' mean before distances");
         var lfwBatch = Opt("--lfw-batch-size", d.LfwBatchSize, "Images per batch when embedding verification images");
         var threads = Opt("--threads", 0, "libtorch threads (0: its default)");
+        var device = Opt("--device", "cpu", "cpu, cuda or cuda:N (CUDA needs libtorch's CUDA package; this build has the CPU one)");
         var bnBatches = Opt("--batch-norm-recalibration-batches", d.BatchNormRecalibrationBatches,
             "Training batches over which batch-norm statistics are re-estimated after each epoch, before evaluation and export (0: keep facenet's moving averages)");
         var resume = Opt<string?>("--resume", null, "Continue the run in this models folder after its latest checkpoint (its saved settings are used)");
@@ -116,7 +117,7 @@ internal static class TrainCommand
         {
             dataDir, modelDef, imageSize, embeddingSize, batchSize, epochSize, maxEpochs, optimizer, lr, lrFile, decayEpochs, decayFactor, mad, wd,
             keep, crop, flip, rotate, fixedStd, seed, pretrained, logsBase, modelsBase, lfwDir, lfwPairs, lfwFolds, lfwMetric, lfwFlip, lfwMean,
-            lfwBatch, threads, bnBatches, useAverages, resume,
+            lfwBatch, threads, device, bnBatches, useAverages, resume,
         };
         // softmax only
         var center = Opt("--center-loss-factor", d.CenterLossFactor, "Center loss weight");
@@ -189,7 +190,7 @@ internal static class TrainCommand
                         "auto" => ClassifierInit.Auto, "xavier" => ClassifierInit.Xavier, "imprint" => ClassifierInit.Imprint,
                         var other => throw new ArgumentException($"--classifier-init {other}: use auto, xavier or imprint"),
                     },
-                    BatchNormRecalibrationBatches = parse.GetValue(bnBatches), UseMovingAverages = parse.GetValue(useAverages),
+                    Device = parse.GetValue(device)!, BatchNormRecalibrationBatches = parse.GetValue(bnBatches), UseMovingAverages = parse.GetValue(useAverages),
                     ArcFaceScale = Get(arcScale, d.ArcFaceScale), ArcFaceMargin = Get(arcMargin, d.ArcFaceMargin),
                     PeoplePerBatch = Get(people, d.PeoplePerBatch), ImagesPerPerson = Get(images, d.ImagesPerPerson), Alpha = Get(alpha, d.Alpha),
                 };

@@ -111,6 +111,7 @@ internal sealed class TrainingRun : IDisposable
     private readonly LearningRateSchedule? schedule;
     private readonly LfwResolvedPairs? lfw;
     private readonly MovingAverages? averages;
+    private readonly Device device;
     private int startEpoch = 1;
     private long globalStep;
 
@@ -147,9 +148,16 @@ internal sealed class TrainingRun : IDisposable
                 log?.Report($"LFW: {lfw.SkippedPairs.Count} pair(s) skipped, {lfw.MissingImages.Count} image(s) missing under {o.LfwDir}");
         }
 
+        device = TrainingDevice.Resolve(o.Device);
         net = CreateNetwork(o, foldedMobileFaceNet);
         if (o.Mode == TrainingMode.Softmax)
             head = new ClassifierHead(trainSet.Count, o.EmbeddingSize, o.Loss, o.ArcFaceScale, o.ArcFaceMargin, o.CenterLossAlfa);
+        // before the optimiser takes the parameters: Module.to replaces them
+        if (device.type != DeviceType.CPU)
+        {
+            net.to(device);
+            head?.to(device);
+        }
         var parameters = net.parameters().Concat(head?.parameters() ?? []).ToArray();
         // slim's l2_regularizer sits on conv and fully connected weights: the parameters of rank 2 and more.
         decayed = parameters.Where(p => p.dim() >= 2).ToArray();
@@ -344,6 +352,7 @@ internal sealed class TrainingRun : IDisposable
         var onnx = Path.Combine(modelDir, runName + ".onnx");
         if (averages is not null && Checkpoint.Latest(modelDir) is { } last)
             last.RestoreAveraged(net, null);   // the averaged network of the last epoch, with the statistics estimated for it then
+        if (device.type != DeviceType.CPU) net.to(CPU);                   // the exporter reads the weights on the CPU
         net.eval();
         OnnxEmbeddingExporter.Write(net, o.ImageSize, onnx, new EmbeddingExportInfo(runName,
             $"{o.ModelDef} trained by 'facenet train {o.Mode.ToString().ToLowerInvariant()}' on {o.DataDir} ({trainSet.Count} classes)",
@@ -359,6 +368,14 @@ internal sealed class TrainingRun : IDisposable
         var handle = averages!.Apply(head is null ? [net] : [net, head]);
         RecalibrateBatchNorm(false);
         return handle;
+    }
+
+    /// <summary>[n, 3, S, S] images on the training device.</summary>
+    private Tensor Input(float[] pixels, int n)
+    {
+        var x = tensor(pixels, [n, 3, o.ImageSize, o.ImageSize]);
+        if (device.type == DeviceType.CPU) return x;
+        using (x) return x.to(device);
     }
 
     /// <summary>Re-estimates the batch-norm statistics over training batches (see <see cref="BatchNormStatistics"/>).</summary>
@@ -379,7 +396,7 @@ internal sealed class TrainingRun : IDisposable
         {
             var pixels = new float[o.BatchSize * 3 * o.ImageSize * o.ImageSize];
             stream.Next(o.BatchSize, pixels);
-            yield return tensor(pixels, [o.BatchSize, 3, o.ImageSize, o.ImageSize]);
+            yield return Input(pixels, o.BatchSize);
         }
     }
 
@@ -433,13 +450,15 @@ internal sealed class TrainingRun : IDisposable
         using var scope = NewDisposeScope();
         var pixels = new float[o.BatchSize * 3 * o.ImageSize * o.ImageSize];
         var labels = stream.Next(o.BatchSize, pixels);
-        var x = tensor(pixels, [o.BatchSize, 3, o.ImageSize, o.ImageSize]);
-        var y = tensor(labels);
+        var x = Input(pixels, o.BatchSize);
+        var y = tensor(labels, device: device);
         var prelogits = net.forward(x);                                   // N x E
         var (logits, scores) = head!.Forward(prelogits, y);              // N x C
         var xent = nn.functional.cross_entropy(logits, y);
-        var total = xent + Regularization();
+        var regularization = Regularization();
+        var total = xent + regularization;
         var extra = new List<(string, float)>();
+        if (o.WeightDecay > 0) extra.Add(("regularization", regularization.item<float>()));
         if (o.CenterLossFactor > 0)
         {
             var center = head.CenterLoss(prelogits, y);
@@ -468,9 +487,9 @@ internal sealed class TrainingRun : IDisposable
     /// <summary>slim l2_regularizer: weight_decay * sum(w^2) / 2 over conv and fully connected weights.</summary>
     private Tensor Regularization()
     {
-        if (o.WeightDecay <= 0) return tensor(0f);
+        if (o.WeightDecay <= 0) return tensor(0f, device: device);
         using var scope = NewDisposeScope();
-        Tensor sum = tensor(0f);
+        Tensor sum = tensor(0f, device: device);
         foreach (var p in decayed) sum = sum + p.square().sum();
         return (sum * (o.WeightDecay / 2)).MoveToOuterDisposeScope();
     }
@@ -503,7 +522,7 @@ internal sealed class TrainingRun : IDisposable
                 var batch = new float[idx.Length * per];
                 for (int j = 0; j < idx.Length; j++) pixels.AsSpan(idx[j] * per, per).CopyTo(batch.AsSpan(j * per));
                 using var inner = NewDisposeScope();
-                var e = EmbeddingNetwork.L2Normalize(net.forward(tensor(batch, [idx.Length, 3, o.ImageSize, o.ImageSize])));
+                var e = EmbeddingNetwork.L2Normalize(net.forward(Input(batch, idx.Length))).cpu();
                 e.data<float>().ToArray().CopyTo(embeddings.AsSpan(b * o.EmbeddingSize, idx.Length * o.EmbeddingSize));
             }
         }
@@ -529,9 +548,10 @@ internal sealed class TrainingRun : IDisposable
                     pixels.AsSpan(keep[chunk[j].Positive] * per, per).CopyTo(batch.AsSpan((3 * j + 1) * per));
                     pixels.AsSpan(keep[chunk[j].Negative] * per, per).CopyTo(batch.AsSpan((3 * j + 2) * per));
                 }
-                var e = EmbeddingNetwork.L2Normalize(net.forward(tensor(batch, [chunk.Length * 3, 3, o.ImageSize, o.ImageSize])));
+                var e = EmbeddingNetwork.L2Normalize(net.forward(Input(batch, chunk.Length * 3)));
                 var tl = TripletLoss.ComputeInterleaved(e, o.Alpha);
-                var total = tl + Regularization();
+                var regularization = Regularization();
+                var total = tl + regularization;
                 optimizer.zero_grad();
                 total.backward();
                 optimizer.step();
@@ -546,7 +566,8 @@ internal sealed class TrainingRun : IDisposable
                 }
                 loss = total.item<float>();
                 board.Scalars(globalStep, ("loss", (float)loss), ("triplet_loss", tl.item<float>()), ("triplet_accuracy", (float)acc),
-                    ("learning_rate", (float)optimizer.ParamGroups.First().LearningRate), ("triplets", selection.Triplets.Count));
+                    ("learning_rate", (float)optimizer.ParamGroups.First().LearningRate), ("triplets", selection.Triplets.Count),
+                    ("regularization", regularization.item<float>()));
             }
             yield return (loss, acc, chunk.Length * 3);
         }
@@ -593,8 +614,8 @@ internal sealed class TrainingRun : IDisposable
             if (n == 0) continue;
             using var scope = NewDisposeScope();
             using var _ = inference_mode();
-            var y = tensor(labels.ToArray());
-            var (logits, scores) = head.Forward(net.forward(tensor(pixels.AsSpan(0, n * per).ToArray(), [n, 3, o.ImageSize, o.ImageSize])), y);
+            var y = tensor(labels.ToArray(), device: device);
+            var (logits, scores) = head.Forward(net.forward(Input(pixels.AsSpan(0, n * per).ToArray(), n)), y);
             lossSum += nn.functional.cross_entropy(logits, y).item<float>() * n;
             correct += scores.argmax(1).eq(y).sum().item<long>();
             count += n;
@@ -644,7 +665,7 @@ internal sealed class TrainingRun : IDisposable
             for (int j = 0; j < d; j++) { unit[c * d + j] /= n; raw[c * d + j] /= n; }
         }
         using (var scope = NewDisposeScope())
-            head!.Imprint(tensor(unit, [trainSet.Count, d]), tensor(raw, [trainSet.Count, d]));
+            head!.Imprint(tensor(unit, [trainSet.Count, d], device: device), tensor(raw, [trainSet.Count, d], device: device));
         log?.Report(string.Create(CultureInfo.InvariantCulture,
             $"Classifier imprinted with the class means of {vectors.Count} training embeddings ({watch.Elapsed.TotalSeconds:F1} s)"));
     }
@@ -669,12 +690,12 @@ internal sealed class TrainingRun : IDisposable
             if (n == 0) continue;
             using var scope = NewDisposeScope();
             using var _ = inference_mode();
-            var x = tensor(pixels.AsSpan(0, n * per).ToArray(), [n, 3, o.ImageSize, o.ImageSize]);
+            var x = Input(pixels.AsSpan(0, n * per).ToArray(), n);
             Tensor Vectors(Tensor input) => normalize ? EmbeddingNetwork.L2Normalize(net.forward(input)) : net.forward(input);
             var e = Vectors(x);
             if (flipped ?? o.LfwUseFlippedImages)
                 e = cat([e, Vectors(x.flip(3))], 1);
-            var data = e.data<float>().ToArray();
+            var data = e.cpu().data<float>().ToArray();
             int d = (int)e.shape[1];
             for (int i = 0; i < n; i++) result[good[i]] = data.AsSpan(i * d, d).ToArray();
         }

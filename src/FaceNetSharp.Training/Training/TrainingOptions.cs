@@ -121,6 +121,8 @@ public sealed record TrainingOptions
     /// steps, so short runs exported a collapsed network.
     /// </summary>
     public int BatchNormRecalibrationBatches { get; init; } = 20;
+    /// <summary>libtorch device: <c>cpu</c> or <c>cuda</c> / <c>cuda:N</c> (needs a CUDA build of libtorch; see <see cref="TrainingDevice"/>).</summary>
+    public string Device { get; init; } = "cpu";
     /// <summary>Threads libtorch may use (0 = libtorch's default).</summary>
     public int Threads { get; init; }
 
