@@ -205,9 +205,11 @@ internal static class TrainCommand
             }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)
             {
+                // System.CommandLine cancels on SIGINT (Ctrl-C) and SIGTERM; 130 as for Ctrl-C either way
+                const int code = 130;
                 ctx.Console.MarkupLineInterpolated($"[yellow]Stopped.[/] The last finished epoch's checkpoint is kept; continue with:");
                 ctx.Console.MarkupLineInterpolated($"  facenet train {mode.ToString().ToLowerInvariant()} --resume {runDir ?? "RUN_MODELS_DIR"}");
-                return 130;
+                return code;
             }
             catch (Exception e) when (e is FormatException or FaceNetSharp.Evaluation.LfwPairsFormatException or FaceNetSharp.Training.Data.DatasetException)
             {
