@@ -4,7 +4,7 @@
 # alphabetically first people train, the 5 last are held out. Both parts are re-aligned onto MobileFaceNet's ArcFace
 # template (the crops are not on it), a pairs file is made among the held-out people (10 folds x 15 same + 15
 # different, seeded), then: the pretrained MobileFaceNet's accuracy on those pairs (baseline), fine-tuning it, and
-# training the same network from scratch, each evaluated on the held-out pairs after every epoch.
+# training the same network from scratch, and triplet fine-tuning, each evaluated on the held-out pairs after every epoch.
 # Results: artifacts/train-experiment/ (logs, pairs, results.md). Usage: bash scripts/train-experiment.sh [EPOCHS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,14 +54,23 @@ common=(--data-dir "$out/train" --model-def mobilefacenet --image-size 112 --emb
 /usr/bin/time -v dotnet src/FaceNetSharp.Cli/bin/Release/net10.0/facenet.dll train softmax "${common[@]}" \
   --models-base-dir "$out/scratch" --optimizer ADAM --learning-rate 0.001 \
   > "$out/scratch.log" 2>&1
+# triplet fine-tuning (facenet's train_tripletloss.py selection) from the same pretrained weights
+/usr/bin/time -v dotnet src/FaceNetSharp.Cli/bin/Release/net10.0/facenet.dll train triplet \
+  --data-dir "$out/train" --model-def mobilefacenet --image-size 112 --embedding-size 192 --batch-size 30 \
+  --people-per-batch 15 --images-per-person 10 --alpha 0.2 --epoch-size 30 --max-nrof-epochs "$epochs" \
+  --use-fixed-image-standardization --random-flip --lfw-dir "$out/heldout" --lfw-pairs "$out/pairs.txt" \
+  --lfw-distance-metric 1 --logs-base-dir "$out/logs" --seed 1 --models-base-dir "$out/triplet" \
+  --optimizer ADAM --learning-rate 0.0001 \
+  --pretrained-model "${FACENETSHARP_MODELS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/facenetsharp/models}/mobilefacenet.onnx" \
+  > "$out/triplet.log" 2>&1
 {
   echo "# Held-out verification on 5 unseen kz-celebs people ($(date -u +%F))"
   echo
   echo "Baseline, pretrained MobileFaceNet: $(grep -o 'Accuracy: [0-9.+-]*' "$out/baseline.log")"
-  for run in finetune scratch; do
+  for run in finetune scratch triplet; do
     echo
     echo "## $run"
-    grep -A1 '^Epoch' "$out/$run.log" | tr -d '\n' | sed 's/Epoch/\nEpoch/g' | grep Epoch || true
+    grep '^Epoch' "$out/$run.log" || true
     echo
     grep 'Maximum resident' "$out/$run.log" || true
   done
