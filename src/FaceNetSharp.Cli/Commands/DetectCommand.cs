@@ -77,7 +77,7 @@ internal static class DetectCommand
     }
 
     internal static IProgress<string> ModelsLog(CliContext ctx) =>
-        new SyncProgress(m => ctx.Console.MarkupLineInterpolated($"[grey]{m}[/]"));
+        new SyncProgress<string>(m => ctx.Console.MarkupLineInterpolated($"[grey]{m}[/]"));
 
     private static void Render(CliContext ctx, string file, RgbImage image, IReadOnlyList<DetectedFace> faces)
     {
@@ -98,12 +98,6 @@ internal static class DetectCommand
 }
 
 /// <summary>An <see cref="IProgress{T}"/> that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool).</summary>
-internal sealed class SyncProgress(Action<string> report) : IProgress<string>
-{
-    public void Report(string value) => report(value);
-}
-
-/// <summary>An <see cref="IProgress{T}"/> that calls back on the reporting thread (unlike <see cref="Progress{T}"/>).</summary>
 internal sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
 {
     public void Report(T value) => report(value);

@@ -144,7 +144,7 @@ internal static class TrainCommand
         {
             // options of the other mode are not on this command: their defaults apply
             T Get<T>(Option<T> option, T fallback) => cmd.Options.Contains(option) ? parse.GetValue(option)! : fallback;
-            var log = new SyncProgress(m => ctx.Console.MarkupLineInterpolated($"{m}"));
+            var log = new SyncProgress<string>(m => ctx.Console.MarkupLineInterpolated($"{m}"));
             var resumeDir = parse.GetValue(resume);
             TrainingOptions? options = null;
             if (resumeDir is null)
@@ -205,11 +205,10 @@ internal static class TrainCommand
             }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)
             {
-                // System.CommandLine cancels on SIGINT (Ctrl-C) and SIGTERM; 130 as for Ctrl-C either way
-                const int code = 130;
+                // System.CommandLine cancels on SIGINT (Ctrl-C) and SIGTERM; exit 130, as for Ctrl-C, either way
                 ctx.Console.MarkupLineInterpolated($"[yellow]Stopped.[/] The last finished epoch's checkpoint is kept; continue with:");
                 ctx.Console.MarkupLineInterpolated($"  facenet train {mode.ToString().ToLowerInvariant()} --resume {runDir ?? "RUN_MODELS_DIR"}");
-                return code;
+                return 130;
             }
             catch (Exception e) when (e is FormatException or FaceNetSharp.Evaluation.LfwPairsFormatException or FaceNetSharp.Training.Data.DatasetException)
             {

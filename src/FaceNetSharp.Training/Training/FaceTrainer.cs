@@ -63,12 +63,9 @@ public static class FaceTrainer
         using var net = TrainingRun.CreateNetwork(o, checkpoint.State.FoldedBatchNorm);
         bool averaged = !raw && checkpoint.RestoreAveraged(net, null);
         if (!averaged) checkpoint.Restore(net, null, null);
-        net.eval();
-        OnnxEmbeddingExporter.Write(net, o.ImageSize, onnxPath, new EmbeddingExportInfo(Path.GetFileNameWithoutExtension(onnxPath),
-            $"{o.ModelDef} trained by 'facenet train {o.Mode.ToString().ToLowerInvariant()}' on {o.DataDir}, epoch {checkpoint.State.Epoch}"
-                + (averaged ? " (moving averages of the weights)" : ""),
-            "facenet train", runName, "as the training data", OnnxEmbeddingExporter.UncalibratedThreshold,
-            "uncalibrated default (exported from a checkpoint): calibrate with 'facenet validate'", o.Standardization));
+        TrainingRun.WriteOnnx(net, o, runName, onnxPath,
+            $", epoch {checkpoint.State.Epoch}" + (averaged ? " (moving averages of the weights)" : ""),
+            OnnxEmbeddingExporter.UncalibratedThreshold, "uncalibrated default (exported from a checkpoint): calibrate with 'facenet validate'");
         return onnxPath;
     }
 
@@ -225,11 +222,11 @@ internal sealed class TrainingRun : IDisposable
         var run = new TrainingRun(options, folder, log, latest.State.FoldedBatchNorm);
         try
         {
-            if (run.averages is not null && latest.RestoreAveraged(run.net, run.head))
-                run.averages.CaptureCurrent();
+            // the shadows start from the checkpoint's averages, or from its weights where it kept none
+            bool averaged = run.averages is not null && latest.RestoreAveraged(run.net, run.head);
+            if (averaged) run.averages!.CaptureCurrent();
             latest.Restore(run.net, run.head, run.optimizer);
-            if (run.averages is not null && !File.Exists(Path.Combine(latest.Directory, Checkpoint.AveragedModelFile)))
-                run.averages.CaptureCurrent();
+            if (!averaged) run.averages?.CaptureCurrent();
             run.startEpoch = latest.State.Epoch + 1;
             run.globalStep = latest.State.GlobalStep;
             log?.Report($"Resuming {folder} after epoch {latest.State.Epoch} (step {latest.State.GlobalStep})");
@@ -353,13 +350,19 @@ internal sealed class TrainingRun : IDisposable
         if (averages is not null && Checkpoint.Latest(modelDir) is { } last)
             last.RestoreAveraged(net, null);   // the averaged network of the last epoch, with the statistics estimated for it then
         if (device.type != DeviceType.CPU) net.to(CPU);                   // the exporter reads the weights on the CPU
-        net.eval();
-        OnnxEmbeddingExporter.Write(net, o.ImageSize, onnx, new EmbeddingExportInfo(runName,
-            $"{o.ModelDef} trained by 'facenet train {o.Mode.ToString().ToLowerInvariant()}' on {o.DataDir} ({trainSet.Count} classes)",
-            "facenet train", runName, "as the training data", threshold ?? OnnxEmbeddingExporter.UncalibratedThreshold, thresholdSource, o.Standardization));
+        WriteOnnx(net, o, runName, onnx, $" ({trainSet.Count} classes)", threshold ?? OnnxEmbeddingExporter.UncalibratedThreshold, thresholdSource);
         log?.Report($"Exported {onnx}");
         foreach (var f in stream.Failures.Take(20)) log?.Report("skipped: " + f);
         return new TrainingResult(runName, modelDir, logDir, onnx, epochs, stream.UnreadableCount, Math.Max(peak, Environment.WorkingSet));
+    }
+
+    /// <summary>Writes the eval-mode network as ONNX with its card, named after the file; <paramref name="detail"/> ends the card's description.</summary>
+    internal static void WriteOnnx(EmbeddingNetwork net, TrainingOptions o, string runName, string path, string detail, double threshold, string thresholdSource)
+    {
+        net.eval();
+        OnnxEmbeddingExporter.Write(net, o.ImageSize, path, new EmbeddingExportInfo(Path.GetFileNameWithoutExtension(path),
+            $"{o.ModelDef} trained by 'facenet train {o.Mode.ToString().ToLowerInvariant()}' on {o.DataDir}{detail}",
+            "facenet train", runName, "as the training data", threshold, thresholdSource, o.Standardization));
     }
 
     /// <summary>Puts the moving averages into the weights, with batch-norm statistics re-estimated for them, until disposed.</summary>
