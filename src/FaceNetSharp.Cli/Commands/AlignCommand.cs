@@ -58,38 +58,14 @@ internal static class AlignCommand
             var aligner = new DatasetAligner(detector, options);
 
             var messages = new ConcurrentQueue<string>();
-            DatasetAlignSummary? summary = null;
-            ctx.Console.Progress()
-                .AutoClear(false)
-                .HideCompleted(false)
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
-                         new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-                .Start(progress =>
+            var s = CliProgress.RunPolled(ctx, "aligning", total, itemDone => aligner.Run(inputDir, outputDir, r =>
                 {
-                    var task = progress.AddTask("aligning", maxValue: Math.Max(1, total));
-                    var started = DateTime.UtcNow;
-                    int done = 0;
-                    var run = Task.Run(() => aligner.Run(inputDir, outputDir, r =>
-                    {
-                        Interlocked.Increment(ref done);
-                        if (r.Outcome == AlignOutcome.Failed) messages.Enqueue($"[red]failed:[/] {Markup.Escape(r.Error ?? r.InputPath)}");
-                        else if (r.Outcome == AlignOutcome.NoFace) messages.Enqueue($"[yellow]no face:[/] {Markup.Escape(r.InputPath)}");
-                    }, cancel), cancel);
-                    while (!run.Wait(200))
-                    {
-                        Drain(ctx, messages);
-                        var rate = done / Math.Max(1e-3, (DateTime.UtcNow - started).TotalSeconds);
-                        task.Description = $"aligning [grey]({rate:F1} img/s)[/]";
-                        task.Value = done;
-                    }
-                    Drain(ctx, messages);
-                    summary = run.Result;
-                    task.Value = task.MaxValue;
-                    var finalRate = summary.Processed / Math.Max(1e-3, summary.Elapsed.TotalSeconds);
-                    task.Description = $"aligned [grey]({finalRate:F1} img/s)[/]";
-                });
+                    itemDone();
+                    if (r.Outcome == AlignOutcome.Failed) messages.Enqueue($"[red]failed:[/] {Markup.Escape(r.Error ?? r.InputPath)}");
+                    else if (r.Outcome == AlignOutcome.NoFace) messages.Enqueue($"[yellow]no face:[/] {Markup.Escape(r.InputPath)}");
+                }, cancel), () => Drain(ctx, messages), cancel,
+                summary => $"aligned [grey]({summary.Processed / Math.Max(1e-3, summary.Elapsed.TotalSeconds):F1} img/s)[/]");
 
-            var s = summary!;
             var table = new Table().AddColumns("images", "processed", "aligned", "skipped (already done)", "no face", "failed", "time");
             table.AddRow(s.Total.ToString(), s.Processed.ToString(), $"[green]{s.Aligned}[/]", s.Skipped.ToString(),
                 s.NoFace > 0 ? $"[yellow]{s.NoFace}[/]" : "0", s.Failed > 0 ? $"[red]{s.Failed}[/]" : "0", $"{s.Elapsed.TotalSeconds:F1} s");

@@ -259,33 +259,14 @@ internal static class RecognizerCliOptions
         FaceInput input, bool largestOnly, int workers, string what, CancellationToken cancel)
     {
         var problems = new System.Collections.Concurrent.ConcurrentQueue<PhotoFaces>();
-        IReadOnlyList<PhotoFaces>? results = null;
-        ctx.Console.Progress()
-            .AutoClear(false)
-            .HideCompleted(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
-                     new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-            .Start(progress =>
+        return CliProgress.RunPolled(ctx, what, paths.Count, itemDone => PhotoEmbedding.EmbedMany(recognizer, paths, input, largestOnly, Math.Max(1, workers), r =>
             {
-                var task = progress.AddTask(what, maxValue: Math.Max(1, paths.Count));
-                var started = DateTime.UtcNow;
-                int done = 0;
-                var run = Task.Run(() => PhotoEmbedding.EmbedMany(recognizer, paths, input, largestOnly, Math.Max(1, workers), r =>
-                {
-                    Interlocked.Increment(ref done);
-                    if (r.Outcome != PhotoOutcome.Embedded) problems.Enqueue(r);
-                }, cancel), cancel);
-                while (!run.Wait(200))
-                {
-                    while (problems.TryDequeue(out var p)) ReportProblem(ctx, p);
-                    task.Description = $"{what} [grey]({done / Math.Max(1e-3, (DateTime.UtcNow - started).TotalSeconds):F1} img/s)[/]";
-                    task.Value = done;
-                }
+                itemDone();
+                if (r.Outcome != PhotoOutcome.Embedded) problems.Enqueue(r);
+            }, cancel), () =>
+            {
                 while (problems.TryDequeue(out var p)) ReportProblem(ctx, p);
-                results = run.GetAwaiter().GetResult();
-                task.Value = task.MaxValue;
-            });
-        return results!;
+            }, cancel);
     }
 
     /// <summary>Prints why a file gave no face (red for an unreadable file, yellow for no face); true when it has faces.</summary>

@@ -1,0 +1,43 @@
+using Spectre.Console;
+
+namespace FaceNetSharp.Cli.Commands;
+
+/// <summary>A batch job on a worker thread under one progress bar with its rate, as align, gallery, classify and cluster show it.</summary>
+internal static class CliProgress
+{
+    /// <summary>
+    /// Runs <paramref name="job"/> on a worker; the job calls the action it is given once per finished item. Every 200 ms
+    /// the bar moves, its description shows "<paramref name="what"/> (N img/s)", and <paramref name="drain"/> prints what
+    /// the job queued (here, on the console's thread). Afterwards the bar is full and, when given,
+    /// <paramref name="finalDescription"/> of the result replaces its description.
+    /// </summary>
+    public static T RunPolled<T>(CliContext ctx, string what, int total, Func<Action, T> job, Action drain, CancellationToken cancel,
+        Func<T, string>? finalDescription = null)
+    {
+        T? result = default;
+        ctx.Console.Progress()
+            .AutoClear(false)
+            .HideCompleted(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
+                     new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(progress =>
+            {
+                var task = progress.AddTask(what, maxValue: Math.Max(1, total));
+                var started = DateTime.UtcNow;
+                int done = 0;
+                var run = Task.Run(() => job(() => Interlocked.Increment(ref done)), cancel);
+                while (!run.Wait(200))
+                {
+                    drain();
+                    var rate = done / Math.Max(1e-3, (DateTime.UtcNow - started).TotalSeconds);
+                    task.Description = $"{what} [grey]({rate:F1} img/s)[/]";
+                    task.Value = done;
+                }
+                drain();
+                result = run.GetAwaiter().GetResult();
+                task.Value = task.MaxValue;
+                if (finalDescription is not null) task.Description = finalDescription(result);
+            });
+        return result!;
+    }
+}
