@@ -10,24 +10,16 @@ public sealed class DatasetException(string message) : Exception(message);
 public static class FaceDataset
 {
     /// <summary>
-    /// A folder of class folders (facenet <c>get_dataset</c>): classes are the sub-folders in ordinal order, each
-    /// holding its files in ordinal order. Hidden files (starting with '.') and the model cards of this project are left
-    /// out; files that turn out not to be images are skipped (and counted) when they are read.
+    /// A folder of class folders (facenet <c>get_dataset</c>), read by the library's
+    /// <see cref="FaceNetSharp.Recognition.FaceDataset.Load"/>: classes are the sub-folders in ordinal order, each holding
+    /// its files in ordinal order, hidden files and folders (a leading '.') left out; files that turn out not to be
+    /// images are skipped (and counted) when they are read.
     /// </summary>
     /// <exception cref="DatasetException">The folder does not exist.</exception>
     public static IReadOnlyList<ImageClass> Load(string directory)
     {
         if (!Directory.Exists(directory)) throw new DatasetException($"data folder '{directory}' does not exist");
-        var classes = new List<ImageClass>();
-        foreach (var dir in Directory.GetDirectories(directory).Order(StringComparer.Ordinal))
-        {
-            var files = Directory.GetFiles(dir)
-                .Where(f => !Path.GetFileName(f).StartsWith('.'))
-                .Order(StringComparer.Ordinal)
-                .ToArray();
-            classes.Add(new ImageClass(Path.GetFileName(dir), files));
-        }
-        return classes;
+        return [.. FaceNetSharp.Recognition.FaceDataset.Load(directory).Select(c => new ImageClass(c.Name, c.ImagePaths))];
     }
 
     /// <summary>

@@ -1,7 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using FaceNetSharp.Evaluation;
+using ClassifierData = FaceNetSharp.Recognition.ClassifierData;
+using VectorMath = FaceNetSharp.Recognition.VectorMath;
 using FaceNetSharp.Training.Data;
 using FaceNetSharp.Training.Export;
 using FaceNetSharp.Training.Logging;
@@ -641,7 +644,7 @@ internal sealed class TrainingRun : IDisposable
         int folds = Math.Min(o.LfwNrofFolds, same.Length);
         var report = LfwEvaluation.Evaluate(e1, e2, same, folds,
             o.LfwDistanceMetric == 1 ? DistanceMetric.Cosine : DistanceMetric.SquaredEuclidean, o.LfwSubtractMean);
-        var cosine = e1.Zip(e2, (a, b) => 1.0 - System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(a, b)).ToArray();
+        var cosine = e1.Zip(e2, (a, b) => 1.0 - TensorPrimitives.CosineSimilarity(a, b)).ToArray();
         var card = LfwEvaluation.Evaluate(cosine, same, folds);
         return (report.Accuracy, report.Val, card.BestThreshold);
     }
@@ -651,22 +654,27 @@ internal sealed class TrainingRun : IDisposable
     {
         var watch = Stopwatch.StartNew();
         int d = o.EmbeddingSize;
-        var unit = new float[trainSet.Count * d];
-        var raw = new float[trainSet.Count * d];
         var vectors = Embed([.. trainSet.SelectMany(c => c.ImagePaths)], normalize: false, flipped: false);
+        var unitRows = new List<float>();
+        var classOfRow = new List<int>();
+        var raw = new float[trainSet.Count * d];
         for (int c = 0; c < trainSet.Count; c++)
         {
+            var mean = raw.AsSpan(c * d, d);
             int n = 0;
             foreach (var p in trainSet[c].ImagePaths)
             {
                 if (!vectors.TryGetValue(p, out var v)) continue;
-                float norm = MathF.Max(MathF.Sqrt(System.Numerics.Tensors.TensorPrimitives.SumOfSquares(v)), 1e-10f);
-                for (int j = 0; j < d; j++) { unit[c * d + j] += v[j] / norm; raw[c * d + j] += v[j]; }
+                unitRows.AddRange(VectorMath.Normalized(v, d, p));
+                classOfRow.Add(c);
+                TensorPrimitives.Add(mean, v, mean);
                 n++;
             }
             if (n == 0) throw new DatasetException($"{o.DataDir}: none of the images of class {trainSet[c].Name} could be read");
-            for (int j = 0; j < d; j++) { unit[c * d + j] /= n; raw[c * d + j] /= n; }
+            TensorPrimitives.Divide(mean, n, mean);
         }
+        // the classifiers' own class centres: each class's mean of unit rows, re-normalised
+        var unit = ClassifierData.Centres(trainSet.Count, [.. unitRows], [.. classOfRow], d);
         using (var scope = NewDisposeScope())
             head!.Imprint(tensor(unit, [trainSet.Count, d], device: device), tensor(raw, [trainSet.Count, d], device: device));
         log?.Report(string.Create(CultureInfo.InvariantCulture,
