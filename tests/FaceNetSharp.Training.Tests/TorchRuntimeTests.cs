@@ -83,3 +83,18 @@ public sealed class TrainingDeviceTests
         Assert.Contains("libtorch's CUDA package", e.Message);
     }
 }
+
+public sealed class TrainingSeedTests
+{
+    /// <summary>
+    /// The seeds are fixed numbers, the same in every process (values from an independent Python FNV-1a computation),
+    /// so a resumed run repeats the uninterrupted run's shuffles; HashCode.Combine, used before, changes per process.
+    /// </summary>
+    [Fact]
+    public void Seeds_are_the_same_in_every_process_and_differ_by_position()
+    {
+        Assert.Equal(1482606981, FaceNetSharp.Training.Training.TrainingSeed.Of(666, 1));
+        Assert.Equal(630608446, FaceNetSharp.Training.Training.TrainingSeed.Of(666, 2));
+        Assert.Equal(1950940411, FaceNetSharp.Training.Training.TrainingSeed.Of(666, 1, 7));
+    }
+}

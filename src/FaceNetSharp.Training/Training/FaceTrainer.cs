@@ -303,7 +303,7 @@ internal sealed class TrainingRun : IDisposable
         for (int epoch = startEpoch; epoch <= o.MaxNrofEpochs; epoch++)
         {
             cancellation.ThrowIfCancellationRequested();
-            stream.Restart(HashCode.Combine(o.Seed, epoch));
+            stream.Restart(TrainingSeed.Of(o.Seed, epoch));
             var (result, stop) = RunEpoch(epoch, cancellation, progress, ref peak);
             if (stop) { log?.Report($"The learning-rate schedule stops training at epoch {epoch}"); break; }
             var r = result!;
@@ -532,7 +532,7 @@ internal sealed class TrainingRun : IDisposable
                 e.data<float>().ToArray().CopyTo(embeddings.AsSpan(b * o.EmbeddingSize, idx.Length * o.EmbeddingSize));
             }
         }
-        var selection = TripletSelection.Select(embeddings, o.EmbeddingSize, counts, o.Alpha, new Random(HashCode.Combine(o.Seed, globalStep)));
+        var selection = TripletSelection.Select(embeddings, o.EmbeddingSize, counts, o.Alpha, new Random(TrainingSeed.Of(o.Seed, globalStep)));
         if (selection.Triplets.Count == 0)
         {
             log?.Report("no triplet violates the margin in this sample; sampling again");
@@ -582,7 +582,7 @@ internal sealed class TrainingRun : IDisposable
     /// <summary>train_tripletloss.sample_people: classes in random order, up to images_per_person random images each, until people_per_batch x images_per_person.</summary>
     private (List<string> Paths, List<int> PerClass) SamplePeople()
     {
-        var random = new Random(HashCode.Combine(o.Seed, globalStep, 7));
+        var random = new Random(TrainingSeed.Of(o.Seed, globalStep, 7));
         int target = o.PeoplePerBatch * o.ImagesPerPerson;
         var classes = Enumerable.Range(0, trainSet.Count).Where(i => trainSet[i].ImagePaths.Count >= 2).ToArray();
         random.Shuffle(classes);
