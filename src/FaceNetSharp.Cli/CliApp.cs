@@ -1,7 +1,9 @@
 using System.CommandLine;
 using FaceNetSharp.Cli.Commands;
+using FaceNetSharp.Embedding;
 using FaceNetSharp.Imaging;
 using FaceNetSharp.Models;
+using FaceNetSharp.Recognition;
 using Spectre.Console;
 
 namespace FaceNetSharp.Cli;
@@ -59,9 +61,21 @@ internal static class CliApp
                 ProcessTerminationTimeout = TimeSpan.FromSeconds(60),
             });
         }
-        catch (Exception e) when (e is ModelInstallException or ImageLoadException or IOException or UnauthorizedAccessException or ArgumentException or InvalidDataException)
+        catch (Exception e) when (e is ModelInstallException or ImageLoadException or IOException or UnauthorizedAccessException or ArgumentException or InvalidDataException
+            // files that name themselves and the line: pairs files, training data folders, learning-rate schedules
+            or FaceNetSharp.Evaluation.LfwPairsFormatException or FaceNetSharp.Training.Data.DatasetException
+            or FaceNetSharp.Training.Training.LearningRateScheduleException)
         {
             context.Console.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            return 2;
+        }
+        catch (EmbeddingModelMismatchException e)
+        {
+            // a gallery or classifier file of another model (gallery, classify, serve): say which --model opens it
+            var builtIn = Embedders.BuiltIn.FirstOrDefault(kv => kv.Value.Name == e.StoredModelId).Key;
+            context.Console.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            if (builtIn is null) context.Console.MarkupLineInterpolated($"use --model with the model '{e.StoredModelId}', or another file");
+            else context.Console.MarkupLineInterpolated($"use --model {builtIn}, or another file");
             return 2;
         }
     }

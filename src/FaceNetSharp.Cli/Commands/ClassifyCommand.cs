@@ -58,7 +58,7 @@ internal static class ClassifyCommand
             cmd.Add(holdOut);
         }
 
-        cmd.SetAction((parse, cancel) => Task.FromResult(GalleryCommand.Guarded(ctx, () =>
+        int Run(ParseResult parse, CancellationToken cancel)
         {
             var dir = parse.GetValue(data)!;
             var classes = FaceDataset.Load(dir);
@@ -92,16 +92,7 @@ internal static class ClassifyCommand
                     Objective = far is null ? ThresholdObjective.BestBalancedAccuracy : ThresholdObjective.TargetFalseAcceptRate,
                     TargetFalseAcceptRate = far ?? 0.01,
                 };
-                TrainedClassifier trained;
-                try
-                {
-                    trained = ClassifierTraining.Train(info.Name, info.Dimensions, metric, samples, options, info.Threshold);
-                }
-                catch (NotSupportedException e)
-                {
-                    ctx.Console.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
-                    return 2;
-                }
+                var trained = ClassifierTraining.Train(info.Name, info.Dimensions, metric, samples, options, info.Threshold);
                 var path = parse.GetValue(file)!;
                 trained.Classifier.Save(path);
                 ctx.Console.MarkupLineInterpolated($"Trained {trained.Classifier.Method} on {samples.Count} faces of {trained.Classifier.Classes.Count} people ({paths.Count - samples.Count} images without a face)");
@@ -143,7 +134,8 @@ internal static class ClassifyCommand
                 ctx.Console.MarkupLineInterpolated($"Accuracy: {s.Accuracy:F3}");
                 return 0;
             }
-        })));
+        }
+        cmd.SetAction((parse, cancel) => Task.FromResult(Run(parse, cancel)));
         return cmd;
     }
 

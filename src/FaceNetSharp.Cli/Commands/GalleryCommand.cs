@@ -49,7 +49,7 @@ internal static class GalleryCommand
         var mtcnn = MtcnnCliOptions.Create();
         var cmd = new Command("add", "Enrol a person from photos") { name, images };
         mtcnn.AddTo(cmd);
-        cmd.SetAction(parse => Guarded(ctx, () =>
+        cmd.SetAction(parse =>
         {
             var person = parse.GetValue(name)!;
             if (string.IsNullOrWhiteSpace(person)) throw new ArgumentException("NAME must not be blank");
@@ -68,7 +68,7 @@ internal static class GalleryCommand
             int added = gallery.AddFaces(person, vectors);
             ctx.Console.MarkupLineInterpolated($"{person}: {added} face(s) added to {gallery.FilePath}");
             return problems == 0 ? 0 : 1;
-        }));
+        });
         return cmd;
     }
 
@@ -81,7 +81,7 @@ internal static class GalleryCommand
         var mtcnn = MtcnnCliOptions.Create();
         var cmd = new Command("identify", "Name the faces of photos from the gallery (\"unknown\" above the threshold)") { images, top, json, threshold };
         mtcnn.AddTo(cmd);
-        cmd.SetAction(parse => Guarded(ctx, () =>
+        cmd.SetAction(parse =>
         {
             int k = parse.GetValue(top);
             if (k < 1) throw new ArgumentException("--top must be at least 1");
@@ -134,14 +134,14 @@ internal static class GalleryCommand
             if (asJson) ctx.Out.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
             else ctx.Console.MarkupLineInterpolated($"[grey]threshold {limit:F3} ({VectorMetricName(gallery.Metric)} distance, model {gallery.ModelId})[/]");
             return problems == 0 ? 0 : 1;
-        }));
+        });
         return cmd;
     }
 
     private static Command List(CliContext ctx, Option<string?> galleryPath, Option<string> model)
     {
         var cmd = new Command("list", "List the enrolled people and their numbers of faces");
-        cmd.SetAction(parse => Guarded(ctx, () =>
+        cmd.SetAction(parse =>
         {
             using var gallery = OpenGallery(parse, galleryPath, RecognizerCliOptions.Info(parse, model));
             var people = gallery.List();
@@ -150,7 +150,7 @@ internal static class GalleryCommand
             ctx.Console.Write(table);
             ctx.Console.MarkupLineInterpolated($"{people.Count} people, {people.Sum(p => p.FaceCount)} faces in {gallery.FilePath} (model {gallery.ModelId})");
             return 0;
-        }));
+        });
         return cmd;
     }
 
@@ -158,7 +158,7 @@ internal static class GalleryCommand
     {
         var name = new Argument<string>("NAME") { Description = "The person to remove, with all their faces" };
         var cmd = new Command("remove", "Remove a person and their faces") { name };
-        cmd.SetAction(parse => Guarded(ctx, () =>
+        cmd.SetAction(parse =>
         {
             using var gallery = OpenGallery(parse, galleryPath, RecognizerCliOptions.Info(parse, model));
             var person = parse.GetValue(name)!;
@@ -169,7 +169,7 @@ internal static class GalleryCommand
             }
             ctx.Console.MarkupLineInterpolated($"[yellow]{person} is not in the gallery[/]");
             return 1;
-        }));
+        });
         return cmd;
     }
 
@@ -177,14 +177,14 @@ internal static class GalleryCommand
     {
         var file = new Argument<string>("FILE") { Description = "JSON file to write (model, people, their faces' vectors)" };
         var cmd = new Command("export", "Write the whole gallery as JSON") { file };
-        cmd.SetAction(parse => Guarded(ctx, () =>
+        cmd.SetAction(parse =>
         {
             using var gallery = OpenGallery(parse, galleryPath, RecognizerCliOptions.Info(parse, model));
             var path = parse.GetValue(file)!;
             gallery.Export(path);
             ctx.Console.MarkupLineInterpolated($"exported {gallery.List().Count} people to {path}");
             return 0;
-        }));
+        });
         return cmd;
     }
 
@@ -192,7 +192,7 @@ internal static class GalleryCommand
     {
         var file = new Argument<string>("FILE") { Description = "JSON file written by gallery export (same model)" };
         var cmd = new Command("import", "Add the people and faces of an exported gallery") { file };
-        cmd.SetAction(parse => Guarded(ctx, () =>
+        cmd.SetAction(parse =>
         {
             using var gallery = OpenGallery(parse, galleryPath, RecognizerCliOptions.Info(parse, model));
             var path = parse.GetValue(file)!;
@@ -200,7 +200,7 @@ internal static class GalleryCommand
             int added = gallery.Import(path);
             ctx.Console.MarkupLineInterpolated($"imported {added} face(s) into {gallery.FilePath}");
             return 0;
-        }));
+        });
         return cmd;
     }
 
@@ -208,23 +208,6 @@ internal static class GalleryCommand
         FaceGallery.Open(parse.GetValue(galleryPath) ?? DefaultGalleryPath(), info.Name, info.Dimensions, RecognitionMetrics.From(info.Metric));
 
     private static string VectorMetricName(RecognitionMetric metric) => metric == RecognitionMetric.Cosine ? "cosine" : "euclidean";
-
-    /// <summary>Runs a gallery action; a file of another model is one clear red line and exit code 2.</summary>
-    internal static int Guarded(CliContext ctx, Func<int> action)
-    {
-        try
-        {
-            return action();
-        }
-        catch (EmbeddingModelMismatchException e)
-        {
-            var builtIn = Embedders.BuiltIn.FirstOrDefault(kv => kv.Value.Name == e.StoredModelId).Key;
-            ctx.Console.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
-            if (builtIn is null) ctx.Console.MarkupLineInterpolated($"use --model with the model '{e.StoredModelId}', or another file");
-            else ctx.Console.MarkupLineInterpolated($"use --model {builtIn}, or another file");
-            return 2;
-        }
-    }
 }
 
 /// <summary>The embedding-model flag and opening the recognizer, shared by gallery, classify and cluster.</summary>

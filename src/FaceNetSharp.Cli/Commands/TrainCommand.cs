@@ -30,15 +30,7 @@ internal static class TrainCommand
         var cmd = new Command("export", "Export a checkpoint of a training run to ONNX with a model card") { source, output, raw };
         cmd.SetAction(parse =>
         {
-            string path;
-            try
-            {
-                path = FaceTrainer.Export(parse.GetValue(source)!, parse.GetValue(output), parse.GetValue(raw));
-            }
-            catch (FaceNetSharp.Training.Data.DatasetException e)
-            {
-                throw new InvalidDataException(e.Message, e);
-            }
+            var path = FaceTrainer.Export(parse.GetValue(source)!, parse.GetValue(output), parse.GetValue(raw));
             ctx.Console.MarkupLineInterpolated($"Wrote [bold]{path}[/] (use it with --model {path})");
             return 0;
         });
@@ -209,11 +201,6 @@ internal static class TrainCommand
                 ctx.Console.MarkupLineInterpolated($"[yellow]Stopped.[/] The last finished epoch's checkpoint is kept; continue with:");
                 ctx.Console.MarkupLineInterpolated($"  facenet train {mode.ToString().ToLowerInvariant()} --resume {runDir ?? "RUN_MODELS_DIR"}");
                 return 130;
-            }
-            catch (Exception e) when (e is FormatException or FaceNetSharp.Evaluation.LfwPairsFormatException or FaceNetSharp.Training.Data.DatasetException)
-            {
-                // dataset, schedule-file and pairs-file errors name the file (and line): show them as the one-line errors they are
-                throw new InvalidDataException(e.Message, e);
             }
             ctx.Console.MarkupLineInterpolated($"Model: [bold]{result.OnnxPath}[/] (use it with --model {result.OnnxPath})");
             ctx.Console.MarkupLineInterpolated($"Logs: {result.LogDirectory} (tensorboard --logdir {result.LogDirectory})");

@@ -65,10 +65,6 @@ internal static class ValidateCommand
             {
                 lfwPairs = LfwPairs.Load(pairsFile);
             }
-            catch (LfwPairsFormatException e)
-            {
-                throw new InvalidDataException(e.Message, e);
-            }
             catch (FileNotFoundException)
             {
                 throw new ArgumentException($"pairs file not found: {pairsFile}");
