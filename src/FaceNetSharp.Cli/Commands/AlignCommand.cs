@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.CommandLine;
 using FaceNetSharp.Alignment;
 using FaceNetSharp.Detection;
@@ -57,13 +56,12 @@ internal static class AlignCommand
             using var detector = MtcnnDetector.FromStore(store, mtcnnOptions, DetectCommand.ModelsLog(ctx));
             var aligner = new DatasetAligner(detector, options);
 
-            var messages = new ConcurrentQueue<string>();
-            var s = CliProgress.RunPolled(ctx, "aligning", total, itemDone => aligner.Run(inputDir, outputDir, r =>
+            var s = CliProgress.RunPolled(ctx, "aligning", total, itemDone => aligner.Run(inputDir, outputDir, r => itemDone(r.Outcome switch
                 {
-                    itemDone();
-                    if (r.Outcome == AlignOutcome.Failed) messages.Enqueue($"[red]failed:[/] {Markup.Escape(r.Error ?? r.InputPath)}");
-                    else if (r.Outcome == AlignOutcome.NoFace) messages.Enqueue($"[yellow]no face:[/] {Markup.Escape(r.InputPath)}");
-                }, cancel), () => Drain(ctx, messages), cancel,
+                    AlignOutcome.Failed => $"[red]failed:[/] {Markup.Escape(r.Error ?? r.InputPath)}",
+                    AlignOutcome.NoFace => $"[yellow]no face:[/] {Markup.Escape(r.InputPath)}",
+                    _ => null,
+                }), cancel), cancel,
                 summary => $"aligned [grey]({summary.Processed / Math.Max(1e-3, summary.Elapsed.TotalSeconds):F1} img/s)[/]");
 
             var table = new Table().AddColumns("images", "processed", "aligned", "skipped (already done)", "no face", "failed", "time");
@@ -75,10 +73,5 @@ internal static class AlignCommand
             return Task.FromResult(s.Failed > 0 || s.Cancelled ? 1 : 0);
         });
         return cmd;
-    }
-
-    private static void Drain(CliContext ctx, ConcurrentQueue<string> messages)
-    {
-        while (messages.TryDequeue(out var m)) ctx.Console.MarkupLine(m);
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Spectre.Console;
 
 namespace FaceNetSharp.Cli.Commands;
@@ -6,15 +7,21 @@ namespace FaceNetSharp.Cli.Commands;
 internal static class CliProgress
 {
     /// <summary>
-    /// Runs <paramref name="job"/> on a worker; the job calls the action it is given once per finished item. Every 200 ms
-    /// the bar moves, its description shows "<paramref name="what"/> (N img/s)", and <paramref name="drain"/> prints what
-    /// the job queued (here, on the console's thread). Afterwards the bar is full and, when given,
+    /// Runs <paramref name="job"/> on a worker; the job calls the action it is given once per finished item, with a
+    /// markup line to print for that item or null. Every 200 ms the bar moves, its description shows
+    /// "<paramref name="what"/> (N img/s)", and the queued lines are printed here, on the console's thread, so they
+    /// do not interleave with the bar's drawing. Afterwards the bar is full and, when given,
     /// <paramref name="finalDescription"/> of the result replaces its description.
     /// </summary>
-    public static T RunPolled<T>(CliContext ctx, string what, int total, Func<Action, T> job, Action drain, CancellationToken cancel,
+    public static T RunPolled<T>(CliContext ctx, string what, int total, Func<Action<string?>, T> job, CancellationToken cancel,
         Func<T, string>? finalDescription = null)
     {
         T? result = default;
+        var lines = new ConcurrentQueue<string>();
+        void Drain()
+        {
+            while (lines.TryDequeue(out var line)) ctx.Console.MarkupLine(line);
+        }
         ctx.Console.Progress()
             .AutoClear(false)
             .HideCompleted(false)
@@ -25,15 +32,19 @@ internal static class CliProgress
                 var task = progress.AddTask(what, maxValue: Math.Max(1, total));
                 var started = DateTime.UtcNow;
                 int done = 0;
-                var run = Task.Run(() => job(() => Interlocked.Increment(ref done)), cancel);
+                var run = Task.Run(() => job(line =>
+                {
+                    if (line is not null) lines.Enqueue(line);
+                    Interlocked.Increment(ref done);
+                }), cancel);
                 while (!run.Wait(200))
                 {
-                    drain();
+                    Drain();
                     var rate = done / Math.Max(1e-3, (DateTime.UtcNow - started).TotalSeconds);
                     task.Description = $"{what} [grey]({rate:F1} img/s)[/]";
                     task.Value = done;
                 }
-                drain();
+                Drain();
                 result = run.GetAwaiter().GetResult();
                 task.Value = task.MaxValue;
                 if (finalDescription is not null) task.Description = finalDescription(result);

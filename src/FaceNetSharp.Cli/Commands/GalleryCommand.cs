@@ -241,30 +241,23 @@ internal static class RecognizerCliOptions
     public static IReadOnlyList<PhotoFaces> EmbedWithProgress(CliContext ctx, FaceRecognizer recognizer, IReadOnlyList<string> paths,
         FaceInput input, bool largestOnly, int workers, string what, CancellationToken cancel)
     {
-        var problems = new System.Collections.Concurrent.ConcurrentQueue<PhotoFaces>();
-        return CliProgress.RunPolled(ctx, what, paths.Count, itemDone => PhotoEmbedding.EmbedMany(recognizer, paths, input, largestOnly, Math.Max(1, workers), r =>
-            {
-                itemDone();
-                if (r.Outcome != PhotoOutcome.Embedded) problems.Enqueue(r);
-            }, cancel), () =>
-            {
-                while (problems.TryDequeue(out var p)) ReportProblem(ctx, p);
-            }, cancel);
+        return CliProgress.RunPolled(ctx, what, paths.Count, itemDone => PhotoEmbedding.EmbedMany(recognizer, paths, input, largestOnly,
+            Math.Max(1, workers), r => itemDone(ProblemLine(r)), cancel), cancel);
     }
 
     /// <summary>Prints why a file gave no face (red for an unreadable file, yellow for no face); true when it has faces.</summary>
     public static bool ReportProblem(CliContext ctx, PhotoFaces photo)
     {
-        switch (photo.Outcome)
-        {
-            case PhotoOutcome.Failed:
-                ctx.Console.MarkupLineInterpolated($"[red]failed:[/] {photo.Error}");
-                return false;
-            case PhotoOutcome.NoFace:
-                ctx.Console.MarkupLineInterpolated($"[yellow]no face:[/] {photo.Path}");
-                return false;
-            default:
-                return true;
-        }
+        if (ProblemLine(photo) is not { } line) return true;
+        ctx.Console.MarkupLine(line);
+        return false;
     }
+
+    /// <summary>The markup line saying why a file gave no face, or null when it has faces.</summary>
+    private static string? ProblemLine(PhotoFaces photo) => photo.Outcome switch
+    {
+        PhotoOutcome.Failed => $"[red]failed:[/] {Markup.Escape(photo.Error ?? "")}",
+        PhotoOutcome.NoFace => $"[yellow]no face:[/] {Markup.Escape(photo.Path)}",
+        _ => null,
+    };
 }
