@@ -152,7 +152,7 @@ internal static class FaceApi
         var vectors = await svc.Gate.RunAsync(() =>
             uploads.Select(u => (LargestFace(svc, u, u.Label).Face.Vector, (string?)u.Label)).ToList(), cancel);
         int added = svc.Gallery.AddFaces(name, vectors);
-        int total = svc.Gallery.List().FirstOrDefault(p => p.Name == name)?.FaceCount ?? added;
+        int total = svc.Gallery.FaceCountOf(name);   // one person's count, not the whole gallery's listing
         return Results.Created($"/v1/gallery/{Uri.EscapeDataString(name)}", new EnrolResponse(name, added, total));
     }
 

@@ -281,6 +281,19 @@ public sealed class FaceGallery : IDisposable
         }
     }
 
+    /// <summary>How many faces <paramref name="person"/> has in the gallery file now (0 for an unknown name).</summary>
+    public int FaceCountOf(string person)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(person);
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            using var cmd = Command("SELECT COUNT(f.id) FROM faces f JOIN people p ON f.person_id = p.id WHERE p.name = $n");
+            cmd.Parameters.AddWithValue("$n", person);
+            return Convert.ToInt32(cmd.ExecuteScalar(), CultureInfo.InvariantCulture);
+        }
+    }
+
     /// <summary>Removes a person and all their faces, in one transaction.</summary>
     /// <returns>True when the person was in the gallery.</returns>
     public bool Remove(string person)

@@ -31,6 +31,9 @@ public sealed class FaceGalleryTests : IDisposable
         Assert.Equal(1, g.AddFaces("bob", Faces([0, 2, 0, 0]))); // not unit length: normalised to (0,1,0,0)
 
         Assert.Equal([new GalleryPerson("alice", 2), new GalleryPerson("bob", 1)], g.List());
+        Assert.Equal(2, g.FaceCountOf("alice"));
+        Assert.Equal(1, g.FaceCountOf("bob"));
+        Assert.Equal(0, g.FaceCountOf("carol"));
 
         // Query (1,0,0,0): alice's first face is identical (cosine distance 0); bob is orthogonal (distance 1).
         var m = g.Identify([1, 0, 0, 0], top: 5, threshold: 0.5f);
@@ -51,6 +54,7 @@ public sealed class FaceGalleryTests : IDisposable
         Assert.True(g.Remove("alice"));
         Assert.False(g.Remove("alice"));
         Assert.Equal([new GalleryPerson("bob", 1)], g.List());
+        Assert.Equal(0, g.FaceCountOf("alice"));
         var after = g.Identify([1, 0, 0, 0], 5, 0.5f);
         Assert.Equal("bob", Assert.Single(after).Person);
     }
