@@ -11,10 +11,11 @@ internal static class CliProgress
     /// markup line to print for that item or null. Every 200 ms the bar moves, its description shows
     /// "<paramref name="what"/> (N img/s)", and the queued lines are printed here, on the console's thread, so they
     /// do not interleave with the bar's drawing. Afterwards the bar is full and, when given,
-    /// <paramref name="finalDescription"/> of the result replaces its description.
+    /// <paramref name="finalDescription"/> of the result replaces its description; with <paramref name="autoClear"/> the bar
+    /// disappears at the end instead.
     /// </summary>
     public static T RunPolled<T>(CliContext ctx, string what, int total, Func<Action<string?>, T> job, CancellationToken cancel,
-        Func<T, string>? finalDescription = null)
+        Func<T, string>? finalDescription = null, bool autoClear = false)
     {
         T? result = default;
         var lines = new ConcurrentQueue<string>();
@@ -23,7 +24,7 @@ internal static class CliProgress
             while (lines.TryDequeue(out var line)) ctx.Console.MarkupLine(line);
         }
         ctx.Console.Progress()
-            .AutoClear(false)
+            .AutoClear(autoClear)
             .HideCompleted(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
                      new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())

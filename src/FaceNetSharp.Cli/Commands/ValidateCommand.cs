@@ -168,19 +168,10 @@ internal static class ValidateCommand
         });
         int total = DatasetAligner.ListInputs(rawDir).Count;
         ctx.Console.MarkupLineInterpolated($"Aligning {total} photos of {rawDir} into {chipsDir} (done ones are kept)");
-        DatasetAlignSummary summary = null!;
-        ctx.Console.Progress().AutoClear(true)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-            .Start(progress =>
-            {
-                var task = progress.AddTask("aligning", maxValue: Math.Max(1, total));
-                summary = aligner.Run(rawDir, chipsDir, r =>
-                {
-                    task.Increment(1);
-                    if (r.Outcome == AlignOutcome.Failed) ctx.Console.MarkupLineInterpolated($"[red]failed:[/] {r.Error ?? r.InputPath}");
-                }, cancel);
-                task.Value = task.MaxValue;
-            });
+        // lines printed from the console's thread: the aligner reports from its workers
+        var summary = CliProgress.RunPolled(ctx, "aligning", total, itemDone => aligner.Run(rawDir, chipsDir,
+            r => itemDone(r.Outcome == AlignOutcome.Failed ? $"[red]failed:[/] {Markup.Escape(r.Error ?? r.InputPath)}" : null), cancel),
+            cancel, autoClear: true);
         ctx.Console.MarkupLineInterpolated(
             $"aligned {summary.Aligned}, already done {summary.Skipped}, no face {summary.NoFace}, failed {summary.Failed} ({summary.Elapsed.TotalSeconds:F1} s)");
         if (summary.Cancelled) throw new OperationCanceledException();
