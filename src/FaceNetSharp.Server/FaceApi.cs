@@ -16,7 +16,7 @@ internal sealed class FaceService(FaceRecognizer recognizer, FaceGallery gallery
     public ServerOptions Options { get; } = options;
     public ImageLoadOptions ImageOptions { get; } = new() { MaxPixels = options.MaxPixels };
 
-    public string MetricName => Recognizer.Model.Metric == EmbeddingMetric.Cosine ? "cosine" : "euclidean";
+    public string MetricName => RecognitionMetrics.Name(Recognizer.Model.Metric);
 }
 
 /// <summary>The JSON endpoints under <c>/v1</c>. Each reads its form, then decodes and runs the models inside the gate.</summary>

@@ -98,9 +98,9 @@ internal static class ClassifyCommand
                 ctx.Console.MarkupLineInterpolated($"Trained {trained.Classifier.Method} on {samples.Count} faces of {trained.Classifier.Classes.Count} people ({paths.Count - samples.Count} images without a face)");
                 if (trained.Calibration is { } c)
                     ctx.Console.MarkupLineInterpolated(
-                        $"Unknown threshold {c.Threshold:F3} ({VectorMathName(metric)}), calibrated leave-one-out on the training faces: FAR {c.FalseAcceptRate:P1} of {c.ImpostorCount}, FRR {c.FalseRejectRate:P1} of {c.GenuineCount}");
+                        $"Unknown threshold {c.Threshold:F3} ({RecognitionMetrics.Name(metric)} distance), calibrated leave-one-out on the training faces: FAR {c.FalseAcceptRate:P1} of {c.ImpostorCount}, FRR {c.FalseRejectRate:P1} of {c.GenuineCount}");
                 else
-                    ctx.Console.MarkupLineInterpolated($"Unknown threshold {trained.Classifier.Threshold:F3} ({VectorMathName(metric)}, {(options.Threshold is null ? "the model's" : "given")})");
+                    ctx.Console.MarkupLineInterpolated($"Unknown threshold {trained.Classifier.Threshold:F3} ({RecognitionMetrics.Name(metric)} distance, {(options.Threshold is null ? "the model's" : "given")})");
                 ctx.Console.MarkupLineInterpolated($"Saved classifier model to file \"{path}\"");
                 return 0;
             }
@@ -148,5 +148,4 @@ internal static class ClassifyCommand
         return (paths, labels);
     }
 
-    private static string VectorMathName(RecognitionMetric metric) => metric == RecognitionMetric.Cosine ? "cosine distance" : "euclidean distance";
 }

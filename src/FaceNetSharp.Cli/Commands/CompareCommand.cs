@@ -66,7 +66,7 @@ internal static class CompareCommand
                     ctx.Out.WriteLine(JsonSerializer.Serialize(new
                     {
                         model = info.Name,
-                        metric = info.Metric.ToString().ToLowerInvariant(),
+                        metric = FaceNetSharp.Recognition.RecognitionMetrics.Name(info.Metric),
                         threshold = info.Threshold,
                         files = used.Select(u => u.Path).ToArray(),
                         distances,

@@ -132,7 +132,7 @@ internal static class GalleryCommand
                 }
             }
             if (asJson) ctx.Out.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
-            else ctx.Console.MarkupLineInterpolated($"[grey]threshold {limit:F3} ({VectorMetricName(gallery.Metric)} distance, model {gallery.ModelId})[/]");
+            else ctx.Console.MarkupLineInterpolated($"[grey]threshold {limit:F3} ({RecognitionMetrics.Name(gallery.Metric)} distance, model {gallery.ModelId})[/]");
             return problems == 0 ? 0 : 1;
         });
         return cmd;
@@ -207,7 +207,6 @@ internal static class GalleryCommand
     private static FaceGallery OpenGallery(ParseResult parse, Option<string?> galleryPath, EmbedderInfo info) =>
         FaceGallery.Open(parse.GetValue(galleryPath) ?? DefaultGalleryPath(), info.Name, info.Dimensions, RecognitionMetrics.From(info.Metric));
 
-    private static string VectorMetricName(RecognitionMetric metric) => metric == RecognitionMetric.Cosine ? "cosine" : "euclidean";
 }
 
 /// <summary>The embedding-model flag and opening the recognizer, shared by gallery, classify and cluster.</summary>

@@ -33,6 +33,12 @@ public static class RecognitionMetrics
         Embedding.EmbeddingMetric.Euclidean => RecognitionMetric.Euclidean,
         _ => throw new ArgumentOutOfRangeException(nameof(metric), metric, "unknown metric"),
     };
+
+    /// <summary>The metric's name as files, the API and the CLI write it: "cosine" or "euclidean".</summary>
+    public static string Name(RecognitionMetric metric) => VectorMath.ToName(metric);
+
+    /// <summary>The name of the recognition metric that measures what <paramref name="metric"/> measures.</summary>
+    public static string Name(Embedding.EmbeddingMetric metric) => Name(From(metric));
 }
 
 /// <summary>Vector helpers shared by the gallery, the classifiers and clustering. Pure functions, thread-safe.</summary>
