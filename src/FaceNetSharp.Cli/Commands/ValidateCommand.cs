@@ -84,10 +84,9 @@ internal static class ValidateCommand
                 chipsDir = Path.GetFullPath(parse.GetValue(alignedDir) ?? DefaultAlignedDir(inputDir, info));
                 AlignInto(ctx, recognizer, inputDir, chipsDir, cancel);
             }
-            else
-            {
-                CheckChips(lfwPairs, chipsDir, info);
-            }
+            // resolved once: the chip check, the bar's total and the validation use the same files
+            var resolved = lfwPairs.Resolve(chipsDir);
+            if (!parse.GetValue(align)) CheckChips(resolved, info);
 
             var fileEmbedder = new ImageFileEmbedder(recognizer, new ImageFileEmbedderOptions { Aligned = true, BatchSize = batchSize });
             PairValidationResult result = null!;
@@ -95,9 +94,9 @@ internal static class ValidateCommand
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
                 .Start(progress =>
                 {
-                    var resolvedCount = lfwPairs.Resolve(chipsDir).Pairs.SelectMany(p => new[] { p.Path1, p.Path2 }).Distinct().Count();
-                    var task = progress.AddTask("embedding", maxValue: Math.Max(1, resolvedCount));
-                    result = PairValidation.Run(lfwPairs, chipsDir, fileEmbedder, settings, _ => task.Increment(1), cancel);
+                    var images = resolved.Pairs.SelectMany(p => new[] { p.Path1, p.Path2 }).Distinct(StringComparer.Ordinal).Count();
+                    var task = progress.AddTask("embedding", maxValue: Math.Max(1, images));
+                    result = PairValidation.Run(resolved, fileEmbedder, settings, _ => task.Increment(1), cancel);
                     task.Value = task.MaxValue;
                 });
 
@@ -178,9 +177,9 @@ internal static class ValidateCommand
     }
 
     /// <summary>Refuses chips of the wrong size up front, saying what the model expects and how to make it.</summary>
-    private static void CheckChips(LfwPairs pairs, string dir, EmbedderInfo info)
+    private static void CheckChips(LfwResolvedPairs resolved, EmbedderInfo info)
     {
-        var first = pairs.Resolve(dir).Pairs.FirstOrDefault();
+        var first = resolved.Pairs.FirstOrDefault();
         if (first is null) return; // nothing found: reported as missing images
         var image = ImageLoader.Load(first.Path1);
         if (image.Width == info.InputSize && image.Height == info.InputSize) return;

@@ -18,7 +18,7 @@ public sealed record PairValidationSettings
     public double FarTarget { get; init; } = 1e-3;
 }
 
-/// <summary>The outcome of <see cref="PairValidation.Run"/>.</summary>
+/// <summary>The outcome of <see cref="PairValidation"/>.Run.</summary>
 /// <param name="Report">The metrics over the pairs used.</param>
 /// <param name="PairsUsed">Pairs with both images found and embedded.</param>
 /// <param name="PairsMissing">Pairs left out: an image file is missing, unreadable, of the wrong size, or holds no face.</param>
@@ -52,10 +52,15 @@ public static class PairValidation
     /// <exception cref="DirectoryNotFoundException"><paramref name="imageDir"/> does not exist.</exception>
     /// <exception cref="ArgumentException">Fewer usable pairs than folds, or only one kind of pair.</exception>
     public static PairValidationResult Run(LfwPairs pairs, string imageDir, ImageFileEmbedder embedder, PairValidationSettings? settings = null,
+        Action<FileEmbedding>? onImage = null, CancellationToken cancellation = default) =>
+        Run(pairs.Resolve(imageDir), embedder, settings, onImage, cancellation);
+
+    /// <summary>Runs the protocol on pairs already resolved to files (<see cref="LfwPairs.Resolve"/>), for a caller that looked at them first.</summary>
+    public static PairValidationResult Run(LfwResolvedPairs resolved, ImageFileEmbedder embedder, PairValidationSettings? settings = null,
         Action<FileEmbedding>? onImage = null, CancellationToken cancellation = default)
     {
         settings ??= new PairValidationSettings();
-        var resolved = pairs.Resolve(imageDir);
+        int total = resolved.Pairs.Count + resolved.SkippedPairs.Count;
         var paths = resolved.Pairs.SelectMany(p => new[] { p.Path1, p.Path2 }).Distinct(StringComparer.Ordinal).ToList();
         var started = System.Diagnostics.Stopwatch.StartNew();
         var embedded = embedder.Embed(paths, onImage, cancellation);
@@ -76,12 +81,12 @@ public static class PairValidation
         }
         int sameCount = same.Count(s => s), differentCount = same.Count - sameCount;
         if (same.Count < settings.Folds)
-            throw new ArgumentException($"only {same.Count} of {pairs.Pairs.Count} pairs have both images embedded; {settings.Folds} folds need at least {settings.Folds}");
+            throw new ArgumentException($"only {same.Count} of {total} pairs have both images embedded; {settings.Folds} folds need at least {settings.Folds}");
         if (sameCount == 0 || differentCount == 0)
             throw new ArgumentException($"the usable pairs are {sameCount} same-person and {differentCount} different-person pairs; verification needs both");
 
         var report = LfwEvaluation.Evaluate(e1, e2, same, settings.Folds, settings.Metric, settings.SubtractMean, settings.FarTarget);
-        return new PairValidationResult(report, same.Count, pairs.Pairs.Count - same.Count, resolved.MissingImages,
+        return new PairValidationResult(report, same.Count, total - same.Count, resolved.MissingImages,
             embedded.Where(e => e.Vector is null).ToList(), vectors.Count, time);
     }
 }
