@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using FaceNetSharp.IO;
 using FaceNetSharp.Models;
 using FaceNetSharp.Models.Onnx;
 using FaceNetSharp.Training.Networks;
@@ -84,9 +85,7 @@ public static class OnnxEmbeddingExporter
     public static ModelCard Write(EmbeddingNetwork network, int imageSize, string onnxPath, EmbeddingExportInfo info)
     {
         var bytes = ToOnnx(network, imageSize, info.Standardization, info.Name);
-        var dir = Path.GetDirectoryName(Path.GetFullPath(onnxPath))!;
-        Directory.CreateDirectory(dir);
-        AtomicFile.Write(onnxPath, bytes);
+        AtomicFile.Write(onnxPath, bytes);    // the library's: creates the folder, removes its temporary file on failure
         var card = new ModelCard
         {
             Name = info.Name,
@@ -123,35 +122,5 @@ public static class OnnxEmbeddingExporter
         var floor = c.Scalar("std_floor", (float)(InputScale / Math.Sqrt(n)));
         var std = b.Node("Max", [b.Node("Sqrt", [variance]), floor]);
         return b.Node("Div", [d, std]);
-    }
-}
-
-/// <summary>Writes a file through a temporary file in the same folder and a rename, so readers never see half of it.</summary>
-internal static class AtomicFile
-{
-    public static void Write(string path, ReadOnlySpan<byte> bytes)
-    {
-        var tmp = path + ".tmp-" + Environment.ProcessId;
-        using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            f.Write(bytes);
-            f.Flush(flushToDisk: true);
-        }
-        File.Move(tmp, path, overwrite: true);
-    }
-
-    /// <summary>Lets <paramref name="write"/> fill a temporary file, then renames it onto <paramref name="path"/>.</summary>
-    public static void Write(string path, Action<string> write)
-    {
-        var tmp = path + ".tmp-" + Environment.ProcessId;
-        try
-        {
-            write(tmp);
-            File.Move(tmp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
     }
 }
