@@ -81,13 +81,9 @@ public sealed class DatasetAligner
         var result = new List<(string, string)>();
         foreach (var f in Directory.GetFiles(inputDir).Order(StringComparer.Ordinal))
             if (!IsHidden(f)) result.Add((f, ""));
-        foreach (var dir in Directory.GetDirectories(inputDir).Order(StringComparer.Ordinal))
-        {
-            if (IsHidden(dir)) continue;
-            var cls = Path.GetFileName(dir);
-            foreach (var f in Directory.GetFiles(dir).Order(StringComparer.Ordinal))
-                if (!IsHidden(f)) result.Add((f, cls));
-        }
+        // the class folders as the dataset reader walks them (ordinal, hidden folders and files left out)
+        foreach (var c in Recognition.FaceDataset.Load(inputDir))
+            foreach (var f in c.ImagePaths) result.Add((f, c.Name));
         return result;
     }
 
