@@ -70,12 +70,18 @@ public static class ImageWriter
         fixed (byte* p = rgba)
         {
             using var pixmap = new SKPixmap(info, (IntPtr)p);
-            using var data = format == ImageFileFormat.Png
-                ? pixmap.Encode(new SKPngEncoderOptions(SKPngEncoderFilterFlags.AllFilters, PngZlibLevel))
-                : pixmap.Encode(new SKJpegEncoderOptions(jpegQuality));
-            if (data is null)
-                throw new InvalidOperationException($"Skia could not encode a {image.Width}x{image.Height} image as {format}");
+            if (format == ImageFileFormat.Png) return EncodePng(pixmap);
+            using var data = pixmap.Encode(new SKJpegEncoderOptions(jpegQuality))
+                ?? throw new InvalidOperationException($"Skia could not encode a {image.Width}x{image.Height} image as {format}");
             return data.ToArray();
         }
+    }
+
+    /// <summary>PNG bytes of <paramref name="pixmap"/> with this writer's settings (all filters, zlib level <see cref="PngZlibLevel"/>).</summary>
+    internal static byte[] EncodePng(SKPixmap pixmap)
+    {
+        using var data = pixmap.Encode(new SKPngEncoderOptions(SKPngEncoderFilterFlags.AllFilters, PngZlibLevel))
+            ?? throw new InvalidOperationException($"Skia could not encode a {pixmap.Width}x{pixmap.Height} image as Png");
+        return data.ToArray();
     }
 }

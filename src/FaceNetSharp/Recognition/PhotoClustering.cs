@@ -203,7 +203,7 @@ public static class PhotoClustering
                 canvas.DrawImage(image, new SKRect(x, y, x + cell, y + cell), new SKSamplingOptions(SKFilterMode.Linear), paint);
             }
         }
-        using var data = sheet.Encode(SKEncodedImageFormat.Png, 100);
-        AtomicFile.Write(pngPath, data.ToArray());
+        using var pixels = sheet.PeekPixels();
+        AtomicFile.Write(pngPath, ImageWriter.EncodePng(pixels));   // the writer's fast zlib level, as for every PNG here
     }
 }
