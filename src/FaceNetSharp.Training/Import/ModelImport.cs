@@ -18,7 +18,8 @@ public static class ModelImport
     public static ModelCard ImportInceptionResnetV1(string ptPath, string onnxPath, IProgress<string>? log = null)
     {
         TorchRuntime.Initialize();
-        var state = PyTorchStateDict.Load(ptPath);
+        var bytes = File.ReadAllBytes(ptPath);    // read once: parsed and hashed
+        var state = PyTorchStateDict.Load(bytes, ptPath);
         if (!state.TryGetValue("last_linear.weight", out var last) || last.Shape.Length != 2)
             throw new InvalidDataException($"{ptPath}: no last_linear.weight: not an Inception-ResNet-v1 state dict");
         using var net = new InceptionResnetV1(new InceptionResnetV1Options((int)last.Shape[0]));
@@ -26,8 +27,8 @@ public static class ModelImport
         if (ignored.Count > 0) log?.Report($"ignored {ignored.Count} tensor(s) the embedder does not use: {string.Join(", ", ignored.Take(5))}");
         net.eval();
         var name = Path.GetFileNameWithoutExtension(onnxPath);
-        var sha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(ptPath)));
-        return OnnxEmbeddingExporter.Write(net, 160, onnxPath, new EmbeddingExportInfo(name,
+        var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        return OnnxEmbeddingExporter.Write(net, net.InputSize, onnxPath, new EmbeddingExportInfo(name,
             $"Inception-ResNet-v1 ({net.EmbeddingSize}-d) imported from the PyTorch state dict {Path.GetFileName(ptPath)}",
             Path.GetFileName(ptPath), "sha256:" + sha, "as the source weights (facenet and facenet-pytorch: MIT; check the training data's terms)",
             OnnxEmbeddingExporter.UncalibratedThreshold, "uncalibrated default: calibrate with 'facenet validate'"));

@@ -17,11 +17,20 @@ public static class TripletLoss
     public static Tensor Compute(Tensor anchor, Tensor positive, Tensor negative, double alpha)
     {
         using var scope = NewDisposeScope();
-        var posDist = (anchor - positive).square().sum(1);           // N
-        var negDist = (anchor - negative).square().sum(1);           // N
+        var (posDist, negDist) = Distances(anchor, positive, negative);
+        return FromDistances(posDist, negDist, alpha).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The loss from the squared anchor-positive and anchor-negative distances [N] (<see cref="InterleavedDistances"/>).</summary>
+    public static Tensor FromDistances(Tensor posDist, Tensor negDist, double alpha)
+    {
+        using var scope = NewDisposeScope();
         var basic = posDist - negDist + alpha;                       // N
         return basic.clamp_min(0).mean().MoveToOuterDisposeScope();  // scalar
     }
+
+    private static (Tensor Pos, Tensor Neg) Distances(Tensor anchor, Tensor positive, Tensor negative) =>
+        ((anchor - positive).square().sum(1), (anchor - negative).square().sum(1));    // N, N
 
     /// <summary>
     /// The same loss for a batch laid out as facenet's triplet training feeds it: rows interleaved
@@ -30,10 +39,22 @@ public static class TripletLoss
     /// </summary>
     public static Tensor ComputeInterleaved(Tensor embeddings, double alpha)
     {
+        using var scope = NewDisposeScope();
+        var (pos, neg) = InterleavedDistances(embeddings);
+        return FromDistances(pos, neg, alpha).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Squared anchor-positive and anchor-negative distances [k] of an interleaved batch (see
+    /// <see cref="ComputeInterleaved"/>), for the loss and for the fraction of triplets already in order.
+    /// </summary>
+    public static (Tensor Pos, Tensor Neg) InterleavedDistances(Tensor embeddings)
+    {
         if (embeddings.dim() != 2 || embeddings.shape[0] % 3 != 0)
             throw new ArgumentException($"expected [3k, D] embeddings, got [{string.Join(", ", embeddings.shape)}]", nameof(embeddings));
         using var scope = NewDisposeScope();
         var t = embeddings.reshape(-1, 3, embeddings.shape[1]);      // k x 3 x D
-        return Compute(t.select(1, 0), t.select(1, 1), t.select(1, 2), alpha).MoveToOuterDisposeScope();
+        var (pos, neg) = Distances(t.select(1, 0), t.select(1, 1), t.select(1, 2));
+        return (pos.MoveToOuterDisposeScope(), neg.MoveToOuterDisposeScope());
     }
 }

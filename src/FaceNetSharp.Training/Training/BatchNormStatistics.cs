@@ -19,7 +19,7 @@ namespace FaceNetSharp.Training.Training;
 internal static class BatchNormStatistics
 {
     /// <summary>The batch-norm layers of <paramref name="module"/> (none in the folded MobileFaceNet).</summary>
-    public static BatchNorm[] Layers(nn.Module module) => [.. module.modules().OfType<BatchNorm>()];
+    private static BatchNorm[] Layers(nn.Module module) => [.. module.modules().OfType<BatchNorm>()];
 
     /// <summary>
     /// Runs <paramref name="batches"/> through <paramref name="net"/> in training mode without gradients so that each

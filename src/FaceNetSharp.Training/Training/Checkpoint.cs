@@ -53,6 +53,10 @@ internal sealed class Checkpoint(string directory, CheckpointState state)
         new(directory, JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(Path.Combine(directory, "state.json")), TrainingOptions.Json)
             ?? throw new InvalidDataException($"{directory}/state.json is empty"));
 
+    /// <summary>The checkpoint <paramref name="path"/> names: a <c>checkpoint-EEEE</c> folder, or a run's models folder (its latest); null when neither.</summary>
+    public static Checkpoint? Find(string path) =>
+        File.Exists(Path.Combine(path, "state.json")) ? Open(path) : Latest(path);
+
     /// <summary>The checkpoint of the highest epoch in <paramref name="modelDir"/>, or null.</summary>
     public static Checkpoint? Latest(string modelDir) =>
         System.IO.Directory.Exists(modelDir)

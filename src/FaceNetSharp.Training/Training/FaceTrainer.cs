@@ -56,9 +56,8 @@ public static class FaceTrainer
     {
         TorchRuntime.Initialize();
         var full = Path.GetFullPath(checkpointOrRun).TrimEnd(Path.DirectorySeparatorChar);
-        var checkpoint = File.Exists(Path.Combine(full, "state.json"))
-            ? Checkpoint.Open(full)
-            : Checkpoint.Latest(full) ?? throw new DatasetException($"{checkpointOrRun} is neither a checkpoint folder nor a run folder with one");
+        var checkpoint = Checkpoint.Find(full)
+            ?? throw new DatasetException($"{checkpointOrRun} is neither a checkpoint folder nor a run folder with one");
         var runDir = Path.GetDirectoryName(checkpoint.Directory)!;
         var o = TrainingRun.ReadOptions(runDir);
         var runName = Path.GetFileName(runDir);
@@ -299,12 +298,11 @@ internal sealed class TrainingRun : IDisposable
         var epochs = new List<EpochResult>();
         double? threshold = null;
         string thresholdSource = "";
-        long peak = Environment.WorkingSet;
         for (int epoch = startEpoch; epoch <= o.MaxNrofEpochs; epoch++)
         {
             cancellation.ThrowIfCancellationRequested();
             stream.Restart(TrainingSeed.Of(o.Seed, epoch));
-            var (result, stop) = RunEpoch(epoch, cancellation, progress, ref peak);
+            var (result, stop) = RunEpoch(epoch, cancellation, progress);
             if (stop) { log?.Report($"The learning-rate schedule stops training at epoch {epoch}"); break; }
             var r = result!;
             RecalibrateBatchNorm(epoch == startEpoch);
@@ -345,7 +343,6 @@ internal sealed class TrainingRun : IDisposable
             if (extra.Count > 0) Directory.Delete(Path.GetDirectoryName(extra[0])!, recursive: true);
             epochs.Add(r);
             log?.Report(Describe(r) + (stream.UnreadableCount > 0 ? $", {stream.UnreadableCount} unreadable image(s) skipped" : ""));
-            peak = Math.Max(peak, Environment.WorkingSet);
         }
         if (threshold is null)
             thresholdSource = "uncalibrated default (training ran without --lfw-dir): calibrate with 'facenet validate'";
@@ -356,7 +353,14 @@ internal sealed class TrainingRun : IDisposable
         WriteOnnx(net, o, runName, onnx, $" ({trainSet.Count} classes)", threshold ?? OnnxEmbeddingExporter.UncalibratedThreshold, thresholdSource);
         log?.Report($"Exported {onnx}");
         foreach (var f in stream.Failures.Take(20)) log?.Report("skipped: " + f);
-        return new TrainingResult(runName, modelDir, logDir, onnx, epochs, stream.UnreadableCount, Math.Max(peak, Environment.WorkingSet));
+        return new TrainingResult(runName, modelDir, logDir, onnx, epochs, stream.UnreadableCount, PeakWorkingSet());
+    }
+
+    /// <summary>The process's peak resident memory so far, as the operating system counts it (Linux: VmHWM).</summary>
+    private static long PeakWorkingSet()
+    {
+        using var self = Process.GetCurrentProcess();
+        return self.PeakWorkingSet64;
     }
 
     /// <summary>Writes the eval-mode network as ONNX with its card, named after the file; <paramref name="detail"/> ends the card's description.</summary>
@@ -387,11 +391,11 @@ internal sealed class TrainingRun : IDisposable
     /// <summary>Re-estimates the batch-norm statistics over training batches (see <see cref="BatchNormStatistics"/>).</summary>
     private void RecalibrateBatchNorm(bool report)
     {
-        if (o.BatchNormRecalibrationBatches <= 0 || BatchNormStatistics.Layers(net).Length == 0) return;
+        if (o.BatchNormRecalibrationBatches <= 0) return;
         int count = Math.Min(o.BatchNormRecalibrationBatches, (stream.Count + o.BatchSize - 1) / o.BatchSize);
         var watch = Stopwatch.StartNew();
-        BatchNormStatistics.Reestimate(net, TrainingBatches(count));
-        if (report)
+        // no batch-norm layers (the folded MobileFaceNet): 0, and the lazy batches are never loaded
+        if (BatchNormStatistics.Reestimate(net, TrainingBatches(count)) > 0 && report)
             log?.Report(string.Create(CultureInfo.InvariantCulture,
                 $"Batch-norm statistics re-estimated over {count} training batches after each epoch ({watch.Elapsed.TotalSeconds:F1} s)"));
     }
@@ -415,7 +419,7 @@ internal sealed class TrainingRun : IDisposable
         return s;
     }
 
-    private (EpochResult? Result, bool Stop) RunEpoch(int epoch, CancellationToken cancellation, IProgress<TrainingProgress>? progress, ref long peak)
+    private (EpochResult? Result, bool Stop) RunEpoch(int epoch, CancellationToken cancellation, IProgress<TrainingProgress>? progress)
     {
         if (LearningRateAt(epoch) is not { } lr0) return (null, true);
         net.train();
@@ -442,7 +446,6 @@ internal sealed class TrainingRun : IDisposable
                     lossSum += loss; accSum += acc; images += n; batches++;
                 }
             }
-            peak = Math.Max(peak, Environment.WorkingSet);
             progress?.Report(new TrainingProgress(modelDir, epoch, o.MaxNrofEpochs, batches, o.EpochSize, lossSum / batches, accSum / batches,
                 images / watch.Elapsed.TotalSeconds));
         }
@@ -555,7 +558,8 @@ internal sealed class TrainingRun : IDisposable
                     pixels.AsSpan(keep[chunk[j].Negative] * per, per).CopyTo(batch.AsSpan((3 * j + 2) * per));
                 }
                 var e = EmbeddingNetwork.L2Normalize(net.forward(Input(batch, chunk.Length * 3)));
-                var tl = TripletLoss.ComputeInterleaved(e, o.Alpha);
+                var (dp, dn) = TripletLoss.InterleavedDistances(e);
+                var tl = TripletLoss.FromDistances(dp, dn, o.Alpha);
                 var regularization = Regularization();
                 var total = tl + regularization;
                 optimizer.zero_grad();
@@ -563,13 +567,7 @@ internal sealed class TrainingRun : IDisposable
                 optimizer.step();
                 globalStep++;
                 averages?.Update(globalStep);
-                using (no_grad())
-                {
-                    var r = e.reshape(-1, 3, o.EmbeddingSize);
-                    var dp = (r.select(1, 0) - r.select(1, 1)).square().sum(1);
-                    var dn = (r.select(1, 0) - r.select(1, 2)).square().sum(1);
-                    acc = dp.lt(dn).to_type(ScalarType.Float32).mean().item<float>();
-                }
+                using (no_grad()) acc = dp.lt(dn).to_type(ScalarType.Float32).mean().item<float>();
                 loss = total.item<float>();
                 board.Scalars(globalStep, ("loss", (float)loss), ("triplet_loss", tl.item<float>()), ("triplet_accuracy", (float)acc),
                     ("learning_rate", (float)optimizer.ParamGroups.First().LearningRate), ("triplets", selection.Triplets.Count),
@@ -604,31 +602,26 @@ internal sealed class TrainingRun : IDisposable
     /// <summary>Cross entropy and accuracy on the validation split (eval mode, no augmentation).</summary>
     private (double Loss, double Accuracy) EvaluateValidation()
     {
-        net.eval();
+        var items = valSet.SelectMany((c, label) => c.ImagePaths.Select(p => (Path: p, Label: (long)label))).ToArray();
+        var prelogits = Embed([.. items.Select(i => i.Path)], normalize: false, flipped: false);
+        var found = items.Where(i => prelogits.ContainsKey(i.Path)).ToArray();   // unreadable images are left out
+        if (found.Length == 0) return (double.NaN, double.NaN);
         head!.eval();
-        var items = valSet.SelectMany((c, label) => c.ImagePaths.Select(p => (p, label))).ToArray();
-        double lossSum = 0, correct = 0;
-        int count = 0, per = 3 * o.ImageSize * o.ImageSize;
-        for (int b = 0; b < items.Length; b += o.BatchSize)
+        try
         {
-            var chunk = items.Skip(b).Take(o.BatchSize).ToArray();
-            var pixels = new float[chunk.Length * per];
-            var labels = new List<long>();
-            int n = 0;
-            foreach (var (p, label) in chunk)
-                if (stream.TryLoad(p, pixels.AsSpan(n * per, per), augment: false)) { labels.Add(label); n++; }
-            if (n == 0) continue;
             using var scope = NewDisposeScope();
             using var _ = inference_mode();
-            var y = tensor(labels.ToArray(), device: device);
-            var (logits, scores) = head.Forward(net.forward(Input(pixels.AsSpan(0, n * per).ToArray(), n)), y);
-            lossSum += nn.functional.cross_entropy(logits, y).item<float>() * n;
-            correct += scores.argmax(1).eq(y).sum().item<long>();
-            count += n;
+            var x = tensor(found.SelectMany(i => prelogits[i.Path]).ToArray(), [found.Length, o.EmbeddingSize], device: device);
+            var y = tensor(found.Select(i => i.Label).ToArray(), device: device);
+            var (logits, scores) = head.Forward(x, y);
+            double loss = nn.functional.cross_entropy(logits, y).item<float>();
+            double accuracy = scores.argmax(1).eq(y).to_type(ScalarType.Float64).mean().item<double>();
+            return (loss, accuracy);
         }
-        net.train();
-        head.train();
-        return count == 0 ? (double.NaN, double.NaN) : (lossSum / count, correct / count);
+        finally
+        {
+            head.train();
+        }
     }
 
     /// <summary>facenet's evaluate() on the pairs: accuracy and VAL@FAR 1e-3 with its metric, and the best 1 - cos threshold for the card.</summary>

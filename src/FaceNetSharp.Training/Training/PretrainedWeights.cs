@@ -16,9 +16,7 @@ public static class PretrainedWeights
     {
         if (Directory.Exists(path))
         {
-            var cp = File.Exists(Path.Combine(path, "model.dat"))
-                ? new Checkpoint(path, new CheckpointState(0, 0, false))
-                : Checkpoint.Latest(path) ?? throw new FileNotFoundException($"{path}: no checkpoint in this folder");
+            var cp = Checkpoint.Find(path) ?? throw new FileNotFoundException($"{path}: no checkpoint in this folder");
             cp.Restore(net, null, null);
             return;
         }
