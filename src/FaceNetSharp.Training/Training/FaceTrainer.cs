@@ -637,7 +637,10 @@ internal sealed class TrainingRun : IDisposable
         int folds = Math.Min(o.LfwNrofFolds, same.Length);
         var report = LfwEvaluation.Evaluate(e1, e2, same, folds,
             o.LfwDistanceMetric == 1 ? DistanceMetric.Cosine : DistanceMetric.SquaredEuclidean, o.LfwSubtractMean);
-        var cosine = e1.Zip(e2, (a, b) => 1.0 - TensorPrimitives.CosineSimilarity(a, b)).ToArray();
+        // the card's threshold is for what the exported model outputs: the plain embedding, the first EmbeddingSize
+        // values even when --lfw-use-flipped-images concatenated the mirror image's embedding after it
+        int d = o.EmbeddingSize;
+        var cosine = e1.Zip(e2, (a, b) => 1.0 - TensorPrimitives.CosineSimilarity(a.AsSpan(0, d), b.AsSpan(0, d))).ToArray();
         var card = LfwEvaluation.Evaluate(cosine, same, folds);
         return (report.Accuracy, report.Val, card.BestThreshold);
     }
