@@ -54,21 +54,28 @@ public sealed record ThresholdCalibration(
     {
         var (rows, labels, dims) = Prepare(samples);
         int n = labels.Length;
+        // each face's most similar other face of its own class and of another class; every pair's dot product once
+        var bestSame = new float[n];
+        var bestOther = new float[n];
+        Array.Fill(bestSame, float.NegativeInfinity);
+        Array.Fill(bestOther, float.NegativeInfinity);
+        for (int i = 0; i < n; i++)
+        {
+            var a = rows.AsSpan(i * dims, dims);
+            for (int j = i + 1; j < n; j++)
+            {
+                float dot = TensorPrimitives.Dot(a, rows.AsSpan(j * dims, dims));
+                var best = labels[j] == labels[i] ? bestSame : bestOther;
+                best[i] = Math.Max(best[i], dot);
+                best[j] = Math.Max(best[j], dot);
+            }
+        }
         var genuine = new List<float>();
         var impostor = new List<float>();
         for (int i = 0; i < n; i++)
         {
-            var a = rows.AsSpan(i * dims, dims);
-            float bestSame = float.NegativeInfinity, bestOther = float.NegativeInfinity;
-            for (int j = 0; j < n; j++)
-            {
-                if (j == i) continue;
-                float dot = TensorPrimitives.Dot(a, rows.AsSpan(j * dims, dims));
-                if (labels[j] == labels[i]) bestSame = Math.Max(bestSame, dot);
-                else bestOther = Math.Max(bestOther, dot);
-            }
-            if (!float.IsNegativeInfinity(bestSame)) genuine.Add(VectorMath.DistanceFromDot(bestSame, metric));
-            if (!float.IsNegativeInfinity(bestOther)) impostor.Add(VectorMath.DistanceFromDot(bestOther, metric));
+            if (!float.IsNegativeInfinity(bestSame[i])) genuine.Add(VectorMath.DistanceFromDot(bestSame[i], metric));
+            if (!float.IsNegativeInfinity(bestOther[i])) impostor.Add(VectorMath.DistanceFromDot(bestOther[i], metric));
         }
         return FromDistances(genuine, impostor, metric, objective, targetFalseAcceptRate);
     }
