@@ -118,8 +118,6 @@ internal sealed class GalleryIndexView
     public int Dimensions { get; }
 
     public string PersonName(int person) => _names[person];
-    public int PersonOfRow(int row) => _personOfRow[row];
-    public ReadOnlySpan<float> Row(int row) => _data.AsSpan(row * Dimensions, Dimensions);
 
     /// <summary>
     /// Dot products of a unit query with every row into <paramref name="scores"/> (at least <see cref="Rows"/> long),

@@ -67,9 +67,9 @@ public static class PhotoEmbedding
         {
             image = ImageLoader.Load(path);
         }
-        catch (Exception e) when (e is ImageLoadException or IOException or UnauthorizedAccessException)
+        catch (ImageLoadException e)   // every load failure, its message naming the file
         {
-            return new PhotoFaces(path, PhotoOutcome.Failed, [], e.Message.Contains(path, StringComparison.Ordinal) ? e.Message : $"{path}: {e.Message}");
+            return new PhotoFaces(path, PhotoOutcome.Failed, [], e.Message);
         }
 
         if (input == FaceInput.Aligned)

@@ -79,10 +79,6 @@ internal static class VectorMath
         _ => throw new ArgumentOutOfRangeException(nameof(metric), metric, "unknown metric"),
     };
 
-    /// <summary>The distance between two unit vectors.</summary>
-    public static float Distance(ReadOnlySpan<float> a, ReadOnlySpan<float> b, RecognitionMetric metric) =>
-        DistanceFromDot(TensorPrimitives.Dot(a, b), metric);
-
     /// <summary>The name the JSON files use for a metric.</summary>
     public static string ToName(RecognitionMetric metric) => metric switch
     {

@@ -59,17 +59,6 @@ internal sealed class TfliteFile
         return new TfliteFile(tensors, ops, g.Inputs, g.Outputs);
     }
 
-    /// <summary>One line per operator: index, code, input and output tensors with shapes. For exploring a file.</summary>
-    public string Describe()
-    {
-        var sb = new System.Text.StringBuilder();
-        string T(int i) => i < 0 ? "-" : $"{Tensors[i].Name}[{string.Join(",", Tensors[i].Shape)}]{(Tensors[i].Data is null ? "" : "*")}";
-        sb.AppendLine($"inputs: {string.Join(", ", Inputs.Select(T))}; outputs: {string.Join(", ", Outputs.Select(T))}");
-        foreach (var op in Operators)
-            sb.AppendLine($"{op.Index,3} {op.Code} ({op.Raw.BuiltinOptionsType}) {string.Join(", ", op.Inputs.Select(T))} -> {string.Join(", ", op.Outputs.Select(T))}");
-        return sb.ToString();
-    }
-
     private static float[] Decode(ReadOnlySpan<byte> raw, TfliteTensorType type, string name)
     {
         switch (type)
