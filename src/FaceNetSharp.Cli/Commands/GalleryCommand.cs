@@ -223,15 +223,7 @@ internal static class RecognizerCliOptions
         FaceRecognizer.Open(parse.GetValue(model)!, parse.GetValue(CliApp.ModelsDir), mtcnn.Read(parse), log: DetectCommand.ModelsLog(ctx));
 
     /// <summary>The model's size, metric and threshold without loading it (for commands that only read a file).</summary>
-    public static EmbedderInfo Info(ParseResult parse, Option<string> model)
-    {
-        var name = parse.GetValue(model)!;
-        if (Embedders.BuiltIn.TryGetValue(name, out var info)) return info;
-        var card = Path.ChangeExtension(name, ".card.json");
-        if (!name.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) || !File.Exists(card))
-            throw new ModelInstallException($"unknown model '{name}': use mobilefacenet, dlib, or the path of an .onnx file with its .card.json beside it");
-        return Embedders.FromCard(ModelCard.Read(card), card);
-    }
+    public static EmbedderInfo Info(ParseResult parse, Option<string> model) => Embedders.Describe(parse.GetValue(model)!);
 
     /// <summary>
     /// Embeds many files with a progress bar (as <c>facenet align</c> shows one), printing a line for each file that

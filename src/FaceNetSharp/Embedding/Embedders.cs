@@ -50,13 +50,23 @@ public static class Embedders
             var card = store.ReadCard(info.Name);
             return new OnnxFaceEmbedder(store.PathOf(info.Name), info with { Sha256 = card?.OnnxSha256 }, options);
         }
+        return new OnnxFaceEmbedder(nameOrPath, Describe(nameOrPath), options);
+    }
+
+    /// <summary>
+    /// The settings of a built-in embedder or of an ONNX file's card, without loading or installing anything (for
+    /// commands that only read a gallery or classifier file made with that model).
+    /// </summary>
+    internal static EmbedderInfo Describe(string nameOrPath)
+    {
+        if (BuiltIn.TryGetValue(nameOrPath, out var info)) return info;
         if (!nameOrPath.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) || !File.Exists(nameOrPath))
             throw new ModelInstallException(
                 $"unknown model '{nameOrPath}': use mobilefacenet, dlib, or the path of an .onnx file with its .card.json beside it");
         var cardPath = Path.ChangeExtension(nameOrPath, ".card.json");
         if (!File.Exists(cardPath))
             throw new ModelInstallException($"{nameOrPath}: no model card at {cardPath}; it says the input size, normalisation and metric");
-        return new OnnxFaceEmbedder(nameOrPath, FromCard(ModelCard.Read(cardPath), cardPath), options);
+        return FromCard(ModelCard.Read(cardPath), cardPath);
     }
 
     /// <summary>
