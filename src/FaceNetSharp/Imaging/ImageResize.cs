@@ -233,39 +233,22 @@ internal static class ImageResize
                     for (int i = lo; i < hi; i++)
                         wBuf[i - lo] = (Math.Min(i + 1, b) - Math.Max(i, a)) / scale;
                 }
-                else if (kernel == ResizeKernel.PilBox)
+                else
                 {
-                    // PIL's precompute_coeffs with box_filter(x) = 1 for -0.5 < x <= 0.5, support 0.5 * filterscale.
+                    // PIL's precompute_coeffs: the filter stretched by filterscale when shrinking, sampled at source pixel
+                    // centres, normalised over the pixels inside the region. PilBox: box_filter(x) = 1 for -0.5 < x <= 0.5,
+                    // support 0.5; Triangle: triangle(x) = max(0, 1 - |x|), support 1.
+                    bool box = kernel == ResizeKernel.PilBox;
                     double filterScale = Math.Max(scale, 1.0);
                     double centre = (o + 0.5) * scale;
-                    double radius = 0.5 * filterScale;
+                    double radius = (box ? 0.5 : 1.0) * filterScale;
                     lo = Math.Max(0, (int)(centre - radius + 0.5));
                     hi = Math.Min(regionLen, (int)(centre + radius + 0.5));
                     double sum = 0;
                     for (int i = lo; i < hi; i++)
                     {
                         double t = (i + 0.5 - centre) / filterScale;
-                        double v = t > -0.5 && t <= 0.5 ? 1 : 0;
-                        wBuf[i - lo] = v;
-                        sum += v;
-                    }
-                    if (sum > 0)
-                        for (int i = lo; i < hi; i++) wBuf[i - lo] /= sum;
-                }
-                else
-                {
-                    // PIL's precompute_coeffs: triangle(x) = max(0, 1 - |x|), stretched by filterscale when shrinking,
-                    // sampled at source pixel centres, normalised over the pixels inside the region.
-                    double filterScale = Math.Max(scale, 1.0);
-                    double centre = (o + 0.5) * scale;
-                    double radius = filterScale; // triangle support 1, stretched
-                    lo = Math.Max(0, (int)(centre - radius + 0.5));
-                    hi = Math.Min(regionLen, (int)(centre + radius + 0.5));
-                    double sum = 0;
-                    for (int i = lo; i < hi; i++)
-                    {
-                        double t = Math.Abs((i + 0.5 - centre) / filterScale);
-                        double v = t < 1 ? 1 - t : 0;
+                        double v = box ? (t > -0.5 && t <= 0.5 ? 1 : 0) : Math.Max(0, 1 - Math.Abs(t));
                         wBuf[i - lo] = v;
                         sum += v;
                     }
