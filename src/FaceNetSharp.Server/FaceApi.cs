@@ -104,11 +104,8 @@ internal static class FaceApi
     private static (FaceEmbedding Face, RgbImage Image, int Count) LargestFace(FaceService svc, Upload upload, string field)
     {
         var image = upload.Decode(svc.ImageOptions);
-        var faces = svc.Recognizer.Detect(image);
-        int i = FaceSelection.PickLargest(faces);
-        if (i < 0) throw ApiProblemException.NoFace(upload.Label);
-        var vector = svc.Recognizer.EmbedAligned([svc.Recognizer.Align(image, faces[i])])[0];
-        return (new FaceEmbedding(faces[i], vector), image, faces.Count);
+        var face = svc.Recognizer.EmbedLargestFace(image, out int count) ?? throw ApiProblemException.NoFace(upload.Label);
+        return (face, image, count);
     }
 
     private static async Task<IResult> IdentifyAsync(HttpRequest request, FaceService svc, CancellationToken cancel)

@@ -72,9 +72,13 @@ public sealed class FaceRecognizer : IDisposable
     }
 
     /// <summary>The largest face of the image with its embedding, or null when there is no face.</summary>
-    public FaceEmbedding? EmbedLargestFace(RgbImage image)
+    public FaceEmbedding? EmbedLargestFace(RgbImage image) => EmbedLargestFace(image, out _);
+
+    /// <summary>As <see cref="EmbedLargestFace(RgbImage)"/>, also saying how many faces the image has.</summary>
+    public FaceEmbedding? EmbedLargestFace(RgbImage image, out int faceCount)
     {
         var faces = _detector.Detect(image);
+        faceCount = faces.Count;
         int i = FaceSelection.PickLargest(faces);
         if (i < 0) return null;
         return new FaceEmbedding(faces[i], _embedder.Embed([Align(image, faces[i])])[0]);
