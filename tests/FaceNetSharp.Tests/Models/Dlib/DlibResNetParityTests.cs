@@ -15,7 +15,7 @@ namespace FaceNetSharp.Tests.Models.Dlib;
 /// </summary>
 public sealed class DlibResNetFixture : IDisposable
 {
-    public const string PackageSpec = "@vladmandic/face-api@1.7.15";
+    public static readonly string PackageSpec = ModelCatalog.FaceApi.Spec;   // the pin the installer uses
     public const string ManifestEntry = "package/model/face_recognition_model-weights_manifest.json";
     public const string WeightsEntry = "package/model/face_recognition_model.bin";
     // SHA-256 of the two files in that package version (docs/MODELS.md and the task brief).
