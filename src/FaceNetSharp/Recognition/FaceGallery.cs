@@ -234,13 +234,16 @@ public sealed class FaceGallery : IDisposable
         return rows.Count;
     }
 
+    private long? FindPerson(string name, SqliteTransaction tx)
+    {
+        using var find = Command("SELECT id FROM people WHERE name = $n", tx);
+        find.Parameters.AddWithValue("$n", name);
+        return find.ExecuteScalar() as long?;
+    }
+
     private long GetOrCreatePerson(string name, SqliteTransaction tx)
     {
-        using (var find = Command("SELECT id FROM people WHERE name = $n", tx))
-        {
-            find.Parameters.AddWithValue("$n", name);
-            if (find.ExecuteScalar() is long id) return id;
-        }
+        if (FindPerson(name, tx) is { } id) return id;
         using var insert = Command("INSERT INTO people (name) VALUES ($n) RETURNING id", tx);
         insert.Parameters.AddWithValue("$n", name);
         return (long)insert.ExecuteScalar()!;
@@ -303,12 +306,7 @@ public sealed class FaceGallery : IDisposable
         {
             ThrowIfDisposed();
             using var tx = _connection.BeginTransaction(deferred: false);
-            long? id;
-            using (var find = Command("SELECT id FROM people WHERE name = $n", tx))
-            {
-                find.Parameters.AddWithValue("$n", person);
-                id = find.ExecuteScalar() as long?;
-            }
+            var id = FindPerson(person, tx);
             if (id is null) return false;
             // Faces first, explicitly: the cascade needs PRAGMA foreign_keys on every connection.
             using (var delFaces = Command("DELETE FROM faces WHERE person_id = $id", tx))
