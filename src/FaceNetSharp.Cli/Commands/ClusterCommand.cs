@@ -42,6 +42,7 @@ internal static class ClusterCommand
         cmd.SetAction((parse, cancel) =>
         {
             var inputDir = parse.GetValue(input)!;
+            if (parse.GetValue(minSize) < 1) throw new ArgumentException("--min-cluster-size must be at least 1");   // before the walk and the models
             if (!Directory.Exists(inputDir)) throw new DirectoryNotFoundException($"input folder not found: {inputDir}");
             var files = Directory.EnumerateFiles(inputDir, "*", SearchOption.AllDirectories)
                 .Where(f => ImageExtensions.Contains(Path.GetExtension(f)) && !IsHidden(inputDir, f))
@@ -56,7 +57,6 @@ internal static class ClusterCommand
                 MinClusterSize = parse.GetValue(minSize),
                 Seed = parse.GetValue(seed),
             };
-            if (options.MinClusterSize < 1) throw new ArgumentException("--min-cluster-size must be at least 1");
             ctx.Console.MarkupLineInterpolated($"{files.Count} images under {inputDir}");
             var photos = RecognizerCliOptions.EmbedWithProgress(ctx, recognizer, files,
                 parse.GetValue(aligned) ? FaceInput.Aligned : FaceInput.Detect, largestOnly: false, parse.GetValue(workers), "finding faces", cancel);

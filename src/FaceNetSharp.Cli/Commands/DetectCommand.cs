@@ -63,7 +63,6 @@ internal static class DetectCommand
                 }
                 if (drawDir is not null)
                 {
-                    Directory.CreateDirectory(drawDir);
                     var outPath = Path.Combine(drawDir, Path.GetFileNameWithoutExtension(file) + ".png");
                     ImageWriter.Save(FaceDrawing.Draw(image, faces), outPath);
                     if (!asJson) ctx.Console.MarkupLineInterpolated($"  drawn: {outPath}");
