@@ -228,9 +228,11 @@ internal static class VerificationMetrics
         /// facenet calculate_val_far: (val, far). facenet divides by zero (and stops) when the subset has no same or no
         /// different pairs; we return 0 for that rate.
         /// </summary>
-        public (double Val, double Far) ValFar(double t) =>
-            (SameCount == 0 ? 0 : (double)TruePositives(t) / SameCount,
-             DiffCount == 0 ? 0 : (double)FalsePositives(t) / DiffCount);
+        public (double Val, double Far) ValFar(double t)
+        {
+            var (tpr, fpr, _) = Accuracy(t);   // the same two rates, with the same empty-denominator rule
+            return (tpr, fpr);
+        }
 
         /// <summary>Correct decisions (tp + tn) at threshold t.</summary>
         public int Correct(double t) => TruePositives(t) + DiffCount - FalsePositives(t);
