@@ -43,25 +43,21 @@ PY
 
 facenet validate "$out/heldout" --pairs "$out/pairs.txt" --distance-metric 1 --report "$out/baseline.json" > "$out/baseline.log"
 
-common=(--data-dir "$out/train" --model-def mobilefacenet --image-size 112 --embedding-size 192 --batch-size 32
-        --epoch-size 56 --max-nrof-epochs "$epochs" --use-fixed-image-standardization --random-flip
+# flags shared by the three runs; the softmax runs add their batch and epoch sizes, the triplet run its own
+common=(--data-dir "$out/train" --model-def mobilefacenet --image-size 112 --embedding-size 192
+        --max-nrof-epochs "$epochs" --use-fixed-image-standardization --random-flip
         --lfw-dir "$out/heldout" --lfw-pairs "$out/pairs.txt" --lfw-distance-metric 1
         --logs-base-dir "$out/logs" --seed 1)
-/usr/bin/time -v dotnet src/FaceNetSharp.Cli/bin/Release/net10.0/facenet.dll train softmax "${common[@]}" \
-  --models-base-dir "$out/finetune" --optimizer ADAM --learning-rate 0.0005 \
-  --pretrained-model "${FACENETSHARP_MODELS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/facenetsharp/models}/mobilefacenet.onnx" \
-  > "$out/finetune.log" 2>&1
-/usr/bin/time -v dotnet src/FaceNetSharp.Cli/bin/Release/net10.0/facenet.dll train softmax "${common[@]}" \
-  --models-base-dir "$out/scratch" --optimizer ADAM --learning-rate 0.001 \
+softmax=(--batch-size 32 --epoch-size 56)
+pretrained="${FACENETSHARP_MODELS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/facenetsharp/models}/mobilefacenet.onnx"
+timed() { /usr/bin/time -v dotnet src/FaceNetSharp.Cli/bin/Release/net10.0/facenet.dll "$@"; }   # peak memory in the log
+timed train softmax "${common[@]}" "${softmax[@]}" --models-base-dir "$out/finetune" --optimizer ADAM --learning-rate 0.0005 \
+  --pretrained-model "$pretrained" > "$out/finetune.log" 2>&1
+timed train softmax "${common[@]}" "${softmax[@]}" --models-base-dir "$out/scratch" --optimizer ADAM --learning-rate 0.001 \
   > "$out/scratch.log" 2>&1
 # triplet fine-tuning (facenet's train_tripletloss.py selection) from the same pretrained weights
-/usr/bin/time -v dotnet src/FaceNetSharp.Cli/bin/Release/net10.0/facenet.dll train triplet \
-  --data-dir "$out/train" --model-def mobilefacenet --image-size 112 --embedding-size 192 --batch-size 30 \
-  --people-per-batch 15 --images-per-person 10 --alpha 0.2 --epoch-size 30 --max-nrof-epochs "$epochs" \
-  --use-fixed-image-standardization --random-flip --lfw-dir "$out/heldout" --lfw-pairs "$out/pairs.txt" \
-  --lfw-distance-metric 1 --logs-base-dir "$out/logs" --seed 1 --models-base-dir "$out/triplet" \
-  --optimizer ADAM --learning-rate 0.0001 \
-  --pretrained-model "${FACENETSHARP_MODELS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/facenetsharp/models}/mobilefacenet.onnx" \
+timed train triplet "${common[@]}" --batch-size 30 --people-per-batch 15 --images-per-person 10 --alpha 0.2 --epoch-size 30 \
+  --models-base-dir "$out/triplet" --optimizer ADAM --learning-rate 0.0001 --pretrained-model "$pretrained" \
   > "$out/triplet.log" 2>&1
 {
   echo "# Held-out verification on 5 unseen kz-celebs people ($(date -u +%F))"
