@@ -29,6 +29,7 @@ internal static class GalleryCommand
         cmd.Add(Remove(ctx, galleryPath, model));
         cmd.Add(Export(ctx, galleryPath, model));
         cmd.Add(Import(ctx, galleryPath, model));
+        cmd.Add(GalleryEvaluateCommand.Create(ctx, model));
         return cmd;
     }
 
@@ -76,10 +77,12 @@ internal static class GalleryCommand
     {
         var images = new Argument<string[]>("IMAGE") { Description = "Photos; every face of each is identified", Arity = ArgumentArity.OneOrMore };
         var top = new Option<int>("--top") { Description = "Candidates per face, nearest first", DefaultValueFactory = _ => 1 };
-        var json = new Option<bool>("--json") { Description = "Print JSON: [{file, error?, faces: [{box, name, distance, known, candidates: [{name, distance}]}]}]" };
-        var threshold = new Option<float?>("--threshold") { Description = "Distance at or above which a face is unknown (default: the model's same-person threshold)" };
+        var json = new Option<bool>("--json") { Description = "Print JSON: [{file, error?, threshold, operating_point, faces: [{box, name, distance, known, candidates: [{name, distance}]}]}]" };
+        var threshold = new Option<float?>("--threshold") { Description = "Distance at or above which a face is unknown (overrides --fpir and --far)" };
+        var rates = new IdentificationCliOptions(threshold);
         var mtcnn = MtcnnCliOptions.Create();
-        var cmd = new Command("identify", "Name the faces of photos from the gallery (\"unknown\" above the threshold)") { images, top, json, threshold };
+        var cmd = new Command("identify", "Name the faces of photos from the gallery (\"unknown\" at or above a threshold chosen for --fpir at the gallery's size)") { images, top, json };
+        rates.AddTo(cmd);
         mtcnn.AddTo(cmd);
         cmd.SetAction(parse =>
         {
@@ -87,7 +90,9 @@ internal static class GalleryCommand
             if (k < 1) throw new ArgumentException("--top must be at least 1");
             using var recognizer = RecognizerCliOptions.Open(ctx, parse, model, mtcnn);
             using var gallery = OpenGallery(parse, galleryPath, recognizer.Model);
-            float limit = parse.GetValue(threshold) ?? recognizer.Model.Threshold;
+            var choice = rates.Read(parse, recognizer.Model, IdentificationThreshold.Comparisons(gallery.FaceCount));
+            float limit = choice.Threshold;
+            string operatingPoint = choice.Describe();
             bool asJson = parse.GetValue(json);
             if (gallery.FaceCount == 0) ctx.Console.MarkupLineInterpolated($"[yellow]the gallery {gallery.FilePath} is empty: every face is unknown[/]");
             var results = new List<object>();
@@ -98,7 +103,7 @@ internal static class GalleryCommand
                 if (!RecognizerCliOptions.ReportProblem(ctx, photo))
                 {
                     problems++;
-                    results.Add(new { file, error = photo.Error ?? "no face found", faces = Array.Empty<object>() });
+                    results.Add(new { file, error = photo.Error ?? "no face found", threshold = limit, operating_point = operatingPoint, faces = Array.Empty<object>() });
                     continue;
                 }
                 var table = new Table().AddColumns("face", "box x1,y1,x2,y2", "answer", "distance", "candidates");
@@ -124,7 +129,7 @@ internal static class GalleryCommand
                         best is null ? "-" : best.Distance.ToString("F3"),
                         Markup.Escape(string.Join(", ", matches.Select(m => $"{m.Person} {m.Distance:F3}"))));
                 }
-                results.Add(new { file, faces });
+                results.Add(new { file, threshold = limit, operating_point = operatingPoint, faces });
                 if (!asJson)
                 {
                     ctx.Console.MarkupLineInterpolated($"[bold]{file}[/]: {photo.Faces.Count} face(s)");
@@ -132,7 +137,7 @@ internal static class GalleryCommand
                 }
             }
             if (asJson) ctx.Out.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
-            else ctx.Console.MarkupLineInterpolated($"[grey]threshold {limit:F3} ({RecognitionMetrics.Name(gallery.Metric)} distance, model {gallery.ModelId})[/]");
+            else ctx.Console.MarkupLineInterpolated($"[grey]{operatingPoint} ({RecognitionMetrics.Name(gallery.Metric)} distance, model {gallery.ModelId})[/]");
             return problems == 0 ? 0 : 1;
         });
         return cmd;

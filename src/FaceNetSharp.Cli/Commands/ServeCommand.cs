@@ -28,10 +28,11 @@ internal static class ServeCommand
         var maxPixels = new Option<long>("--max-pixels") { Description = "Largest image, width x height (413 beyond)", DefaultValueFactory = _ => Imaging.ImageLoadOptions.DefaultMaxPixels };
         var maxConcurrency = new Option<int>("--max-concurrency") { Description = "Inferences run at once (default: the number of cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var queueMs = new Option<int>("--queue-timeout-ms") { Description = "How long a request waits for a free inference slot before 503 + Retry-After", DefaultValueFactory = _ => 2000 };
+        var fpir = new Option<double>("--fpir") { Description = "False-positive identification rate /v1/identify chooses its threshold for, at the gallery's size (a request's 'fpir' overrides)", DefaultValueFactory = _ => Recognition.IdentificationThreshold.DefaultFpir };
 
         var cmd = new Command("serve", "Serve the JSON API (/v1/detect, /v1/embed, /v1/verify, /v1/identify, /v1/gallery), /health, /openapi/v1.json and a web page")
         {
-            urls, apiKey, gallery, model, maxRequestMb, maxPixels, maxConcurrency, queueMs,
+            urls, apiKey, gallery, model, maxRequestMb, maxPixels, maxConcurrency, queueMs, fpir,
         };
         cmd.SetAction(async (parse, cancel) =>
         {
@@ -41,6 +42,7 @@ internal static class ServeCommand
             if (parse.GetValue(maxConcurrency) < 1) throw new ArgumentException("--max-concurrency must be at least 1");
             if (parse.GetValue(queueMs) < 0) throw new ArgumentException("--queue-timeout-ms must be 0 or more");
             if (parse.GetValue(maxPixels) < 1) throw new ArgumentException("--max-pixels must be at least 1");
+            if (parse.GetValue(fpir) is not (> 0 and < 1)) throw new ArgumentException("--fpir must be between 0 and 1 (exclusive)");
             var key = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable(ApiKeyVariable);
             var options = new ServerOptions
             {
@@ -51,6 +53,7 @@ internal static class ServeCommand
                 MaxPixels = parse.GetValue(maxPixels),
                 MaxConcurrency = parse.GetValue(maxConcurrency),
                 QueueTimeout = TimeSpan.FromMilliseconds(parse.GetValue(queueMs)),
+                IdentifyFpir = parse.GetValue(fpir),
             };
 
             await using var server = FaceServer.Open(options, modelName, parse.GetValue(CliApp.ModelsDir), DetectCommand.ModelsLog(ctx));
