@@ -56,9 +56,14 @@ internal static class GalleryEvaluateCommand
             var metric = RecognitionMetrics.From(info.Metric);
             var paths = classes.SelectMany(c => c.ImagePaths).ToList();
             var labels = classes.SelectMany(c => c.ImagePaths.Select(_ => c.Name)).ToList();
-            ctx.Console.MarkupLineInterpolated($"{classes.Count} people, {paths.Count} images");
-            var photos = RecognizerCliOptions.EmbedWithProgress(ctx, recognizer, paths,
-                parse.GetValue(aligned) ? FaceInput.Aligned : FaceInput.Detect, largestOnly: true, parse.GetValue(workers), "embedding", cancel);
+            bool asJson = parse.GetValue(json);
+            var input = parse.GetValue(aligned) ? FaceInput.Aligned : FaceInput.Detect;
+            int threads = Math.Max(1, parse.GetValue(workers));
+            // With --json, stdout carries the JSON alone: no progress bar or per-file lines there.
+            if (!asJson) ctx.Console.MarkupLineInterpolated($"{classes.Count} people, {paths.Count} images");
+            var photos = asJson
+                ? PhotoEmbedding.EmbedMany(recognizer, paths, input, largestOnly: true, threads, cancel: cancel)
+                : RecognizerCliOptions.EmbedWithProgress(ctx, recognizer, paths, input, largestOnly: true, threads, "embedding", cancel);
             var faces = photos.Select((p, i) => (p, Label: labels[i])).Where(x => x.p.Largest is not null)
                 .Select(x => (x.Label, x.p.Largest!.Vector)).ToList();
             int failed = photos.Count - faces.Count;
@@ -81,7 +86,7 @@ internal static class GalleryEvaluateCommand
 
             var pooled = rows[0].Rates;
             var c = CultureInfo.InvariantCulture;
-            if (parse.GetValue(json))
+            if (asJson)
             {
                 var doc = new
                 {

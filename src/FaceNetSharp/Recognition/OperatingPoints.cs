@@ -76,6 +76,8 @@ public sealed record OperatingPointSet
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
+        // readable provenance: the model's template, not the model\u0027s template
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     /// <summary>Reads a set written by <see cref="ToJson"/>; a malformed one is an <see cref="InvalidDataException"/> naming <paramref name="what"/>.</summary>
