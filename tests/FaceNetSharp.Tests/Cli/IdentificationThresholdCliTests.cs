@@ -77,6 +77,39 @@ public sealed class IdentificationThresholdCliTests(InstalledModelsFixture fx)
     }
 
     [SkippableFact]
+    public void Classify_predict_refuses_strangers_at_the_fpir_operating_point_and_says_so()
+    {
+        var store = fx.Require();
+        using var tmp = new TempFolder();
+        // Trained on 10 ORL people x 5 photos; predicted on 3 other photos of them and of 10 people never trained on.
+        string train = tmp.Combine("train"), test = tmp.Combine("test");
+        for (int p = 1; p <= 20; p++)
+        {
+            if (p <= 10)
+            {
+                Directory.CreateDirectory(Path.Combine(train, $"s{p}"));
+                for (int i = 1; i <= 5; i++) File.Copy(Orl(p, i), Path.Combine(train, $"s{p}", $"{i}.pgm"));
+            }
+            Directory.CreateDirectory(Path.Combine(test, $"s{p}"));
+            for (int i = 6; i <= 8; i++) File.Copy(Orl(p, i), Path.Combine(test, $"s{p}", $"{i}.pgm"));
+        }
+        var file = tmp.Combine("knn.json");
+        var trained = CliRunner.Run("classify", "train", train, file, "--models-dir", store.Directory);
+        Assert.True(trained.ExitCode == 0, trained.Console);
+
+        static int StrangersNamed(CliRunner.Result r) =>
+            r.Console.Split('\n').Count(l => l.Contains("not enrolled", StringComparison.Ordinal) && l.Contains(" wrong ", StringComparison.Ordinal));
+        var old = CliRunner.Run("classify", "predict", test, file, "--unknown-threshold", "0.59", "--models-dir", store.Directory);
+        Assert.True(old.ExitCode == 0, old.Console);
+        Assert.True(StrangersNamed(old) >= 3, old.Console);
+        var now = CliRunner.Run("classify", "predict", test, file, "--models-dir", store.Directory);
+        Assert.True(now.ExitCode == 0, now.Console);
+        Assert.Contains("for FPIR 1% at 50 training faces", now.Console);
+        Assert.Equal(0, StrangersNamed(now));
+        Assert.Equal(2, CliRunner.Run("classify", "predict", test, file, "--far", "-1", "--models-dir", store.Directory).ExitCode);
+    }
+
+    [SkippableFact]
     public void Evaluate_reports_fpir_fnir_and_dir_on_a_labelled_folder_and_suggests_a_threshold()
     {
         var store = fx.Require();
