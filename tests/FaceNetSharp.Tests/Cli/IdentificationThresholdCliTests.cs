@@ -110,6 +110,24 @@ public sealed class IdentificationThresholdCliTests(InstalledModelsFixture fx)
     }
 
     [SkippableFact]
+    public void Cluster_far_joins_faces_at_that_operating_point_and_says_so()
+    {
+        var store = fx.Require();
+        using var tmp = new TempFolder();
+        var input = tmp.Combine("in");
+        for (int p = 1; p <= 4; p++)
+        {
+            Directory.CreateDirectory(Path.Combine(input, $"s{p}"));
+            for (int i = 1; i <= 3; i++) File.Copy(Orl(p, i), Path.Combine(input, $"s{p}", $"{i}.pgm"));
+        }
+        var run = CliRunner.Run("cluster", input, tmp.Combine("out"), "--far", "0.001", "--models-dir", store.Directory);
+        Assert.True(run.ExitCode == 0, run.Console);
+        Assert.Contains("for FAR 1.0e-03 per comparison", run.Console);
+        var plain = CliRunner.Run("cluster", input, tmp.Combine("out2"), "--models-dir", store.Directory);
+        Assert.Contains("the model's 1:1 same-person threshold", plain.Console);
+    }
+
+    [SkippableFact]
     public void Evaluate_reports_fpir_fnir_and_dir_on_a_labelled_folder_and_suggests_a_threshold()
     {
         var store = fx.Require();
