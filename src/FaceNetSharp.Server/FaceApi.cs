@@ -112,6 +112,7 @@ internal static class FaceApi
     {
         var form = await Uploads.ReadFormAsync(request, cancel);
         int top = ParseTop(form["top"].FirstOrDefault() ?? request.Query["top"].FirstOrDefault());
+        double fpir = ParseFpir(form["fpir"].FirstOrDefault() ?? request.Query["fpir"].FirstOrDefault(), svc.Options.IdentifyFpir);
         var upload = await Uploads.OneAsync(form, "image", cancel);
         var (image, faces) = await svc.Gate.RunAsync(() =>
         {
@@ -119,7 +120,6 @@ internal static class FaceApi
             return (decoded, svc.Recognizer.EmbedAll(decoded));
         }, cancel);
         // 1:N: the threshold for the server's FPIR (or the request's 'fpir') at the gallery's size, not the 1:1 one.
-        double fpir = ParseFpir(form["fpir"].FirstOrDefault() ?? request.Query["fpir"].FirstOrDefault(), svc.Options.IdentifyFpir);
         var choice = IdentificationThreshold.Choose(svc.Recognizer.Model, IdentificationThreshold.Comparisons(svc.Gallery.FaceCount), fpir: fpir);
         float threshold = choice.Threshold;
         var result = faces.Select(f =>

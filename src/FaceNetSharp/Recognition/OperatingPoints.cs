@@ -92,7 +92,7 @@ public sealed record OperatingPointSet
         {
             throw new InvalidDataException($"{what}: operating points are not valid JSON: {e.Message}", e);
         }
-        if (set is null || set.Points is null || set.Points.Count == 0) throw new InvalidDataException($"{what}: no operating points");
+        if (set is null) throw new InvalidDataException($"{what}: no operating points");
         return set.Validated(what);
     }
 
@@ -102,6 +102,7 @@ public sealed record OperatingPointSet
     /// <summary>Checks the points are usable: FAR in (0, 1), finite thresholds, and sorted loosest first with thresholds not rising.</summary>
     public OperatingPointSet Validated(string what)
     {
+        if (Points is null || Points.Count == 0) throw new InvalidDataException($"{what}: no operating points");
         for (int i = 0; i < Points.Count; i++)
         {
             var p = Points[i];

@@ -109,6 +109,7 @@ public sealed class OperatingPointsTests
         Assert.Equal(p.Data, back.Data);
         var rising = p with { Points = [p.Points[0], p.Points[1] with { Threshold = 0.6f }] };
         Assert.Throws<InvalidDataException>(() => rising.Validated("rising"));
+        Assert.Throws<InvalidDataException>(() => (p with { Points = [] }).Validated("empty"));
         Assert.Throws<InvalidDataException>(() => OperatingPointSet.Parse("{\"points\": [", "broken"));
     }
 
