@@ -67,7 +67,7 @@ public sealed class ModelStore
     /// <summary>
     /// Whether the model is missing, written by another converter version, damaged (its file's SHA-256 is not its
     /// card's, or the card cannot be read) or installed, with a line saying why when it is not installed. Hashes the
-    /// file (about 1.5 ms per MiB; see <see cref="ModelIntegrity"/>).
+    /// file (about 2 ms per MiB; see <see cref="ModelIntegrity"/>).
     /// </summary>
     public (ModelStatus Status, string? Problem) Check(string name)
     {
