@@ -31,8 +31,23 @@ internal static class ModelIntegrity
             throw new ModelInstallException($"{Path.GetFullPath(onnxPath)} {problem}. {RepairHint(onnxPath)}");
     }
 
+    /// <summary>
+    /// How long a mismatch is given to resolve itself before it counts: an install in another process writes the model
+    /// and then its card (<see cref="ModelInstaller"/>, each atomically, a few milliseconds apart), so a check between
+    /// the two sees the new file with the old card.
+    /// </summary>
+    private static readonly TimeSpan InstallWindow = TimeSpan.FromMilliseconds(250);
+
     /// <summary>What is wrong with the file against its card (e.g. "is damaged: ..."), or null when it matches or has no card.</summary>
     public static string? Problem(string onnxPath)
+    {
+        var problem = ProblemNow(onnxPath);
+        if (problem is null) return null;
+        Thread.Sleep(InstallWindow);
+        return ProblemNow(onnxPath);
+    }
+
+    private static string? ProblemNow(string onnxPath)
     {
         var cardPath = CardPath(onnxPath);
         if (!File.Exists(cardPath)) return null;
