@@ -227,7 +227,7 @@ internal static class GalleryCommand
                 ctx.Console.MarkupLineInterpolated($"dropped {problems.Count} damaged face(s) from {gallery.FilePath}; {gallery.FaceCount} faces left");
                 return 0;
             }
-            ctx.Console.MarkupLineInterpolated($"[red]{problems.Count} damaged face(s)[/] in {gallery.FilePath}: identify leaves them out; 'facenet gallery check --drop' deletes them");
+            ctx.Console.MarkupLineInterpolated($"[red]{problems.Count} damaged face(s)[/] in {gallery.FilePath}: identify leaves them out; '{DropCommand(gallery.FilePath)}' deletes them");
             return 1;
         });
         return cmd;
@@ -245,14 +245,18 @@ internal static class GalleryCommand
     }
 
     /// <summary>A warning naming the damaged faces of a gallery (the first ten), and how to drop them; nothing when there are none.</summary>
-    public static void WarnDamaged(CliContext ctx, string file, IReadOnlyList<GalleryFaceProblem> damaged)
+    private static void WarnDamaged(CliContext ctx, string file, IReadOnlyList<GalleryFaceProblem> damaged)
     {
         if (damaged.Count == 0) return;
         ctx.Console.MarkupLineInterpolated($"[yellow]warning:[/] {file}: {damaged.Count} damaged face(s) left out of the search:");
         foreach (var p in damaged.Take(10)) ctx.Console.MarkupLineInterpolated($"  face {p.FaceId} of '{p.Person}': {p.Problem}");
         if (damaged.Count > 10) ctx.Console.MarkupLineInterpolated($"  and {damaged.Count - 10} more");
-        ctx.Console.MarkupLineInterpolated($"  'facenet gallery check --drop' deletes them");
+        ctx.Console.MarkupLineInterpolated($"  '{DropCommand(file)}' deletes them");
     }
+
+    /// <summary>The command that drops the damaged faces of <paramref name="file"/> (naming it unless it is the default gallery).</summary>
+    private static string DropCommand(string file) =>
+        Path.GetFullPath(file) == Path.GetFullPath(DefaultGalleryPath()) ? "facenet gallery check --drop" : $"facenet gallery check --drop --gallery {file}";
 
 }
 

@@ -140,7 +140,7 @@ public sealed class GalleryDamageTests(InstalledModelsFixture fx)
         Assert.True(list.ExitCode == 0, list.Console);
         Assert.Contains($"warning: {db}: 1 damaged face(s) left out of the search", list.Console);
         Assert.Contains("face 3 of 'Bob': 1 NaN or infinite value(s) in its vector", list.Console);
-        Assert.Contains("facenet gallery check --drop", list.Console);
+        Assert.Contains($"'facenet gallery check --drop --gallery {db}' deletes them", list.Console);
 
         var check = CliRunner.Run("gallery", "check", "--gallery", db);
         Assert.True(check.ExitCode == 1, check.Console);
