@@ -23,8 +23,8 @@ public sealed record EmbedderOptions
 
 /// <summary>
 /// An embedding network in ONNX form, input "input" [N,3,S,S] (normalised RGB), output [N,D] raw vectors, which
-/// this class L2-normalises. An output holding NaN or infinity, or all zeros, is an <see cref="InvalidDataException"/>
-/// naming the model, never a vector. Thread-safe.
+/// this class L2-normalises. An output holding NaN or infinity, or all zeros, is a <see cref="ModelInstallException"/>
+/// naming the model (a fault of the model, not of the input), never a vector. Thread-safe.
 /// </summary>
 public sealed class OnnxFaceEmbedder : IFaceEmbedder, IDisposable
 {
@@ -94,7 +94,7 @@ public sealed class OnnxFaceEmbedder : IFaceEmbedder, IDisposable
         string? what = bad > 0 ? $"{bad} NaN or infinite value(s) of {v.Length}"
             : TensorPrimitives.MaxMagnitude(v) == 0 ? "an all-zero vector" : null;
         if (what is not null)
-            throw new InvalidDataException(
+            throw new ModelInstallException(
                 $"model {Info.Name} ({_path}) output {what} for face {face}: the model file is damaged or is not a face embedder. " +
                 "Check it with 'facenet models list' and repair it with 'facenet models install --force' (or re-export it).");
     }

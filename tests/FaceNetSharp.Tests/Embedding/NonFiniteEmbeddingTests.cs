@@ -46,7 +46,7 @@ public sealed class NonFiniteEmbeddingTests(InstalledModelsFixture fx)
         var path = WriteModel(tmp, "bad-net", bad == 0 ? [0, 0, 0, 0] : [bad, 1, 2, 3]);
         using var embedder = new OnnxFaceEmbedder(path, Info("bad-net"));
 
-        var e = Assert.Throws<InvalidDataException>(() => embedder.Embed([Grey(), Grey()]));
+        var e = Assert.Throws<ModelInstallException>(() => embedder.Embed([Grey(), Grey()]));
         Assert.Contains("model bad-net", e.Message);
         Assert.Contains(path, e.Message);
         Assert.Contains(cause, e.Message);
