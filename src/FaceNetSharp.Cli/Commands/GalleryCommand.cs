@@ -26,10 +26,10 @@ internal static class GalleryCommand
         cmd.Add(Add(ctx, galleryPath, model));
         cmd.Add(Identify(ctx, galleryPath, model));
         cmd.Add(List(ctx, galleryPath, model));
+        cmd.Add(Check(ctx, galleryPath, model));
         cmd.Add(Remove(ctx, galleryPath, model));
         cmd.Add(Export(ctx, galleryPath, model));
         cmd.Add(Import(ctx, galleryPath, model));
-        cmd.Add(Check(ctx, galleryPath, model));
         return cmd;
     }
 
