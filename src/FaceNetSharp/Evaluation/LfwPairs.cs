@@ -93,10 +93,8 @@ public sealed class LfwPairs
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     public static LfwPairs Load(string path)
     {
-        // a pipe or device is not read (a FIFO would block until written to); they report a size of 0
-        var info = new FileInfo(path);
-        if (info.Exists && info.Length == 0)
-            throw new LfwPairsFormatException(path, 1, "the pairs file is empty (0 bytes), or not a regular file (a pipe, socket or device: not read)");
+        if (IO.InputFile.IsEmptyOrSpecial(path)) // a FIFO would block the read
+            throw new LfwPairsFormatException(path, 1, IO.InputFile.EmptyOrSpecialProblem);
         using var reader = new StreamReader(path);
         return Parse(reader, path);
     }

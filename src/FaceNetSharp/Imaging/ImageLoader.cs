@@ -28,11 +28,8 @@ public static class ImageLoader
         byte[] data;
         try
         {
-            // A pipe, socket or device is never read: opening a FIFO blocks until something writes to it, and a device
-            // may never end. .NET does not say what kind a file is, but these report a size of 0, as no image has.
-            var info = new FileInfo(path);
-            if (info.Exists && info.Length == 0)
-                throw new ImageLoadException(path, ImageLoadFailure.Empty, "the file is empty (0 bytes), or not a regular file (a pipe, socket or device: not read)");
+            if (IO.InputFile.IsEmptyOrSpecial(path)) // a FIFO would block the read
+                throw new ImageLoadException(path, ImageLoadFailure.Empty, IO.InputFile.EmptyOrSpecialProblem);
             data = File.ReadAllBytes(path);
         }
         catch (FileNotFoundException e)
