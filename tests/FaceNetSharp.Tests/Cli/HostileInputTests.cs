@@ -136,6 +136,17 @@ public sealed class HostileInputTests(InstalledModelsFixture fx, ITestOutputHelp
             Assert.Contains($"cannot list the class folder {locked}", r.Stdout);
             Assert.Equal(2, Directory.GetFiles(Path.Combine(outDir, "Anthony_Hopkins"), "*.png").Length);
             AssertNoStackTrace(r.Both);
+
+            // a read-only output folder (what root cannot be shown): one line naming it, exit 2
+            var readOnly = _tmp.Combine("read-only");
+            Directory.CreateDirectory(readOnly);
+            File.SetUnixFileMode(readOnly, (UnixFileMode)0b101_101_101);
+            var ro = CliProcess.Run(["align", Path.Combine(input, "Anthony_Hopkins"), Path.Combine(readOnly, "out"), "--models-dir", models], asUser: "65534",
+                env: new Dictionary<string, string> { ["HOME"] = _tmp.Path, ["DOTNET_CLI_HOME"] = _tmp.Path });
+            output.WriteLine(ro.Both);
+            Assert.Equal(2, ro.ExitCode);
+            Assert.Contains($"cannot write to the output folder {Path.Combine(readOnly, "out")}", ro.Stderr);
+            AssertNoStackTrace(ro.Both);
         }
         finally
         {
