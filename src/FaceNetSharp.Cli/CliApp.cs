@@ -169,10 +169,35 @@ internal static class CliApp
         argument.Validators.Add(result =>
         {
             foreach (var token in result.Tokens)
-                if (token.Value.Length > 1 && token.Value[0] == '-' && !File.Exists(token.Value) && !Directory.Exists(token.Value))
-                    result.AddError($"unknown option '{token.Value}' (for a file whose name starts with '-', write ./{token.Value})");
+            {
+                if (token.Value.Length < 2 || token.Value[0] != '-' || File.Exists(token.Value) || Directory.Exists(token.Value)) continue;
+                var known = result.Parent is System.CommandLine.Parsing.CommandResult c
+                    ? c.Command.Options.SelectMany(o => o.Aliases.Prepend(o.Name)).ToList()
+                    : [];
+                var nearest = known.MinBy(name => EditDistance(name, token.Value));
+                var hint = nearest is not null && EditDistance(nearest, token.Value) <= 2 ? $"did you mean {nearest}? " : "";
+                result.AddError($"unknown option '{token.Value}' ({hint}for a file whose name starts with '-', write ./{token.Value})");
+            }
         });
         return argument;
+    }
+
+    /// <summary>Levenshtein distance (insertions, deletions, substitutions), for "did you mean".</summary>
+    private static int EditDistance(string a, string b)
+    {
+        var row = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (int i = 1; i <= a.Length; i++)
+        {
+            int diagonal = row[0];
+            row[0] = i;
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int above = row[j];
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                diagonal = above;
+            }
+        }
+        return row[b.Length];
     }
 
     public static ModelStore Store(ParseResult parse) => new(parse.GetValue(ModelsDir));

@@ -227,6 +227,7 @@ public sealed class HostileInputTests(InstalledModelsFixture fx, ITestOutputHelp
             Assert.True(r.ExitCode == 2, $"{string.Join(' ', args)}: exit {r.ExitCode}\n{r.Console}");
             Assert.Contains($"unknown option '{args.First(x => x.StartsWith("--", StringComparison.Ordinal))}'", r.Console);
         }
+        Assert.Contains("unknown option '--formt' (did you mean --format?", CliRunner.Run("compare", a, a, "--formt", "json").Console);
     }
 
     [Fact]
