@@ -51,19 +51,17 @@ internal static class GalleryEvaluateCommand
             var classes = FaceDataset.Load(parse.GetValue(data)!).Where(c => c.ImagePaths.Count > 0).ToList();
             if (classes.Count < 2) throw new ArgumentException($"{parse.GetValue(data)}: needs at least two people (subfolders with images); found {classes.Count}");
 
-            using var recognizer = RecognizerCliOptions.Open(ctx, parse, model, mtcnn);
+            bool asJson = parse.GetValue(json);
+            var doc = ctx.ForDocument(asJson); // with --json, stdout is the JSON alone: progress and per-file lines go to stderr
+            using var recognizer = RecognizerCliOptions.Open(doc, parse, model, mtcnn);
             var info = recognizer.Model;
             var metric = RecognitionMetrics.From(info.Metric);
             var paths = classes.SelectMany(c => c.ImagePaths).ToList();
             var labels = classes.SelectMany(c => c.ImagePaths.Select(_ => c.Name)).ToList();
-            bool asJson = parse.GetValue(json);
             var input = parse.GetValue(aligned) ? FaceInput.Aligned : FaceInput.Detect;
-            int threads = Math.Max(1, parse.GetValue(workers));
-            // With --json, stdout carries the JSON alone: no progress bar or per-file lines there.
-            if (!asJson) ctx.Console.MarkupLineInterpolated($"{classes.Count} people, {paths.Count} images");
-            var photos = asJson
-                ? PhotoEmbedding.EmbedMany(recognizer, paths, input, largestOnly: true, threads, cancel: cancel)
-                : RecognizerCliOptions.EmbedWithProgress(ctx, recognizer, paths, input, largestOnly: true, threads, "embedding", cancel);
+            doc.Console.MarkupLineInterpolated($"{classes.Count} people, {paths.Count} images");
+            var photos = RecognizerCliOptions.EmbedWithProgress(doc, recognizer, paths, input, largestOnly: true,
+                Math.Max(1, parse.GetValue(workers)), "embedding", cancel);
             var faces = photos.Select((p, i) => (p, Label: labels[i])).Where(x => x.p.Largest is not null)
                 .Select(x => (x.Label, x.p.Largest!.Vector)).ToList();
             int failed = photos.Count - faces.Count;
@@ -88,7 +86,7 @@ internal static class GalleryEvaluateCommand
             var c = CultureInfo.InvariantCulture;
             if (asJson)
             {
-                var doc = new
+                var report = new
                 {
                     model = info.Name,
                     metric = RecognitionMetrics.Name(metric),
@@ -119,7 +117,7 @@ internal static class GalleryEvaluateCommand
                         wrong_names = r.Rates.WrongNames,
                     }).ToArray(),
                 };
-                ctx.Out.WriteLine(JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }));
+                ctx.Out.WriteLine(JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
                 return Task.FromResult(0);
             }
 
