@@ -164,6 +164,13 @@ public sealed class IdentificationThresholdCliTests(InstalledModelsFixture fx)
         Assert.True(byLabel["suggested"].GetProperty("fpir").GetDouble() <= 0.01);
         Assert.Equal(suggested, byLabel["suggested"].GetProperty("threshold").GetSingle());
 
+        // As a real process: stdout is the JSON alone (progress and counts go to stderr).
+        var process = CliProcess.Run(["gallery", "evaluate", root, "--enrol", "5", "--draws", "1", "--json", "--models-dir", store.Directory],
+            TimeSpan.FromSeconds(300));
+        Assert.True(process.ExitCode == 0, process.Both);
+        Assert.Equal(20, JsonDocument.Parse(process.Stdout).RootElement.GetProperty("people").GetInt32());
+        Assert.Contains("20 people, 160 images", process.Stderr);
+
         // Text: a table and the suggestion line; a folder of one person is a usage error.
         var text = CliRunner.Run("gallery", "evaluate", root, "--enrol", "5", "--draws", "1", "--models-dir", store.Directory);
         Assert.Contains("suggested: --threshold", text.Console);
