@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using FaceNetSharp.Imaging;
 using FaceNetSharp.Models;
@@ -77,7 +78,10 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
         {
             var (ws, hs) = MtcnnMath.ScaledSize(image.Width, image.Height, scale);
             var input = new float[3 * ws * hs];
-            ImageResize.ResizeToChw(image, PixelRect.Of(image), ws, hs, Mean, Scale, input, Kernel);
+            if (_options.Resampling == MtcnnResampling.Area)
+                PyramidLevel(image, ws, hs, input);
+            else
+                ImageResize.ResizeToChw(image, PixelRect.Of(image), ws, hs, Mean, Scale, input, Kernel);
             using var inputValue = OrtValue.CreateTensorValueFromMemory(input, [1, 3, hs, ws]);
             using var outputs = _pnet.Run(OnnxSessions.DefaultRun, ["input"], [inputValue], ["reg", "prob"]);
             var regShape = outputs[0].GetTensorTypeAndShape().Shape; // 1 x 4 x H' x W'
@@ -172,11 +176,59 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
             for (int k = 0; k < count; k++)
             {
                 var region = MtcnnMath.CropFor(boxes[start + k]);
-                ImageResize.ResizeToChw(image, region, size, size, Mean, Scale, input.AsSpan(k * per, per), Kernel);
+                if (_options.Resampling == MtcnnResampling.Area)
+                    CropInput(image, region, size, input.AsSpan(k * per, per));
+                else
+                    ImageResize.ResizeToChw(image, region, size, size, Mean, Scale, input.AsSpan(k * per, per), Kernel);
             }
             using var inputValue = OrtValue.CreateTensorValueFromMemory(input, [count, 3, size, size]);
             using var outputs = net.Run(OnnxSessions.DefaultRun, ["input"], [inputValue], outputNames);
             handle(outputs, start, count);
+        }
+    }
+
+    /// <summary>
+    /// facenet's P-Net input: <c>imresample(img, (hs, ws))</c> on the uint8 image (so the level is uint8, rounded as
+    /// OpenCV rounds), then <c>(level - 127.5) * 0.0078125</c>, exact in float32. Written as CHW planes.
+    /// </summary>
+    private static void PyramidLevel(RgbImage image, int ws, int hs, Span<float> chw)
+    {
+        int n = ws * hs;
+        byte[] level = ArrayPool<byte>.Shared.Rent(3 * n);
+        try
+        {
+            OpenCvResize.AreaU8(image, ws, hs, level);
+            for (int i = 0; i < n; i++)
+            {
+                chw[i] = (level[3 * i] - Mean) * Scale;
+                chw[n + i] = (level[3 * i + 1] - Mean) * Scale;
+                chw[2 * n + i] = (level[3 * i + 2] - Mean) * Scale;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(level);
+        }
+    }
+
+    /// <summary>
+    /// facenet's R-Net/O-Net input: the crop in a float64 zero canvas, <c>imresample(tmp, (size, size))</c> in float64,
+    /// <c>(x - 127.5) * 0.0078125</c> in float64, then float32 (what the TensorFlow placeholder receives).
+    /// </summary>
+    private static void CropInput(RgbImage image, PixelRect region, int size, Span<float> chw)
+    {
+        int n = size * size;
+        double[] resized = ArrayPool<double>.Shared.Rent(3 * n);
+        try
+        {
+            OpenCvResize.AreaF64(image, region, size, size, resized);
+            for (int i = 0; i < n; i++)
+                for (int c = 0; c < 3; c++)
+                    chw[c * n + i] = (float)((resized[3 * i + c] - Mean) * (double)Scale);
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(resized);
         }
     }
 

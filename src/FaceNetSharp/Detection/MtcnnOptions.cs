@@ -42,7 +42,10 @@ public sealed record MtcnnOptions
 /// <summary>Resampling used inside MTCNN.</summary>
 public enum MtcnnResampling
 {
-    /// <summary>Pixel-area averaging, as OpenCV's INTER_AREA (facenet's choice).</summary>
+    /// <summary>
+    /// OpenCV's <c>cv2.resize(INTER_AREA)</c>, facenet's choice, with OpenCV's own arithmetic (see OpenCvResize):
+    /// uint8 pyramid levels, float64 crops. Reproduces facenet's detect_face.py with OpenCV 4.6.
+    /// </summary>
     Area,
     /// <summary>PIL's BOX filter (whole pixels whose centres fall inside each output pixel).</summary>
     PilBox,

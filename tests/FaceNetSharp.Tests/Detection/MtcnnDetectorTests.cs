@@ -55,9 +55,9 @@ public sealed class MtcnnDetectorTests(InstalledModelsFixture fx, ITestOutputHel
     }
 
     /// <summary>
-    /// With facenet's own resampler (OpenCV INTER_AREA: exact pixel-area averaging) a few R-Net candidates differ, so
-    /// O-Net's winning candidate can be another one of the same face: measured max differences 4.8 px (box, 0001)
-    /// and 1.3 px (landmarks). Landmarks are what alignment uses.
+    /// With facenet's own resampler (OpenCV's INTER_AREA arithmetic, uint8 pyramid) a few R-Net candidates differ, so
+    /// O-Net's winning candidate can be another one of the same face: measured max differences 4.9 px (box, 0001)
+    /// and 1.5 px (landmarks). Landmarks are what alignment uses.
     /// </summary>
     [SkippableTheory]
     [InlineData("Anthony_Hopkins_0001")]
