@@ -15,6 +15,9 @@ internal struct Candidate
     }
 }
 
+/// <summary>The regression offsets at the mirrored column of a level's first passing P-Net cell.</summary>
+internal readonly record struct MirroredRegression(bool Seen, double Dx1, double Dy1, double Dx2, double Dy2);
+
 /// <summary>Which overlap NMS uses: intersection over union, or over the smaller box (facenet's 'Min').</summary>
 internal enum NmsMode { Union, Min }
 
@@ -80,13 +83,29 @@ internal static class MtcnnMath
         ReadOnlySpan<float> prob, ReadOnlySpan<float> reg, int mapWidth, int mapHeight, double scale, double threshold,
         List<Candidate> result)
     {
-        int plane = mapWidth * mapHeight;
-        int first = result.Count, lastRow = 0, lastCol = 0;
-        for (int row = 0; row < mapHeight; row++)
+        int first = result.Count;
+        var lone = default(MirroredRegression);
+        ScanBand(prob, reg, mapWidth, mapHeight, 0, scale, threshold, result, ref lone);
+        FinishLevel(result, first, lone);
+    }
+
+    /// <summary>
+    /// One horizontal band of a level's P-Net maps (<paramref name="bandRows"/> full rows starting at map row
+    /// <paramref name="rowOffset"/>): appends its passing cells, row by row, so bands scanned top to bottom list a level
+    /// exactly as one scan of the whole map. <paramref name="lone"/> remembers the mirrored regression of the level's
+    /// first passing cell, for <see cref="FinishLevel"/>.
+    /// </summary>
+    public static void ScanBand(
+        ReadOnlySpan<float> prob, ReadOnlySpan<float> reg, int mapWidth, int bandRows, int rowOffset, double scale,
+        double threshold, List<Candidate> result, ref MirroredRegression lone)
+    {
+        int plane = mapWidth * bandRows;
+        for (int r = 0; r < bandRows; r++)
         {
+            int row = rowOffset + r;
             for (int col = 0; col < mapWidth; col++)
             {
-                int i = row * mapWidth + col;
+                int i = r * mapWidth + col;
                 float score = prob[i];
                 if (score < threshold) continue;
                 // q1 = fix((stride * bb + 1) / scale), q2 = fix((stride * bb + cellsize - 1 + 1) / scale)
@@ -99,18 +118,27 @@ internal static class MtcnnMath
                 {
                     Dx1 = reg[i], Dy1 = reg[plane + i], Dx2 = reg[2 * plane + i], Dy2 = reg[3 * plane + i],
                 };
+                if (!lone.Seen)
+                {
+                    int m = r * mapWidth + (mapWidth - 1 - col);
+                    lone = new MirroredRegression(true, reg[m], reg[plane + m], reg[2 * plane + m], reg[3 * plane + m]);
+                }
                 result.Add(c);
-                (lastRow, lastCol) = (row, col);
             }
         }
-        if (result.Count - first == 1)
-        {
-            // detect_face.py: "if y.shape[0]==1: dx1 = np.flipud(dx1) ..." (axis 0 of the transposed map is x).
-            var c = result[first];
-            int m = lastRow * mapWidth + (mapWidth - 1 - lastCol);
-            c.Dx1 = reg[m]; c.Dy1 = reg[plane + m]; c.Dx2 = reg[2 * plane + m]; c.Dy2 = reg[3 * plane + m];
-            result[first] = c;
-        }
+    }
+
+    /// <summary>
+    /// Ends a level whose cells start at <paramref name="levelStart"/> in <paramref name="result"/>: when exactly one cell
+    /// passed, detect_face.py's <c>np.flipud</c> of its transposed maps (<c>if y.shape[0]==1</c>) gives that cell the
+    /// offsets of the mirrored column of its row.
+    /// </summary>
+    public static void FinishLevel(List<Candidate> result, int levelStart, in MirroredRegression lone)
+    {
+        if (result.Count - levelStart != 1) return;
+        var c = result[levelStart];
+        (c.Dx1, c.Dy1, c.Dx2, c.Dy2) = (lone.Dx1, lone.Dy1, lone.Dx2, lone.Dy2);
+        result[levelStart] = c;
     }
 
     /// <summary>

@@ -29,8 +29,16 @@ public sealed record MtcnnOptions
     /// </summary>
     public MtcnnResampling Resampling { get; init; } = MtcnnResampling.Area;
 
+    /// <summary>
+    /// The largest P-Net run, in input pixels of a pyramid level: levels are scanned in horizontal bands of at most this
+    /// many pixels (full rows), which bounds ONNX Runtime's working memory for one run (about 100-150 bytes per input
+    /// pixel: the input and P-Net's first feature maps). Results do not depend on it. 2^20 by default.
+    /// </summary>
+    internal int PNetBandPixels { get; init; } = 1 << 20;
+
     internal void Validate()
     {
+        if (PNetBandPixels < 1024) throw new ArgumentOutOfRangeException(nameof(PNetBandPixels), PNetBandPixels, "must be at least 1024");
         if (MinFaceSize < 12) throw new ArgumentOutOfRangeException(nameof(MinFaceSize), MinFaceSize, "must be at least 12 pixels (P-Net's window)");
         if (ScaleFactor is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(ScaleFactor), ScaleFactor, "must be in (0, 1)");
         foreach (var t in new[] { PNetThreshold, RNetThreshold, ONetThreshold })

@@ -129,6 +129,15 @@ internal static class OpenCvResize
     {
         public int Width => region.Width;
 
+        /// <summary>Value <paramref name="i"/> (channel units: x * 3 + c) of row <paramref name="y"/>; 0 outside the image.</summary>
+        public double At(int y, int i)
+        {
+            int iy = region.Y + y, ix = region.X + i / Cn;
+            return iy < 0 || iy >= image.Height || ix < 0 || ix >= image.Width
+                ? 0.0
+                : image.Pixels[(iy * image.Width + ix) * Cn + i % Cn];
+        }
+
         /// <summary>Row <paramref name="y"/> of the crop (0-based), <c>Width * 3</c> doubles.</summary>
         public void Row(int y, Span<double> row)
         {
@@ -195,39 +204,32 @@ internal static class OpenCvResize
 
     private static void AreaFastF64(Crop crop, Plan p, Span<double> dst)
     {
-        int sx = p.IScaleX, sy = p.IScaleY, area = sx * sy, sRow = p.Sw * Cn, dRow = p.Dw * Cn;
+        int sx = p.IScaleX, sy = p.IScaleY, area = sx * sy, dRow = p.Dw * Cn;
         double scale = 1f / area; // float scale = 1.f/(area), multiplied in double (WT = double)
-        double[] rows = ArrayPool<double>.Shared.Rent(sy * sRow);
-        int[] ofs = ArrayPool<int>.Shared.Rent(area);
-        try
+        // ofs[k]: block offsets row by row (hal::resize: for sy, for sx: ofs[k++] = sy*srcstep + sx*cn), here as
+        // (row, column-in-channel-units) pairs read straight from the image, so a large crop needs no buffer.
+        Span<int> ofsY = area <= 256 ? stackalloc int[area] : new int[area];
+        Span<int> ofsX = area <= 256 ? stackalloc int[area] : new int[area];
+        for (int by = 0, k = 0; by < sy; by++)
+            for (int bx = 0; bx < sx; bx++, k++)
+                (ofsY[k], ofsX[k]) = (by, bx * Cn);
+        for (int dy = 0; dy < p.Dh; dy++)
         {
-            // ofs[k]: block offsets row by row (hal::resize: for sy, for sx: ofs[k++] = sy*srcstep + sx*cn).
-            for (int by = 0, k = 0; by < sy; by++)
-                for (int bx = 0; bx < sx; bx++)
-                    ofs[k++] = by * sRow + bx * Cn;
-            for (int dy = 0; dy < p.Dh; dy++)
+            int y0 = dy * sy;
+            var d = dst.Slice(dy * dRow, dRow);
+            for (int dx = 0; dx < dRow; dx++)
             {
-                for (int by = 0; by < sy; by++)
-                    crop.Row(dy * sy + by, rows.AsSpan(by * sRow, sRow));
-                var d = dst.Slice(dy * dRow, dRow);
-                for (int dx = 0; dx < dRow; dx++)
-                {
-                    int x0 = (dx / Cn) * sx * Cn + dx % Cn;
-                    double sum = 0;
-                    int k = 0;
-                    // CV_ENABLE_UNROLLED: sum += S[ofs[k]] + S[ofs[k+1]] + S[ofs[k+2]] + S[ofs[k+3]] (left to right)
-                    for (; k <= area - 4; k += 4)
-                        sum += rows[x0 + ofs[k]] + rows[x0 + ofs[k + 1]] + rows[x0 + ofs[k + 2]] + rows[x0 + ofs[k + 3]];
-                    for (; k < area; k++)
-                        sum += rows[x0 + ofs[k]];
-                    d[dx] = sum * scale;
-                }
+                int x0 = (dx / Cn) * sx * Cn + dx % Cn;
+                double sum = 0;
+                int k = 0;
+                // CV_ENABLE_UNROLLED: sum += S[ofs[k]] + S[ofs[k+1]] + S[ofs[k+2]] + S[ofs[k+3]] (left to right)
+                for (; k <= area - 4; k += 4)
+                    sum += crop.At(y0 + ofsY[k], x0 + ofsX[k]) + crop.At(y0 + ofsY[k + 1], x0 + ofsX[k + 1])
+                         + crop.At(y0 + ofsY[k + 2], x0 + ofsX[k + 2]) + crop.At(y0 + ofsY[k + 3], x0 + ofsX[k + 3]);
+                for (; k < area; k++)
+                    sum += crop.At(y0 + ofsY[k], x0 + ofsX[k]);
+                d[dx] = sum * scale;
             }
-        }
-        finally
-        {
-            ArrayPool<double>.Shared.Return(rows);
-            ArrayPool<int>.Shared.Return(ofs);
         }
     }
 
