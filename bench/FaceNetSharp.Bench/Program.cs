@@ -3,6 +3,7 @@ using FaceNetSharp.Bench;
 // dotnet run -c Release --project bench/FaceNetSharp.Bench -- <benchmark> [options]
 var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.OrdinalIgnoreCase)
 {
+    ["model-check"] = ModelCheckBenchmark.Run,
     ["align"] = AlignBenchmark.Run,
     ["detect-alloc"] = DetectAllocBenchmark.Run,
     ["embed"] = EmbedBenchmark.Run,
@@ -12,6 +13,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {
     Console.Error.WriteLine($"usage: FaceNetSharp.Bench <{string.Join("|", benchmarks.Keys)}> [options]");
+    Console.Error.WriteLine("  model-check [rounds (7)]");
     Console.Error.WriteLine("  align [images (200)]");
     Console.Error.WriteLine("  detect-alloc IMAGE [calls (10)]   (scripts/detection-memory.sh runs it with the memory figures)");
     Console.Error.WriteLine("  embed [faces per measurement (256)]");
