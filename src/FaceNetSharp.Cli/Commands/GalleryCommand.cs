@@ -46,7 +46,7 @@ internal static class GalleryCommand
     private static Command Add(CliContext ctx, Option<string?> galleryPath, Option<string> model)
     {
         var name = new Argument<string>("NAME") { Description = "The person's name" };
-        var images = new Argument<string[]>("IMAGE") { Description = "Photos of the person (the largest face of each is enrolled)", Arity = ArgumentArity.OneOrMore };
+        var images = CliApp.Files("IMAGE", "Photos of the person (the largest face of each is enrolled)");
         var mtcnn = MtcnnCliOptions.Create();
         var cmd = new Command("add", "Enrol a person from photos") { name, images };
         mtcnn.AddTo(cmd);
@@ -75,7 +75,7 @@ internal static class GalleryCommand
 
     private static Command Identify(CliContext ctx, Option<string?> galleryPath, Option<string> model)
     {
-        var images = new Argument<string[]>("IMAGE") { Description = "Photos; every face of each is identified", Arity = ArgumentArity.OneOrMore };
+        var images = CliApp.Files("IMAGE", "Photos; every face of each is identified");
         var top = new Option<int>("--top") { Description = "Candidates per face, nearest first", DefaultValueFactory = _ => 1 };
         var json = new Option<bool>("--json") { Description = "Print JSON: [{file, error?, faces: [{box, name, distance, known, candidates: [{name, distance}]}]}]" };
         var threshold = new Option<float?>("--threshold") { Description = "Distance at or above which a face is unknown (default: the model's same-person threshold)" };
@@ -86,17 +86,18 @@ internal static class GalleryCommand
         {
             int k = parse.GetValue(top);
             if (k < 1) throw new ArgumentException("--top must be at least 1");
-            using var recognizer = RecognizerCliOptions.Open(ctx, parse, model, mtcnn);
-            using var gallery = OpenGallery(ctx, parse, galleryPath, recognizer.Model);
-            float limit = parse.GetValue(threshold) ?? recognizer.Model.Threshold;
             bool asJson = parse.GetValue(json);
-            if (gallery.FaceCount == 0) ctx.Console.MarkupLineInterpolated($"[yellow]the gallery {gallery.FilePath} is empty: every face is unknown[/]");
+            var c = ctx.ForDocument(asJson); // with --json, stdout is the JSON alone
+            using var recognizer = RecognizerCliOptions.Open(c, parse, model, mtcnn);
+            using var gallery = OpenGallery(c, parse, galleryPath, recognizer.Model);
+            float limit = parse.GetValue(threshold) ?? recognizer.Model.Threshold;
+            if (gallery.FaceCount == 0) c.Console.MarkupLineInterpolated($"[yellow]the gallery {gallery.FilePath} is empty: every face is unknown[/]");
             var results = new List<object>();
             int problems = 0;
             foreach (var file in parse.GetValue(images)!)
             {
                 var photo = PhotoEmbedding.Embed(recognizer, file, FaceInput.Detect, largestOnly: false);
-                if (!RecognizerCliOptions.ReportProblem(ctx, photo))
+                if (!RecognizerCliOptions.ReportProblem(c, photo))
                 {
                     problems++;
                     results.Add(new { file, error = photo.Error ?? "no face found", faces = Array.Empty<object>() });
@@ -128,12 +129,12 @@ internal static class GalleryCommand
                 results.Add(new { file, faces });
                 if (!asJson)
                 {
-                    ctx.Console.MarkupLineInterpolated($"[bold]{file}[/]: {photo.Faces.Count} face(s)");
-                    ctx.Console.Write(table);
+                    c.Console.MarkupLineInterpolated($"[bold]{file}[/]: {photo.Faces.Count} face(s)");
+                    c.Console.Write(table);
                 }
             }
-            if (asJson) ctx.Out.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
-            else ctx.Console.MarkupLineInterpolated($"[grey]threshold {limit:F3} ({RecognitionMetrics.Name(gallery.Metric)} distance, model {gallery.ModelId})[/]");
+            if (asJson) c.Out.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+            else c.Console.MarkupLineInterpolated($"[grey]threshold {limit:F3} ({RecognitionMetrics.Name(gallery.Metric)} distance, model {gallery.ModelId})[/]");
             return problems == 0 ? 0 : 1;
         });
         return cmd;
