@@ -134,6 +134,18 @@ internal static class ModelCatalog
         return Recognition.OperatingPointSet.Parse(reader.ReadToEnd(), name);
     }
 
+    /// <summary>
+    /// True when <paramref name="card"/> is what installing <paramref name="name"/> now would write: same name and
+    /// converter version and, for an embedder, the operating points of the same measurement (re-measured points make
+    /// the installed card outdated, so it is rewritten with them).
+    /// </summary>
+    public static bool IsCurrent(ModelCard card, string name)
+    {
+        if (card.Name != name || card.ConverterVersion != ConverterVersion) return false;
+        var points = All.FirstOrDefault(s => s.Name == name)?.OperatingPoints;
+        return points is null || card.OperatingPoints?.MeasuredAt == points.MeasuredAt;
+    }
+
     /// <summary>The source of <paramref name="name"/>; an unknown name is a <see cref="ModelInstallException"/> listing the known ones.</summary>
     public static ModelSource Get(string name) =>
         All.FirstOrDefault(s => s.Name == name)
