@@ -1,0 +1,82 @@
+using System.Runtime;
+using System.Runtime.InteropServices;
+
+namespace FaceNetSharp.Server;
+
+/// <summary>
+/// Gives memory back to the system once the server goes idle after work: without this, the process keeps what its
+/// largest requests took (the GC collects only when allocations trigger it, so an idle server never collects; and
+/// glibc keeps freed native memory in its arenas). A short while after the last job in flight ends (so a steady
+/// stream of requests is not interrupted), and only if images were worked on since the last trim, it runs a blocking
+/// compacting full collection that also compacts the large-object heap and decommits free regions
+/// (<see cref="GCCollectionMode.Aggressive"/>), then asks glibc to return free native memory (<c>malloc_trim</c>).
+/// </summary>
+internal sealed class MemoryTrimmer : IDisposable
+{
+    // A pause after the last job before trimming: a client sending one request after another (the page, a script)
+    // leaves gaps of milliseconds, which must not each cost a full collection. 500 ms is far above such gaps and far
+    // below the 30 s the memory target allows.
+    private static readonly TimeSpan Delay = TimeSpan.FromMilliseconds(500);
+
+    private readonly InferenceGate _gate;
+    private readonly Timer _timer;
+    private int _workSinceTrim;   // 1 when a job ended since the last trim
+    private long _trims;
+
+    public MemoryTrimmer(InferenceGate gate)
+    {
+        _gate = gate;
+        _timer = new Timer(_ => TrimIfIdle(), null, Timeout.Infinite, Timeout.Infinite);
+        gate.Idle += OnIdle;
+    }
+
+    /// <summary>How many trims ran (for tests and logs).</summary>
+    public long Trims => Interlocked.Read(ref _trims);
+
+    private void OnIdle()
+    {
+        Volatile.Write(ref _workSinceTrim, 1);
+        _timer.Change(Delay, Timeout.InfiniteTimeSpan);
+    }
+
+    private void TrimIfIdle()
+    {
+        if (_gate.PixelsInFlight != 0 || _gate.Available != _gate.MaxConcurrency) return; // busy again: its end re-arms
+        if (Interlocked.Exchange(ref _workSinceTrim, 0) == 0) return;
+        Trim();
+        Interlocked.Increment(ref _trims);
+    }
+
+    /// <summary>One compacting, decommitting full collection, then glibc's trim where there is one.</summary>
+    public static void Trim()
+    {
+        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        if (OperatingSystem.IsLinux()) TryMallocTrim();
+    }
+
+    private static bool _noMallocTrim;
+
+    private static void TryMallocTrim()
+    {
+        if (_noMallocTrim) return;
+        try
+        {
+            malloc_trim(0);
+        }
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
+        {
+            _noMallocTrim = true; // musl and other C libraries without it
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "malloc_trim")]
+    private static extern int malloc_trim(nuint pad);
+
+    public void Dispose()
+    {
+        _gate.Idle -= OnIdle;
+        _timer.Dispose();
+    }
+}
