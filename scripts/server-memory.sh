@@ -10,7 +10,7 @@
 #   large-serial    five (LARGE_N) 6000x6600 one-colour PNGs (129 kB each), one at a time, to /v1/detect
 #   large-parallel  16 clients sending that PNG two at a time each, to /v1/detect
 # Needs: a Release build of the CLI (dotnet build src/FaceNetSharp.Cli -c Release), curl, python3.
-# CLIENTS, REQUESTS, AFTER_S override the defaults of the photos scenario and the wait after the load.
+# FACENET_DLL names another build of the CLI. CLIENTS, REQUESTS, LARGE_N, AFTER_S override the defaults of the photos scenario and the wait after the load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +20,7 @@ extra=("$@")
 clients="${CLIENTS:-8}"
 requests="${REQUESTS:-50}"
 after_s="${AFTER_S:-30}"
-cli="src/FaceNetSharp.Cli/bin/Release/net10.0/facenet.dll"
+cli="${FACENET_DLL:-src/FaceNetSharp.Cli/bin/Release/net10.0/facenet.dll}"
 [ -f "$cli" ] || { echo "server-memory: $cli not found: dotnet build src/FaceNetSharp.Cli -c Release" >&2; exit 2; }
 
 faces="../shared/data/faces"

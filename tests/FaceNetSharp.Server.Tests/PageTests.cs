@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Playwright;
 
 namespace FaceNetSharp.Server.Tests;
@@ -76,7 +78,7 @@ public sealed class PageTests(ServerFixture fixture)
     /// <summary>Another web site on loopback (http://localhost:PORT/), serving one empty page.</summary>
     private static async Task<AttackerSite> AttackerSiteAsync()
     {
-        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var app = builder.Build();
@@ -86,7 +88,7 @@ public sealed class PageTests(ServerFixture fixture)
         return new AttackerSite(app, $"http://localhost:{address.Port}/");
     }
 
-    private sealed record AttackerSite(Microsoft.AspNetCore.Builder.WebApplication App, string Url) : IAsyncDisposable
+    private sealed record AttackerSite(WebApplication App, string Url) : IAsyncDisposable
     {
         public ValueTask DisposeAsync() => App.DisposeAsync();
     }

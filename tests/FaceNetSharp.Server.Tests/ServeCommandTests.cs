@@ -84,10 +84,12 @@ public sealed partial class ServeCommandTests
                 try
                 {
                     var url = await WaitForUrlAsync(process, output, TimeSpan.FromMinutes(2));
-                    lock (output) Assert.Contains(galleryPath, Unwrapped(output.ToString()));
                     using var http = new HttpClient { BaseAddress = new Uri(url) };
                     var gallery = await Json.GetAsync<GalleryResponse>(http, "/v1/gallery");
                     Assert.Equal(["Anthony Hopkins"], gallery!.People.Select(p => p.Name));
+                    // serve names its gallery once it listens (after Kestrel's "Now listening").
+                    for (int i = 0; i < 100 && !Unwrapped(Text(output)).Contains("Gallery:"); i++) await Task.Delay(100);
+                    Assert.Contains(galleryPath, Unwrapped(Text(output)));
                 }
                 finally
                 {
@@ -120,6 +122,11 @@ public sealed partial class ServeCommandTests
 
     /// <summary>The console's text without white space: the console wraps long lines wherever its width ends.</summary>
     private static string Unwrapped(string text) => string.Concat(text.Where(c => !char.IsWhiteSpace(c)));
+
+    private static string Text(StringBuilder output)
+    {
+        lock (output) return output.ToString();
+    }
 
     private static string Facenet => Path.Combine(AppContext.BaseDirectory, "facenet.dll");
 
