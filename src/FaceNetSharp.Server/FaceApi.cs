@@ -27,14 +27,15 @@ internal sealed class FaceService(FaceRecognizer recognizer, FaceGallery gallery
     public Task<T> RunAsync<T>(IReadOnlyList<Upload> images, bool together, Func<T> work, CancellationToken cancel)
     {
         foreach (var image in images)
-            if (image.Pixels > Options.MaxPixels && ImageLoader.TryReadSize(image.Bytes, out _, out _))
+            if (image.HeaderSize is not null && image.Pixels > Options.MaxPixels)
                 throw new ImageLoadException(image.Label, ImageLoadFailure.TooLarge,
                     $"the header declares {image.Size}, more than the server's limit of {Options.MaxPixels:N0} (--max-pixels); nothing was decoded");
         long pixels = together ? images.Sum(i => i.Pixels) : images.Max(i => i.Pixels);
         if (pixels > Gate.PixelBudget)
         {
+            var largest = images.MaxBy(i => i.Pixels)!;
             string what = images.Count == 1 || !together
-                ? $"{images.MaxBy(i => i.Pixels)!.Label} is {images.MaxBy(i => i.Pixels)!.Size}"
+                ? $"{largest.Label} is {largest.Size}"
                 : $"the {images.Count} images take {pixels:N0} pixels together";
             throw new ApiProblemException(StatusCodes.Status413PayloadTooLarge, "Image too large",
                 $"{what}, more than this server's budget of {Gate.PixelBudget:N0} pixels in flight (--max-pixels-in-flight), " +

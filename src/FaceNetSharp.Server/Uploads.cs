@@ -8,15 +8,18 @@ internal sealed record Upload(string Label, byte[] Bytes)
     /// <summary>Decodes the image; failures are <see cref="ImageLoadException"/> naming <see cref="Label"/>.</summary>
     public RgbImage Decode(ImageLoadOptions options) => ImageLoader.Decode(Bytes, Label, options);
 
-    /// <summary>
-    /// The decoded size, width x height, from the header (nothing is decoded); for content whose size the header
-    /// does not give here (PGM/PPM, or not an image at all) the byte count, which bounds it (a PGM/PPM raster holds
-    /// at least one byte per pixel, and anything else fails to decode at its first bytes).
-    /// </summary>
-    public long Pixels { get; } = ImageLoader.TryReadSize(Bytes, out int w, out int h) ? (long)w * h : Bytes.LongLength;
+    /// <summary>The width and height the header declares (nothing is decoded); null when it does not say here.</summary>
+    public (int Width, int Height)? HeaderSize { get; } = ImageLoader.TryReadSize(Bytes, out int w, out int h) ? (w, h) : null;
 
-    /// <summary>The header's size in words, for messages.</summary>
-    public string Size => ImageLoader.TryReadSize(Bytes, out int w, out int h) ? $"{w}x{h} = {(long)w * h:N0} pixels" : $"up to {Pixels:N0} pixels";
+    /// <summary>
+    /// The decoded size, width x height, from the header; for content whose size the header does not give here
+    /// (PGM/PPM, or not an image at all) the byte count, which bounds it (a PGM/PPM raster holds at least one byte
+    /// per pixel, and anything else fails to decode at its first bytes).
+    /// </summary>
+    public long Pixels => HeaderSize is { } size ? (long)size.Width * size.Height : Bytes.LongLength;
+
+    /// <summary>The size in words, for messages.</summary>
+    public string Size => HeaderSize is { } size ? $"{size.Width}x{size.Height} = {Pixels:N0} pixels" : $"up to {Pixels:N0} pixels";
 }
 
 /// <summary>Reads multipart/form-data requests: checks the content type, finds the named file fields.</summary>
