@@ -29,14 +29,18 @@ public sealed class FaceServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly IDisposable[] _owned;
 
-    private FaceServer(WebApplication app, FaceService service, IDisposable[] owned)
+    private FaceServer(WebApplication app, FaceService service, MemoryTrimmer? trimmer, IDisposable[] owned)
     {
+        Trimmer = trimmer;
         _app = app;
         Service = service;
         _owned = owned;
     }
 
     internal FaceService Service { get; }
+
+    /// <summary>What gives memory back when the server goes idle; null when FACENETSHARP_SERVER_TRIM=off.</summary>
+    internal MemoryTrimmer? Trimmer { get; }
 
     /// <summary>
     /// Opens the models (installing missing default models), the gallery, and builds the server; both are disposed
@@ -162,8 +166,9 @@ public sealed class FaceServer : IAsyncDisposable
         // Uploads are authorised by the API key header (when set), not by cookies, so antiforgery tokens add nothing.
         FaceApi.Map(app.MapGroup("/v1").DisableAntiforgery());
 
-        IDisposable trimmer = Environment.GetEnvironmentVariable("FACENETSHARP_SERVER_TRIM") == "off" ? gate : new MemoryTrimmer(gate);
-        return new FaceServer(app, service, [trimmer, gate, .. owned]);
+        // FACENETSHARP_SERVER_TRIM=off leaves the trim out, to measure what it does (scripts/server-memory.sh).
+        var trimmer = Environment.GetEnvironmentVariable("FACENETSHARP_SERVER_TRIM") == "off" ? null : new MemoryTrimmer(gate);
+        return new FaceServer(app, service, trimmer, [.. trimmer is null ? Array.Empty<IDisposable>() : [trimmer], gate, .. owned]);
     }
 
     /// <summary>

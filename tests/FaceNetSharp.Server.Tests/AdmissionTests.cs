@@ -128,4 +128,21 @@ public sealed class AdmissionTests(ServerFixture fixture)
         var health = await Json.OkAsync<HealthResponse>(await s.Client.GetAsync("/health"));
         Assert.Equal(100_000, health.MaxPixelsInFlight);
     }
+
+    [SkippableFact]
+    public async Task The_server_gives_memory_back_once_idle_after_work_and_not_while_idle()
+    {
+        await using var s = await fixture.StartAsync();
+        var trimmer = s.Server.Trimmer!;
+        await Task.Delay(1500);
+        Assert.Equal(0, trimmer.Trims); // nothing worked on yet: nothing to give back
+
+        await Json.OkAsync<DetectResponse>(await s.Client.PostAsync("/v1/detect", Form.Of(("image", Photos.Hopkins1))));
+        for (int i = 0; i < 100 && trimmer.Trims == 0; i++) await Task.Delay(100);
+        Assert.Equal(1, trimmer.Trims);
+
+        // Idle without new work: no further collections.
+        await Task.Delay(1500);
+        Assert.Equal(1, trimmer.Trims);
+    }
 }

@@ -12,6 +12,7 @@ internal static class OnnxSessions
     /// Whether sessions opened from now on keep ONNX Runtime's CPU memory arena (and memory patterns). The arena
     /// keeps the most a session ever needed for the rest of its life; a long-lived process that sees the odd large
     /// image (the server) turns it off so that memory goes back after the request. Process-wide.
+    /// <c>FACENETSHARP_ORT_ARENA=on|off</c> overrides it, to measure what the arena does (scripts/server-memory.sh).
     /// </summary>
     public static bool CpuMemoryArena { get; set; } = true;
 
