@@ -25,6 +25,7 @@ internal sealed class MemoryTrimmer : IDisposable
 
     public MemoryTrimmer(InferenceGate gate)
     {
+        if (Environment.GetEnvironmentVariable("FACENETSHARP_SERVER_MALLOPT") != "off") ConfigureAllocator();
         _gate = gate;
         _timer = new Timer(_ => TrimIfIdle(), null, Timeout.Infinite, Timeout.Infinite);
         gate.Idle += OnIdle;
@@ -57,6 +58,34 @@ internal sealed class MemoryTrimmer : IDisposable
     }
 
     private static bool _noMallocTrim;
+    private static int _allocatorConfigured;
+
+    // glibc's mallopt parameter numbers (malloc.h): M_MMAP_THRESHOLD.
+    private const int MmapThresholdParam = -3;
+    // Native blocks from 1 MiB up are mapped on their own and unmapped when freed. glibc's default threshold is
+    // dynamic: it rises to the size of the largest mapped block freed (up to 32 MiB), after which ONNX Runtime's
+    // per-run buffers of a few MiB (P-Net on a photo's large pyramid levels) come from the heap arenas, where freed
+    // memory stays in the process: RSS grew under steady load without it (scripts/server-memory.sh, photos).
+    private const int MmapThreshold = 1 << 20;
+
+    /// <summary>
+    /// Fixes glibc's mmap threshold (process-wide, once): large native buffers go back to the system when freed,
+    /// also under steady load when no idle trim runs. Does nothing where there is no glibc.
+    /// </summary>
+    public static void ConfigureAllocator()
+    {
+        if (!OperatingSystem.IsLinux() || Interlocked.Exchange(ref _allocatorConfigured, 1) == 1) return;
+        try
+        {
+            mallopt(MmapThresholdParam, MmapThreshold);
+        }
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
+        {
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "mallopt")]
+    private static extern int mallopt(int param, int value);
 
     private static void TryMallocTrim()
     {
