@@ -6,7 +6,8 @@
 #   scripts/server-memory.sh [photos|large-serial|large-parallel|all] [-- extra `facenet serve` flags]
 #
 # Scenarios (each on its own fresh server, temp gallery, free port):
-#   photos          8 clients x 50 requests of ~2-Mpx photos (../shared/data) to /v1/identify
+#   photos          8 clients x 7 requests (56: the "50 requests from 8 clients") of ~2-Mpx photos
+#                   (../shared/data) to /v1/identify
 #   large-serial    five (LARGE_N) 6000x6600 one-colour PNGs (129 kB each), one at a time, to /v1/detect
 #   large-parallel  16 clients sending that PNG two at a time each, to /v1/detect
 # Needs: a Release build of the CLI (dotnet build src/FaceNetSharp.Cli -c Release), curl, python3.
@@ -18,7 +19,7 @@ scenario="${1:-all}"; shift || true
 [ "${1:-}" = "--" ] && shift
 extra=("$@")
 clients="${CLIENTS:-8}"
-requests="${REQUESTS:-50}"
+requests="${REQUESTS:-7}"
 after_s="${AFTER_S:-30}"
 cli="${FACENET_DLL:-src/FaceNetSharp.Cli/bin/Release/net10.0/facenet.dll}"
 [ -f "$cli" ] || { echo "server-memory: $cli not found: dotnet build src/FaceNetSharp.Cli -c Release" >&2; exit 2; }

@@ -77,12 +77,14 @@ public sealed class FaceServer : IAsyncDisposable
     /// <see cref="ServerOptions.MaxConcurrency"/>); an embedder that also used every core would oversubscribe them.
     /// </summary>
     /// <remarks>
+    /// Process-wide, it also limits glibc's malloc arenas (<see cref="MemoryTrimmer.ConfigureAllocator"/>).
     /// The sessions are opened without ONNX Runtime's CPU memory arena: an arena keeps the most memory a session ever
     /// needed (gigabytes after one 40-Mpx image) for the life of the process, where without it the memory of a
     /// request goes back when it ends (scripts/server-memory.sh measures both; see the server README).
     /// </remarks>
     public static FaceRecognizer OpenRecognizer(string model = "mobilefacenet", string? modelsDirectory = null, IProgress<string>? log = null)
     {
+        MemoryTrimmer.ConfigureAllocator(); // before the sessions' threads allocate
         bool arena = Models.OnnxSessions.CpuMemoryArena;
         Models.OnnxSessions.CpuMemoryArena = false;
         try

@@ -25,7 +25,7 @@ internal sealed class MemoryTrimmer : IDisposable
 
     public MemoryTrimmer(InferenceGate gate)
     {
-        if (Environment.GetEnvironmentVariable("FACENETSHARP_SERVER_MALLOPT") != "off") ConfigureAllocator();
+        ConfigureAllocator();
         _gate = gate;
         _timer = new Timer(_ => TrimIfIdle(), null, Timeout.Infinite, Timeout.Infinite);
         gate.Idle += OnIdle;
@@ -60,24 +60,28 @@ internal sealed class MemoryTrimmer : IDisposable
     private static bool _noMallocTrim;
     private static int _allocatorConfigured;
 
-    // glibc's mallopt parameter numbers (malloc.h): M_MMAP_THRESHOLD.
-    private const int MmapThresholdParam = -3;
-    // Native blocks from 1 MiB up are mapped on their own and unmapped when freed. glibc's default threshold is
-    // dynamic: it rises to the size of the largest mapped block freed (up to 32 MiB), after which ONNX Runtime's
-    // per-run buffers of a few MiB (P-Net on a photo's large pyramid levels) come from the heap arenas, where freed
-    // memory stays in the process: RSS grew under steady load without it (scripts/server-memory.sh, photos).
-    private const int MmapThreshold = 1 << 20;
+    // glibc's mallopt parameter number M_ARENA_MAX (malloc.h).
+    private const int ArenaMaxParam = -8;
+    // At most two malloc arenas, as MALLOC_ARENA_MAX=2 would. glibc's default is 8 per core, and memory freed in one
+    // arena serves no other: with ONNX Runtime allocating its per-run buffers (no memory arena, see OpenRecognizer)
+    // on whichever pool thread runs the request, the arenas each kept their own high-water mark. Measured with
+    // scripts/server-memory.sh photos (56 requests, 8 clients, 2 cores, 2026-11-30): peak RSS 1.42 GB with the
+    // default, 0.97 GB with two arenas; a fixed 1 MiB mmap threshold (mallopt M_MMAP_THRESHOLD) kept it at 0.49 GB
+    // but made each 2-Mpx detection twice as slow (mapping and zeroing every buffer anew), so it is not used.
+    private const int ArenaMax = 2;
 
     /// <summary>
-    /// Fixes glibc's mmap threshold (process-wide, once): large native buffers go back to the system when freed,
-    /// also under steady load when no idle trim runs. Does nothing where there is no glibc.
+    /// Limits glibc to <see cref="ArenaMax"/> malloc arenas (process-wide, once, before the server's threads
+    /// allocate): freed native memory is reused across threads instead of staying in per-thread arenas. Does nothing
+    /// where there is no glibc.
     /// </summary>
     public static void ConfigureAllocator()
     {
         if (!OperatingSystem.IsLinux() || Interlocked.Exchange(ref _allocatorConfigured, 1) == 1) return;
+        if (Environment.GetEnvironmentVariable("FACENETSHARP_SERVER_MALLOPT") == "off") return; // to measure without it
         try
         {
-            mallopt(MmapThresholdParam, MmapThreshold);
+            mallopt(ArenaMaxParam, ArenaMax);
         }
         catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
         {
