@@ -3,6 +3,7 @@ using FaceNetSharp.Bench;
 // dotnet run -c Release --project bench/FaceNetSharp.Bench -- <benchmark> [options]
 var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.OrdinalIgnoreCase)
 {
+    ["model-check"] = ModelCheckBenchmark.Run,
     ["align"] = AlignBenchmark.Run,
     ["embed"] = EmbedBenchmark.Run,
     ["gallery"] = GalleryBenchmark.Run,
@@ -11,6 +12,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {
     Console.Error.WriteLine($"usage: FaceNetSharp.Bench <{string.Join("|", benchmarks.Keys)}> [options]");
+    Console.Error.WriteLine("  model-check [rounds (7)]");
     Console.Error.WriteLine("  align [images (200)]");
     Console.Error.WriteLine("  embed [faces per measurement (256)]");
     Console.Error.WriteLine("  gallery [--sizes 1000,10000,100000,1000000] [--dims 192] [--queries 200] [--load-size 100000] [--seed 1]");

@@ -10,9 +10,20 @@ namespace FaceNetSharp.Cli;
 
 /// <summary>
 /// Where the commands write: <see cref="Console"/> for people (tables, progress, colour), <see cref="Out"/> for
-/// machine-readable output (JSON, CSV) that must never be wrapped or coloured.
+/// machine-readable output (JSON, CSV) that must never be wrapped or coloured, and <see cref="Error"/> (stderr) for
+/// errors; without one, errors go to <see cref="Console"/> (the in-process tests read both as one).
 /// </summary>
-internal sealed record CliContext(IAnsiConsole Console, TextWriter Out);
+internal sealed record CliContext(IAnsiConsole Console, TextWriter Out, IAnsiConsole? Error = null)
+{
+    /// <summary>Where error lines go: stderr in the real program.</summary>
+    public IAnsiConsole Errors => Error ?? Console;
+
+    /// <summary>
+    /// The context of a command about to write a document (JSON, CSV) to <see cref="Out"/>: everything for people
+    /// (errors, warnings, model logs, progress) goes to stderr, so that stdout is the document alone and parses.
+    /// </summary>
+    public CliContext ForDocument(bool writesDocument) => writesDocument ? this with { Console = Errors } : this;
+}
 
 /// <summary>Builds the <c>facenet</c> command tree; each command lives in its own file under Commands/.</summary>
 internal static class CliApp
@@ -24,11 +35,19 @@ internal static class CliApp
         Recursive = true,
     };
 
+    /// <summary>Errors print their exception with its stack trace, for a bug report (otherwise one line).</summary>
+    public static readonly Option<bool> Verbose = new("--verbose")
+    {
+        Description = "On an error, also print the exception with its stack trace",
+        Recursive = true,
+    };
+
     public static RootCommand Build(CliContext context)
     {
         var root = new RootCommand("facenet: face detection, alignment, verification and recognition (davidsandberg/facenet in C#)")
         {
             ModelsDir,
+            Verbose,
         };
         var models = ModelsCommand.Create(context);
         models.Add(TrainCommand.CreateImport(context));
@@ -47,11 +66,17 @@ internal static class CliApp
         return root;
     }
 
-    /// <summary>Parses and runs; expected failures become one red line and exit code 2.</summary>
+    /// <summary>
+    /// Parses and runs. A usage error, an unusable input or any other failure becomes a line or two on stderr naming
+    /// the file and the cause, and exit code 2 (a stack trace only with <c>--verbose</c>); a batch command returns 1
+    /// itself when some of its items failed.
+    /// </summary>
     public static int Run(string[] args, CliContext context)
     {
         var root = Build(context);
         var parse = root.Parse(args);
+        if (parse.Errors.Count > 0 && args.Length > 0)
+            return ReportUsageErrors(parse, context);
         try
         {
             return parse.Invoke(new InvocationConfiguration
@@ -61,23 +86,118 @@ internal static class CliApp
                 ProcessTerminationTimeout = TimeSpan.FromSeconds(60),
             });
         }
-        catch (Exception e) when (e is ModelInstallException or ImageLoadException or IOException or UnauthorizedAccessException or ArgumentException or InvalidDataException
-            // files that name themselves and the line: pairs files, training data folders, learning-rate schedules
-            or FaceNetSharp.Evaluation.LfwPairsFormatException or FaceNetSharp.Training.Data.DatasetException
-            or FaceNetSharp.Training.Training.LearningRateScheduleException)
+        catch (Exception e)
         {
-            context.Console.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
-            return 2;
+            return ReportError(e, context, parse.GetValue(Verbose));
         }
-        catch (EmbeddingModelMismatchException e)
+    }
+
+    /// <summary>System.CommandLine's parse errors (unknown options, missing arguments), one line each, exit code 2.</summary>
+    private static int ReportUsageErrors(ParseResult parse, CliContext context)
+    {
+        foreach (var error in parse.Errors)
+            context.Errors.MarkupLineInterpolated($"[red]error:[/] {error.Message}");
+        var path = new List<string>();
+        for (var c = parse.CommandResult; c is not null; c = c.Parent as System.CommandLine.Parsing.CommandResult)
+            path.Insert(0, c.Command is RootCommand ? "facenet" : c.Command.Name);
+        context.Errors.MarkupLineInterpolated($"see '{string.Join(' ', path)} --help' for the options");
+        return 2;
+    }
+
+    private static int ReportError(Exception thrown, CliContext context, bool verbose)
+    {
+        var e = Unwrap(thrown);
+        var console = context.Errors;
+        int code = 2;
+        switch (e)
         {
-            // a gallery or classifier file of another model (gallery, classify, serve): say which --model opens it
-            var builtIn = Embedders.BuiltIn.FirstOrDefault(kv => kv.Value.Name == e.StoredModelId).Key;
-            context.Console.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
-            if (builtIn is null) context.Console.MarkupLineInterpolated($"use --model with the model '{e.StoredModelId}', or another file");
-            else context.Console.MarkupLineInterpolated($"use --model {builtIn}, or another file");
-            return 2;
+            case OperationCanceledException:
+                console.MarkupLine("[yellow]cancelled[/]");
+                code = 130; // 128 + SIGINT, as shells report an interrupted program
+                break;
+            case EmbeddingModelMismatchException m:
+            {
+                // a gallery or classifier file of another model (gallery, classify, serve): say which --model opens it
+                var builtIn = Embedders.BuiltIn.FirstOrDefault(kv => kv.Value.Name == m.StoredModelId).Key;
+                console.MarkupLineInterpolated($"[red]error:[/] {m.Message}");
+                if (builtIn is null) console.MarkupLineInterpolated($"use --model with the model '{m.StoredModelId}', or another file");
+                else console.MarkupLineInterpolated($"use --model {builtIn}, or another file");
+                break;
+            }
+            case ModelInstallException or ImageLoadException or IOException or UnauthorizedAccessException or ArgumentException or InvalidDataException
+                // files that name themselves and the line: pairs files, training data folders, learning-rate schedules
+                or FaceNetSharp.Evaluation.LfwPairsFormatException or FaceNetSharp.Training.Data.DatasetException
+                or FaceNetSharp.Training.Training.LearningRateScheduleException:
+                console.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+                break;
+            default:
+                // not an expected failure (a bug, or a failure of the machine): still one line, with what it was
+                console.MarkupLineInterpolated($"[red]error:[/] {e.Message} [grey]({e.GetType().Name}{(verbose ? "" : "; run again with --verbose for the stack trace")})[/]");
+                break;
         }
+        if (verbose) console.WriteLine(thrown.ToString());
+        return code;
+    }
+
+    /// <summary>The exception a worker thread threw, out of the AggregateException a task wraps it in.</summary>
+    private static Exception Unwrap(Exception e)
+    {
+        while (true)
+        {
+            switch (e)
+            {
+                case AggregateException { InnerExceptions.Count: > 0 } a:
+                    e = a.Flatten().InnerExceptions[0];
+                    continue;
+                case System.Reflection.TargetInvocationException { InnerException: { } inner }:
+                    e = inner;
+                    continue;
+                default:
+                    return e;
+            }
+        }
+    }
+
+    /// <summary>
+    /// A variadic file argument (IMAGE...) that refuses a token looking like an option (a leading '-') unless a file
+    /// of that name exists: System.CommandLine gives such a token to the argument as a value, so a typo such as
+    /// <c>--formt json</c> would otherwise become two missing image files.
+    /// </summary>
+    public static Argument<string[]> Files(string name, string description)
+    {
+        var argument = new Argument<string[]>(name) { Description = description, Arity = ArgumentArity.OneOrMore };
+        argument.Validators.Add(result =>
+        {
+            foreach (var token in result.Tokens)
+            {
+                if (token.Value.Length < 2 || token.Value[0] != '-' || File.Exists(token.Value) || Directory.Exists(token.Value)) continue;
+                var known = result.Parent is System.CommandLine.Parsing.CommandResult c
+                    ? c.Command.Options.SelectMany(o => o.Aliases.Prepend(o.Name)).ToList()
+                    : [];
+                var nearest = known.MinBy(name => EditDistance(name, token.Value));
+                var hint = nearest is not null && EditDistance(nearest, token.Value) <= 2 ? $"did you mean {nearest}? " : "";
+                result.AddError($"unknown option '{token.Value}' ({hint}for a file whose name starts with '-', write ./{token.Value})");
+            }
+        });
+        return argument;
+    }
+
+    /// <summary>Levenshtein distance (insertions, deletions, substitutions), for "did you mean".</summary>
+    private static int EditDistance(string a, string b)
+    {
+        var row = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (int i = 1; i <= a.Length; i++)
+        {
+            int diagonal = row[0];
+            row[0] = i;
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int above = row[j];
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                diagonal = above;
+            }
+        }
+        return row[b.Length];
     }
 
     public static ModelStore Store(ParseResult parse) => new(parse.GetValue(ModelsDir));

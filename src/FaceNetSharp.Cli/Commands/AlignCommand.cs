@@ -51,7 +51,12 @@ internal static class AlignCommand
             };
             var inputDir = parse.GetValue(input)!;
             var outputDir = parse.GetValue(output)!;
-            int total = DatasetAligner.ListInputs(inputDir).Count; // a missing input folder fails here, before models load
+            // a missing input folder, or one without images, fails here, before models load and anything is written
+            int unreadable = 0;
+            int total = DatasetAligner.ListInputs(inputDir, _ => unreadable++).Count;
+            if (total == 0)
+                throw new ArgumentException($"no images found under {inputDir}{(unreadable > 0 ? $" ({unreadable} class folders could not be listed)" : "")}");
+            total += unreadable; // each is reported by the run as a failed item
             var mtcnnOptions = mtcnn.Read(parse);
             using var detector = MtcnnDetector.FromStore(store, mtcnnOptions, DetectCommand.ModelsLog(ctx));
             var aligner = new DatasetAligner(detector, options);

@@ -61,10 +61,23 @@ internal static class ClassifyCommand
         int Run(ParseResult parse, CancellationToken cancel)
         {
             var dir = parse.GetValue(data)!;
-            var classes = FaceDataset.Load(dir);
+            var unreadable = new List<string>();
+            var classes = FaceDataset.Load(dir, unreadable.Add);
+            foreach (var problem in unreadable) ctx.Console.MarkupLineInterpolated($"[red]failed:[/] {problem} (left out)");
+            if (classes.Sum(c => c.ImagePaths.Count) == 0) // before models load
+                throw new ArgumentException($"no images found under {dir}: it should hold one folder per person with their images (Name/Name_0001.jpg)" +
+                    (unreadable.Count > 0 ? $"; {unreadable.Count} folders could not be listed" : ""));
             if (parse.GetValue(split))
             {
-                var (trainSet, testSet) = FaceDataset.Split(classes, parse.GetValue(minImages), parse.GetValue(trainImages), parse.GetValue(seed));
+                int min = parse.GetValue(minImages);
+                var small = classes.Where(c => c.ImagePaths.Count < min).ToList();
+                if (small.Count == classes.Count)
+                    throw new ArgumentException($"all {classes.Count} classes of {dir} have fewer than {min} images (the largest has {classes.Max(c => c.ImagePaths.Count)}), " +
+                        "so --use-split-dataset drops them all: lower --min-nrof-images-per-class, or leave out --use-split-dataset");
+                if (small.Count > 0)
+                    ctx.Console.MarkupLineInterpolated(
+                        $"[yellow]{small.Count} of {classes.Count} classes dropped: fewer than {min} images (--min-nrof-images-per-class), e.g. {string.Join(", ", small.Take(3).Select(c => $"{c.Name} ({c.ImagePaths.Count})"))}[/]");
+                var (trainSet, testSet) = FaceDataset.Split(classes, min, parse.GetValue(trainImages), parse.GetValue(seed));
                 classes = train ? trainSet : testSet;
             }
             using var recognizer = RecognizerCliOptions.Open(ctx, parse, model, mtcnn);

@@ -44,9 +44,11 @@ internal static class ClusterCommand
             var inputDir = parse.GetValue(input)!;
             if (parse.GetValue(minSize) < 1) throw new ArgumentException("--min-cluster-size must be at least 1");   // before the walk and the models
             if (!Directory.Exists(inputDir)) throw new DirectoryNotFoundException($"input folder not found: {inputDir}");
-            var files = Directory.EnumerateFiles(inputDir, "*", SearchOption.AllDirectories)
-                .Where(f => ImageExtensions.Contains(Path.GetExtension(f)) && !IsHidden(inputDir, f))
-                .Order(StringComparer.Ordinal).ToList();
+            var unreadable = new List<string>();
+            var files = ImageFiles(inputDir, unreadable.Add);
+            if (files.Count == 0) // before models load, and nothing is written
+                throw new ArgumentException($"no images found under {inputDir}{(unreadable.Count > 0 ? $" ({unreadable.Count} folders could not be listed)" : "")}");
+            foreach (var problem in unreadable) ctx.Console.MarkupLineInterpolated($"[red]failed:[/] {problem} (left out)");
             using var recognizer = RecognizerCliOptions.Open(ctx, parse, model, mtcnn);
             var info = recognizer.Model;
             var options = new PhotoClusteringOptions
@@ -74,7 +76,7 @@ internal static class ClusterCommand
             ctx.Console.MarkupLineInterpolated($"Wrote {summary.JsonPath}");
 
             if (parse.GetValue(score)) Score(ctx, inputDir, faces);
-            return Task.FromResult(failed == 0 ? 0 : 1);
+            return Task.FromResult(failed == 0 && unreadable.Count == 0 ? 0 : 1);
         });
         return cmd;
     }
@@ -96,6 +98,32 @@ internal static class ClusterCommand
         ctx.Console.Write(table);
     }
 
-    private static bool IsHidden(string root, string file) =>
-        Path.GetRelativePath(root, file).Split(Path.DirectorySeparatorChar).Any(part => part.StartsWith('.'));
+    /// <summary>
+    /// The image files under <paramref name="root"/>, recursively, in ordinal order; hidden files and folders (a
+    /// leading '.') left out. A folder that cannot be listed is reported to <paramref name="onUnreadable"/> and left
+    /// out; a folder reached again through a symbolic link is walked once.
+    /// </summary>
+    private static List<string> ImageFiles(string root, Action<string> onUnreadable)
+    {
+        var files = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var pending = new Stack<string>([root]);
+        while (pending.TryPop(out var dir))
+        {
+            try
+            {
+                var real = new DirectoryInfo(dir).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? Path.GetFullPath(dir);
+                if (!seen.Add(real)) continue;
+                files.AddRange(Directory.GetFiles(dir).Where(f => ImageExtensions.Contains(Path.GetExtension(f)) && !Path.GetFileName(f).StartsWith('.')));
+                foreach (var sub in Directory.GetDirectories(dir))
+                    if (!Path.GetFileName(sub).StartsWith('.')) pending.Push(sub);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                onUnreadable($"cannot list the folder {dir}: {e.Message}");
+            }
+        }
+        files.Sort(StringComparer.Ordinal);
+        return files;
+    }
 }

@@ -24,8 +24,8 @@ internal static class CompareCommand
 {
     public static Command Create(CliContext ctx)
     {
-        var images = new Argument<string[]>("IMAGE") { Description = "Photos, one face each (the largest face is used)", Arity = ArgumentArity.OneOrMore };
-        var format = new Option<CompareFormat>("--format") { Description = "table (people), csv or json (machines, on stdout)", DefaultValueFactory = _ => CompareFormat.Table };
+        var images = CliApp.Files("IMAGE", "Photos, one face each (the largest face is used)");
+        var format = new Option<CompareFormat>("--format") { Description = "table (people), csv or json (machines: stdout holds the document alone, a file left out is listed with its error)", DefaultValueFactory = _ => CompareFormat.Table };
         var embedder = EmbedderCliOptions.Create();
         var mtcnn = MtcnnCliOptions.Create();
         var cmd = new Command("compare", "Distance matrix and same/different verdicts of the faces of several photos (facenet's compare.py)")
@@ -37,7 +37,9 @@ internal static class CompareCommand
         cmd.SetAction(parse =>
         {
             var files = parse.GetValue(images)!;
-            using var recognizer = embedder.Open(parse, ctx, mtcnn.Read(parse));
+            var fmt = parse.GetValue(format);
+            var c = ctx.ForDocument(fmt != CompareFormat.Table); // json and csv: stdout is the document alone
+            using var recognizer = embedder.Open(parse, c, mtcnn.Read(parse));
             var info = recognizer.Model;
             var results = new ImageFileEmbedder(recognizer).Embed(files);
 
@@ -47,41 +49,45 @@ internal static class CompareCommand
                 switch (r.Outcome)
                 {
                     case FileEmbeddingOutcome.Failed or FileEmbeddingOutcome.WrongSize:
-                        ctx.Console.MarkupLineInterpolated($"[red]error:[/] {r.Error} (left out)");
+                        c.Console.MarkupLineInterpolated($"[red]error:[/] {r.Error} (left out)");
                         break;
                     case FileEmbeddingOutcome.NoFace:
-                        ctx.Console.MarkupLineInterpolated($"[yellow]no face found in {r.Path}[/] (left out)");
+                        c.Console.MarkupLineInterpolated($"[yellow]no face found in {r.Path}[/] (left out)");
                         break;
                     default:
                         if (r.FaceCount > 1)
-                            ctx.Console.MarkupLineInterpolated($"[grey]{r.Path}: {r.FaceCount} faces, using the largest[/]");
+                            c.Console.MarkupLineInterpolated($"[grey]{r.Path}: {r.FaceCount} faces, using the largest[/]");
                         used.Add(r);
                         break;
                 }
             }
             var distances = used.Select(a => used.Select(b => recognizer.Distance(a.Vector!, b.Vector!)).ToArray()).ToArray();
-            switch (parse.GetValue(format))
+            var leftOut = results.Where(r => r.Vector is null)
+                .Select(r => (File: r.Path, Error: r.Outcome == FileEmbeddingOutcome.NoFace ? "no face found" : r.Error ?? "failed")).ToList();
+            switch (fmt)
             {
                 case CompareFormat.Json:
-                    ctx.Out.WriteLine(JsonSerializer.Serialize(new
+                    c.Out.WriteLine(JsonSerializer.Serialize(new
                     {
                         model = info.Name,
                         metric = FaceNetSharp.Recognition.RecognitionMetrics.Name(info.Metric),
                         threshold = info.Threshold,
                         files = used.Select(u => u.Path).ToArray(),
                         distances,
-                        left_out = results.Where(r => r.Vector is null)
-                            .Select(r => new { file = r.Path, reason = r.Outcome == FileEmbeddingOutcome.NoFace ? "no face" : r.Error }).ToArray(),
+                        left_out = leftOut.Select(l => new { file = l.File, error = l.Error }).ToArray(),
                     }, new JsonSerializerOptions { WriteIndented = true }));
                     break;
                 case CompareFormat.Csv:
-                    ctx.Out.WriteLine("file," + string.Join(",", used.Select(u => EmbeddingFile.CsvField(u.Path))));
+                    // the distance matrix, then one row per file left out, its distances empty and the cause in "error"
+                    c.Out.WriteLine(string.Join(",", ["file", .. used.Select(u => EmbeddingFile.CsvField(u.Path)), "error"]));
                     for (int i = 0; i < used.Count; i++)
-                        ctx.Out.WriteLine(EmbeddingFile.CsvField(used[i].Path) + "," +
-                            string.Join(",", distances[i].Select(d => d.ToString("R", CultureInfo.InvariantCulture))));
+                        c.Out.WriteLine(string.Join(",", [EmbeddingFile.CsvField(used[i].Path),
+                            .. distances[i].Select(d => d.ToString("R", CultureInfo.InvariantCulture)), ""]));
+                    foreach (var l in leftOut)
+                        c.Out.WriteLine(string.Join(",", [EmbeddingFile.CsvField(l.File), .. used.Select(_ => ""), EmbeddingFile.CsvField(l.Error)]));
                     break;
                 default:
-                    RenderTable(ctx, info, used, distances);
+                    RenderTable(c, info, used, distances);
                     break;
             }
             return used.Count == results.Count ? 0 : 1;

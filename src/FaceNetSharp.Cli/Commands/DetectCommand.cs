@@ -11,8 +11,8 @@ internal static class DetectCommand
 {
     public static Command Create(CliContext ctx)
     {
-        var images = new Argument<string[]>("IMAGE") { Description = "Image files", Arity = ArgumentArity.OneOrMore };
-        var json = new Option<bool>("--json") { Description = "Print JSON: [{file, width, height, faces: [{box, score, landmarks}]}]" };
+        var images = CliApp.Files("IMAGE", "Image files");
+        var json = new Option<bool>("--json") { Description = "Print JSON on stdout: [{file, width, height, faces: [{box, score, landmarks}]}], and {file, error} for a file that failed" };
         var draw = new Option<string?>("--draw") { Description = "Write a copy of each image with boxes and landmarks drawn into this folder" };
         var mtcnn = MtcnnCliOptions.Create();
         var cmd = new Command("detect", "Detect faces with MTCNN (facenet's settings) and print boxes, scores and 5 landmarks")
@@ -22,10 +22,11 @@ internal static class DetectCommand
         mtcnn.AddTo(cmd);
         cmd.SetAction(parse =>
         {
-            var store = CliApp.Store(parse);
-            using var detector = MtcnnDetector.FromStore(store, mtcnn.Read(parse), ModelsLog(ctx));
-            var drawDir = parse.GetValue(draw);
             var asJson = parse.GetValue(json);
+            var c = ctx.ForDocument(asJson); // with --json, stdout is the JSON alone
+            var store = CliApp.Store(parse);
+            using var detector = MtcnnDetector.FromStore(store, mtcnn.Read(parse), ModelsLog(c));
+            var drawDir = parse.GetValue(draw);
             var results = new List<object>();
             int failures = 0;
             foreach (var file in parse.GetValue(images)!)
@@ -38,38 +39,43 @@ internal static class DetectCommand
                 catch (ImageLoadException e)
                 {
                     failures++;
-                    ctx.Console.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+                    c.Console.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+                    results.Add(new { file, error = e.Message });
                     continue;
                 }
                 var faces = detector.Detect(image);
-                if (asJson)
-                {
-                    results.Add(new
-                    {
-                        file,
-                        width = image.Width,
-                        height = image.Height,
-                        faces = faces.Select(f => new
-                        {
-                            box = new[] { f.Box.X1, f.Box.Y1, f.Box.X2, f.Box.Y2 },
-                            score = f.Score,
-                            landmarks = f.Landmarks.Select(p => new[] { p.X, p.Y }).ToArray(),
-                        }).ToArray(),
-                    });
-                }
-                else
-                {
-                    Render(ctx, file, image, faces);
-                }
+                if (!asJson) Render(c, file, image, faces);
+                string? drawError = null;
                 if (drawDir is not null)
                 {
                     var outPath = Path.Combine(drawDir, Path.GetFileNameWithoutExtension(file) + ".png");
-                    ImageWriter.Save(FaceDrawing.Draw(image, faces), outPath);
-                    if (!asJson) ctx.Console.MarkupLineInterpolated($"  drawn: {outPath}");
+                    try
+                    {
+                        ImageWriter.Save(FaceDrawing.Draw(image, faces), outPath);
+                        if (!asJson) c.Console.MarkupLineInterpolated($"  drawn: {outPath}");
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                    {
+                        failures++;
+                        drawError = $"cannot write {outPath}: {e.Message}";
+                        c.Console.MarkupLineInterpolated($"[red]error:[/] {drawError}");
+                    }
+                }
+                if (asJson)
+                {
+                    var found = faces.Select(f => new
+                    {
+                        box = new[] { f.Box.X1, f.Box.Y1, f.Box.X2, f.Box.Y2 },
+                        score = f.Score,
+                        landmarks = f.Landmarks.Select(p => new[] { p.X, p.Y }).ToArray(),
+                    }).ToArray();
+                    results.Add(drawError is null
+                        ? new { file, width = image.Width, height = image.Height, faces = found }
+                        : new { file, width = image.Width, height = image.Height, faces = found, error = drawError });
                 }
             }
             if (asJson)
-                ctx.Out.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+                c.Out.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
             return failures == 0 ? 0 : 1;
         });
         return cmd;

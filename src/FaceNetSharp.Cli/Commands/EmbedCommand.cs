@@ -34,16 +34,20 @@ internal static class EmbedCommand
             var inputDir = Path.GetFullPath(parse.GetValue(input)!);
             int batchSize = parse.GetValue(batch);
             if (batchSize < 1) throw new ArgumentException("--batch-size must be at least 1");
-            var inputs = DatasetAligner.ListInputs(inputDir);
+            var unreadable = new List<string>();
+            var inputs = DatasetAligner.ListInputs(inputDir, unreadable.Add);
             // the labels files of a previous .npy run, bounding_boxes_*.txt of align, and the like are not images
             inputs.RemoveAll(i => Path.GetExtension(i.Path).Equals(".txt", StringComparison.OrdinalIgnoreCase));
+            if (inputs.Count == 0) // before models load, and nothing is written
+                throw new ArgumentException($"no images found under {inputDir}{(unreadable.Count > 0 ? $" ({unreadable.Count} class folders could not be listed)" : "")}");
+            foreach (var problem in unreadable) ctx.Console.MarkupLineInterpolated($"[red]failed:[/] {problem} (left out)");
             using var recognizer = embedder.Open(parse, ctx, mtcnn.Read(parse), batchSize);
             var info = recognizer.Model;
             var fileEmbedder = new ImageFileEmbedder(recognizer, new ImageFileEmbedderOptions { Aligned = parse.GetValue(aligned), BatchSize = batchSize });
             ctx.Console.MarkupLineInterpolated($"Embedding {inputs.Count} images of {inputDir} with {info.Name} ({info.Dimensions}-d{(embedder.Flip(parse) ? ", with flipped copies" : "")})");
 
             IReadOnlyList<FileEmbedding> results = [];
-            int failed = 0, noFace = 0, wrongSize = 0;
+            int failed = unreadable.Count, noFace = 0, wrongSize = 0;
             var started = DateTime.UtcNow;
             ctx.Console.Progress().AutoClear(false).HideCompleted(false)
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())

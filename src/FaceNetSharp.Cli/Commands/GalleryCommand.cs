@@ -8,7 +8,7 @@ using Spectre.Console;
 namespace FaceNetSharp.Cli.Commands;
 
 /// <summary>
-/// <c>facenet gallery add|identify|list|remove|export|import</c>: a persistent gallery of enrolled people in one
+/// <c>facenet gallery add|identify|list|remove|export|import|check</c>: a persistent gallery of enrolled people in one
 /// SQLite file (<see cref="FaceGallery"/>), bound to the embedding model it was built with.
 /// </summary>
 internal static class GalleryCommand
@@ -26,6 +26,7 @@ internal static class GalleryCommand
         cmd.Add(Add(ctx, galleryPath, model));
         cmd.Add(Identify(ctx, galleryPath, model));
         cmd.Add(List(ctx, galleryPath, model));
+        cmd.Add(Check(ctx, galleryPath, model));
         cmd.Add(Remove(ctx, galleryPath, model));
         cmd.Add(Export(ctx, galleryPath, model));
         cmd.Add(Import(ctx, galleryPath, model));
@@ -45,7 +46,7 @@ internal static class GalleryCommand
     private static Command Add(CliContext ctx, Option<string?> galleryPath, Option<string> model)
     {
         var name = new Argument<string>("NAME") { Description = "The person's name" };
-        var images = new Argument<string[]>("IMAGE") { Description = "Photos of the person (the largest face of each is enrolled)", Arity = ArgumentArity.OneOrMore };
+        var images = CliApp.Files("IMAGE", "Photos of the person (the largest face of each is enrolled)");
         var mtcnn = MtcnnCliOptions.Create();
         var cmd = new Command("add", "Enrol a person from photos") { name, images };
         mtcnn.AddTo(cmd);
@@ -54,7 +55,7 @@ internal static class GalleryCommand
             var person = parse.GetValue(name)!;
             if (string.IsNullOrWhiteSpace(person)) throw new ArgumentException("NAME must not be blank");
             using var recognizer = RecognizerCliOptions.Open(ctx, parse, model, mtcnn);
-            using var gallery = OpenGallery(parse, galleryPath, recognizer.Model);
+            using var gallery = OpenGallery(ctx, parse, galleryPath, recognizer.Model);
             var vectors = new List<(float[], string?)>();
             int problems = 0;
             foreach (var file in parse.GetValue(images)!)
@@ -74,7 +75,7 @@ internal static class GalleryCommand
 
     private static Command Identify(CliContext ctx, Option<string?> galleryPath, Option<string> model)
     {
-        var images = new Argument<string[]>("IMAGE") { Description = "Photos; every face of each is identified", Arity = ArgumentArity.OneOrMore };
+        var images = CliApp.Files("IMAGE", "Photos; every face of each is identified");
         var top = new Option<int>("--top") { Description = "Candidates per face, nearest first", DefaultValueFactory = _ => 1 };
         var json = new Option<bool>("--json") { Description = "Print JSON: [{file, error?, faces: [{box, name, distance, known, candidates: [{name, distance}]}]}]" };
         var threshold = new Option<float?>("--threshold") { Description = "Distance at or above which a face is unknown (default: the model's same-person threshold)" };
@@ -85,17 +86,18 @@ internal static class GalleryCommand
         {
             int k = parse.GetValue(top);
             if (k < 1) throw new ArgumentException("--top must be at least 1");
-            using var recognizer = RecognizerCliOptions.Open(ctx, parse, model, mtcnn);
-            using var gallery = OpenGallery(parse, galleryPath, recognizer.Model);
-            float limit = parse.GetValue(threshold) ?? recognizer.Model.Threshold;
             bool asJson = parse.GetValue(json);
-            if (gallery.FaceCount == 0) ctx.Console.MarkupLineInterpolated($"[yellow]the gallery {gallery.FilePath} is empty: every face is unknown[/]");
+            var c = ctx.ForDocument(asJson); // with --json, stdout is the JSON alone
+            using var recognizer = RecognizerCliOptions.Open(c, parse, model, mtcnn);
+            using var gallery = OpenGallery(c, parse, galleryPath, recognizer.Model);
+            float limit = parse.GetValue(threshold) ?? recognizer.Model.Threshold;
+            if (gallery.FaceCount == 0) c.Console.MarkupLineInterpolated($"[yellow]the gallery {gallery.FilePath} is empty: every face is unknown[/]");
             var results = new List<object>();
             int problems = 0;
             foreach (var file in parse.GetValue(images)!)
             {
                 var photo = PhotoEmbedding.Embed(recognizer, file, FaceInput.Detect, largestOnly: false);
-                if (!RecognizerCliOptions.ReportProblem(ctx, photo))
+                if (!RecognizerCliOptions.ReportProblem(c, photo))
                 {
                     problems++;
                     results.Add(new { file, error = photo.Error ?? "no face found", faces = Array.Empty<object>() });
@@ -127,12 +129,12 @@ internal static class GalleryCommand
                 results.Add(new { file, faces });
                 if (!asJson)
                 {
-                    ctx.Console.MarkupLineInterpolated($"[bold]{file}[/]: {photo.Faces.Count} face(s)");
-                    ctx.Console.Write(table);
+                    c.Console.MarkupLineInterpolated($"[bold]{file}[/]: {photo.Faces.Count} face(s)");
+                    c.Console.Write(table);
                 }
             }
-            if (asJson) ctx.Out.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
-            else ctx.Console.MarkupLineInterpolated($"[grey]threshold {limit:F3} ({RecognitionMetrics.Name(gallery.Metric)} distance, model {gallery.ModelId})[/]");
+            if (asJson) c.Out.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+            else c.Console.MarkupLineInterpolated($"[grey]threshold {limit:F3} ({RecognitionMetrics.Name(gallery.Metric)} distance, model {gallery.ModelId})[/]");
             return problems == 0 ? 0 : 1;
         });
         return cmd;
@@ -143,7 +145,7 @@ internal static class GalleryCommand
         var cmd = new Command("list", "List the enrolled people and their numbers of faces");
         cmd.SetAction(parse =>
         {
-            using var gallery = OpenGallery(parse, galleryPath, RecognizerCliOptions.Info(parse, model));
+            using var gallery = OpenGallery(ctx, parse, galleryPath, RecognizerCliOptions.Info(parse, model));
             var people = gallery.List();
             var table = new Table().AddColumns("person", "faces");
             foreach (var p in people) table.AddRow(Markup.Escape(p.Name), p.FaceCount.ToString());
@@ -160,7 +162,7 @@ internal static class GalleryCommand
         var cmd = new Command("remove", "Remove a person and their faces") { name };
         cmd.SetAction(parse =>
         {
-            using var gallery = OpenGallery(parse, galleryPath, RecognizerCliOptions.Info(parse, model));
+            using var gallery = OpenGallery(ctx, parse, galleryPath, RecognizerCliOptions.Info(parse, model));
             var person = parse.GetValue(name)!;
             if (gallery.Remove(person))
             {
@@ -179,7 +181,7 @@ internal static class GalleryCommand
         var cmd = new Command("export", "Write the whole gallery as JSON") { file };
         cmd.SetAction(parse =>
         {
-            using var gallery = OpenGallery(parse, galleryPath, RecognizerCliOptions.Info(parse, model));
+            using var gallery = OpenGallery(ctx, parse, galleryPath, RecognizerCliOptions.Info(parse, model));
             var path = parse.GetValue(file)!;
             gallery.Export(path);
             ctx.Console.MarkupLineInterpolated($"exported {gallery.List().Count} people to {path}");
@@ -194,7 +196,7 @@ internal static class GalleryCommand
         var cmd = new Command("import", "Add the people and faces of an exported gallery") { file };
         cmd.SetAction(parse =>
         {
-            using var gallery = OpenGallery(parse, galleryPath, RecognizerCliOptions.Info(parse, model));
+            using var gallery = OpenGallery(ctx, parse, galleryPath, RecognizerCliOptions.Info(parse, model));
             var path = parse.GetValue(file)!;
             if (!File.Exists(path)) throw new FileNotFoundException($"{path} not found");
             int added = gallery.Import(path);
@@ -204,8 +206,58 @@ internal static class GalleryCommand
         return cmd;
     }
 
-    private static FaceGallery OpenGallery(ParseResult parse, Option<string?> galleryPath, EmbedderInfo info) =>
-        FaceGallery.Open(parse.GetValue(galleryPath) ?? DefaultGalleryPath(), info.Name, info.Dimensions, RecognitionMetrics.From(info.Metric));
+    private static Command Check(CliContext ctx, Option<string?> galleryPath, Option<string> model)
+    {
+        var drop = new Option<bool>("--drop") { Description = "Delete the damaged faces (in one transaction); their people keep their other faces" };
+        var cmd = new Command("check", "List faces whose stored vectors are damaged (wrong length, NaN or infinity, not unit length), and optionally drop them") { drop };
+        cmd.SetAction(parse =>
+        {
+            using var gallery = OpenGallery(ctx, parse, galleryPath, RecognizerCliOptions.Info(parse, model), warn: false);
+            bool dropping = parse.GetValue(drop);
+            var problems = dropping ? gallery.DropDamagedFaces() : gallery.CheckFaces();
+            if (problems.Count == 0)
+            {
+                ctx.Console.MarkupLineInterpolated($"{gallery.FilePath}: {gallery.FaceCount} faces, none damaged");
+                return 0;
+            }
+            var table = new Table().AddColumns("face id", "person", "problem");
+            foreach (var p in problems) table.AddRow(p.FaceId.ToString(), Markup.Escape(p.Person), Markup.Escape(p.Problem));
+            ctx.Console.Write(table);
+            if (dropping)
+            {
+                ctx.Console.MarkupLineInterpolated($"dropped {problems.Count} damaged face(s) from {gallery.FilePath}; {gallery.FaceCount} faces left");
+                return 0;
+            }
+            ctx.Console.MarkupLineInterpolated($"[red]{problems.Count} damaged face(s)[/] in {gallery.FilePath}: identify leaves them out; '{DropCommand(gallery.FilePath)}' deletes them");
+            return 1;
+        });
+        return cmd;
+    }
+
+    /// <summary>
+    /// Opens the gallery file; with <paramref name="warn"/>, faces whose stored vectors are damaged (left out of the
+    /// search) are reported by person and face id, with the command that deletes them.
+    /// </summary>
+    private static FaceGallery OpenGallery(CliContext ctx, ParseResult parse, Option<string?> galleryPath, EmbedderInfo info, bool warn = true)
+    {
+        var gallery = FaceGallery.Open(parse.GetValue(galleryPath) ?? DefaultGalleryPath(), info.Name, info.Dimensions, RecognitionMetrics.From(info.Metric));
+        if (warn) WarnDamaged(ctx, gallery.FilePath, gallery.DamagedFaces);
+        return gallery;
+    }
+
+    /// <summary>A warning naming the damaged faces of a gallery (the first ten), and how to drop them; nothing when there are none.</summary>
+    private static void WarnDamaged(CliContext ctx, string file, IReadOnlyList<GalleryFaceProblem> damaged)
+    {
+        if (damaged.Count == 0) return;
+        ctx.Console.MarkupLineInterpolated($"[yellow]warning:[/] {file}: {damaged.Count} damaged face(s) left out of the search:");
+        foreach (var p in damaged.Take(10)) ctx.Console.MarkupLineInterpolated($"  face {p.FaceId} of '{p.Person}': {p.Problem}");
+        if (damaged.Count > 10) ctx.Console.MarkupLineInterpolated($"  and {damaged.Count - 10} more");
+        ctx.Console.MarkupLineInterpolated($"  '{DropCommand(file)}' deletes them");
+    }
+
+    /// <summary>The command that drops the damaged faces of <paramref name="file"/> (naming it unless it is the default gallery).</summary>
+    private static string DropCommand(string file) =>
+        Path.GetFullPath(file) == Path.GetFullPath(DefaultGalleryPath()) ? "facenet gallery check --drop" : $"facenet gallery check --drop --gallery {file}";
 
 }
 

@@ -26,8 +26,8 @@ internal static class ModelsCommand
         {
             var store = CliApp.Store(parse);
             ctx.Console.MarkupLineInterpolated($"Model folder: [bold]{store.Directory}[/]");
-            Render(ctx, store);
-            return 0;
+            // a damaged model is a problem to act on, as a failed item of a batch is
+            return Render(ctx, store) == 0 ? 0 : 1;
         });
 
         return new Command("models", "Install and list pretrained models") { install, list };
@@ -36,14 +36,28 @@ internal static class ModelsCommand
     private static string Shape(string name, IReadOnlyList<long?> shape) =>
         $"{name} [{string.Join(",", shape.Select(d => d?.ToString() ?? "N"))}]";
 
-    private static void Render(CliContext ctx, ModelStore store)
+    /// <summary>
+    /// The catalog's models and their state, each file checked against its card; the cause of each damaged model on
+    /// a line below the table. Returns how many are damaged.
+    /// </summary>
+    private static int Render(CliContext ctx, ModelStore store)
     {
         var table = new Table().AddColumns("model", "status", "source", "input", "output", "same person", "onnx sha256");
+        var problems = new List<string>();
         foreach (var entry in ModelCatalog.All)
         {
-            var card = store.ReadCard(entry.Name);
-            var status = store.IsInstalled(entry.Name) ? "[green]installed[/]"
-                : card is null ? "[red]missing[/]" : "[yellow]outdated: run models install[/]";
+            var (state, problem) = store.Check(entry.Name);
+            ModelCard? card = null;
+            try { card = store.ReadCard(entry.Name); }
+            catch (ModelInstallException) { } // an unreadable card: the model is shown as damaged, with the cause below
+            var status = state switch
+            {
+                ModelStatus.Installed => "[green]installed[/]",
+                ModelStatus.Missing => "[red]missing[/]",
+                ModelStatus.Outdated => "[yellow]outdated: run models install[/]",
+                _ => "[red]damaged: run models install --force[/]",
+            };
+            if (problem is not null) problems.Add(problem);
             table.AddRow(
                 Markup.Escape(entry.Name),
                 status,
@@ -54,5 +68,7 @@ internal static class ModelsCommand
                 Markup.Escape(card?.OnnxSha256 is { } s ? s[..12] : ""));
         }
         ctx.Console.Write(table);
+        foreach (var problem in problems) ctx.Console.MarkupLineInterpolated($"[red]{problem}[/]");
+        return problems.Count;
     }
 }

@@ -90,7 +90,9 @@ internal static class TrainCommand
         var rotate = Opt("--random-rotate", false, "Random rotations in [-10, 10] degrees");
         var fixedStd = Opt("--use-fixed-image-standardization", false, "(x - 127.5) / 128 instead of per-image standardisation");
         var seed = Opt("--seed", d.Seed, "Random seed");
-        var pretrained = Opt<string?>("--pretrained-model", null, "Checkpoint folder, model.dat, PyTorch .pt state dict, or ONNX MobileFaceNet (fine-tuned folded)");
+        var pretrained = Opt<string?>("--pretrained-model", null,
+            "Checkpoint folder, model.dat, PyTorch .pt state dict, ONNX MobileFaceNet (fine-tuned folded), or 'mobilefacenet' (the installed one); " +
+            "--model-def, --image-size and --embedding-size default to the model's");
         var logsBase = Opt("--logs-base-dir", d.LogsBaseDir, "Folder under which the run's log folder is made");
         var modelsBase = Opt("--models-base-dir", d.ModelsBaseDir, "Folder under which the run's model folder is made");
         var lfwDir = Opt<string?>("--lfw-dir", null, "Aligned verification images (evaluated after each epoch; sets the card's threshold)");
@@ -141,17 +143,42 @@ internal static class TrainCommand
             TrainingOptions? options = null;
             if (resumeDir is null)
             {
+                var data = parse.GetValue(dataDir) ?? throw new ArgumentException("--data-dir is required (or --resume RUN_DIR)");
+                var def = parse.GetValue(modelDef)!.ToLowerInvariant() switch
+                {
+                    "inception-resnet-v1" or "inception_resnet_v1" or "models.inception_resnet_v1" => ModelDefinition.InceptionResnetV1,
+                    "mobilefacenet" => ModelDefinition.MobileFaceNet,
+                    var other => throw new ArgumentException($"--model-def {other}: use inception-resnet-v1 or mobilefacenet"),
+                };
+                int size = parse.GetValue(imageSize), width = parse.GetValue(embeddingSize);
+                bool fixedStandardization = parse.GetValue(fixedStd);
+                // --pretrained-model mobilefacenet names the installed model; the flags the weights fix are read from them
+                var pre = parse.GetValue(pretrained) is { } given ? PretrainedWeights.Resolve(given, CliApp.Store(parse), DetectCommand.ModelsLog(ctx)) : null;
+                if (pre is not null)
+                {
+                    var shape = PretrainedWeights.Describe(pre);
+                    var taken = new List<string>();
+                    T Fit<T>(Option option, T value, T? fromModel, Func<T, string> show) where T : struct
+                    {
+                        if (fromModel is not { } m || EqualityComparer<T>.Default.Equals(value, m)) return value;
+                        if (parse.GetResult(option) is { Implicit: false })
+                            throw new ArgumentException($"{option.Name} {show(value)} does not fit --pretrained-model {pre}, which needs {option.Name} {show(m)}: " +
+                                $"leave {option.Name} out (it is then taken from the model) or give {option.Name} {show(m)}");
+                        taken.Add($"{option.Name} {show(m)}");
+                        return m;
+                    }
+                    def = Fit(modelDef, def, shape.ModelDef, d => d == ModelDefinition.MobileFaceNet ? "mobilefacenet" : "inception-resnet-v1");
+                    size = Fit(imageSize, size, shape.ImageSize, v => v.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    width = Fit(embeddingSize, width, shape.EmbeddingSize, v => v.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    fixedStandardization = Fit(fixedStd, fixedStandardization, shape.FixedStandardization, v => v ? "true" : "false");
+                    if (taken.Count > 0) log.Report($"from the pretrained model {pre}: {string.Join(" ", taken)}");
+                }
                 options = new TrainingOptions
                 {
                     Mode = mode,
-                    DataDir = parse.GetValue(dataDir) ?? throw new ArgumentException("--data-dir is required (or --resume RUN_DIR)"),
-                    ModelDef = parse.GetValue(modelDef)!.ToLowerInvariant() switch
-                    {
-                        "inception-resnet-v1" or "inception_resnet_v1" or "models.inception_resnet_v1" => ModelDefinition.InceptionResnetV1,
-                        "mobilefacenet" => ModelDefinition.MobileFaceNet,
-                        var other => throw new ArgumentException($"--model-def {other}: use inception-resnet-v1 or mobilefacenet"),
-                    },
-                    ImageSize = parse.GetValue(imageSize), EmbeddingSize = parse.GetValue(embeddingSize), BatchSize = parse.GetValue(batchSize),
+                    DataDir = data,
+                    ModelDef = def,
+                    ImageSize = size, EmbeddingSize = width, BatchSize = parse.GetValue(batchSize),
                     EpochSize = parse.GetValue(epochSize), MaxNrofEpochs = parse.GetValue(maxEpochs),
                     Optimizer = parse.GetValue(optimizer)!.ToUpperInvariant() switch
                     {
@@ -163,7 +190,7 @@ internal static class TrainCommand
                     LearningRateDecayEpochs = parse.GetValue(decayEpochs), LearningRateDecayFactor = parse.GetValue(decayFactor),
                     MovingAverageDecay = parse.GetValue(mad), WeightDecay = parse.GetValue(wd), KeepProbability = parse.GetValue(keep),
                     RandomCrop = parse.GetValue(crop), RandomFlip = parse.GetValue(flip), RandomRotate = parse.GetValue(rotate),
-                    UseFixedImageStandardization = parse.GetValue(fixedStd), Seed = parse.GetValue(seed), PretrainedModel = parse.GetValue(pretrained),
+                    UseFixedImageStandardization = fixedStandardization, Seed = parse.GetValue(seed), PretrainedModel = pre,
                     LogsBaseDir = parse.GetValue(logsBase)!, ModelsBaseDir = parse.GetValue(modelsBase)!,
                     LfwDir = parse.GetValue(lfwDir), LfwPairs = parse.GetValue(lfwPairs), LfwNrofFolds = parse.GetValue(lfwFolds),
                     LfwDistanceMetric = parse.GetValue(lfwMetric), LfwUseFlippedImages = parse.GetValue(lfwFlip),

@@ -22,7 +22,7 @@ internal enum ValidateDistance
 /// <summary>
 /// <c>facenet validate DIR --pairs PAIRS</c>: facenet's validate_on_lfw.py. DIR holds chips aligned for the model
 /// (<c>Name/Name_0001.png</c>, as <c>facenet align --mode similarity</c> writes), or, with <c>--align</c>, raw photos
-/// that are aligned first into a cache folder beside DIR (resumable, reused by later runs).
+/// that are aligned first into a cache folder under the user's cache folder (resumable, reused by later runs).
 /// </summary>
 internal static class ValidateCommand
 {
@@ -39,7 +39,7 @@ internal static class ValidateCommand
         var roc = new Option<string?>("--roc") { Description = "Write the ROC curve to this PNG file" };
         var report = new Option<string?>("--report") { Description = "Write the results and settings to this JSON file" };
         var align = new Option<bool>("--align") { Description = "DIR holds raw photos: detect and align them for the model first (cached)" };
-        var alignedDir = new Option<string?>("--aligned-dir") { Description = "Cache folder for --align (default: .DIR.aligned-TEMPLATE-SIZE beside DIR)" };
+        var alignedDir = new Option<string?>("--aligned-dir") { Description = "Cache folder for --align (default: $XDG_CACHE_HOME/facenetsharp/aligned/DIRNAME-TEMPLATE-SIZE-HASH, else under ~/.cache)" };
         var embedder = EmbedderCliOptions.Create();
         var mtcnn = MtcnnCliOptions.Create();
         var cmd = new Command("validate", "Verification accuracy on LFW-style pairs (facenet's validate_on_lfw.py)")
@@ -86,6 +86,7 @@ internal static class ValidateCommand
             }
             // resolved once: the chip check, the bar's total and the validation use the same files
             var resolved = lfwPairs.Resolve(chipsDir);
+            if (resolved.Pairs.Count == 0) throw new ArgumentException(NoImagesFound(resolved, chipsDir));
             if (!parse.GetValue(align)) CheckChips(resolved, info);
 
             var fileEmbedder = new ImageFileEmbedder(recognizer, new ImageFileEmbedderOptions { Aligned = true, BatchSize = batchSize });
@@ -150,13 +151,29 @@ internal static class ValidateCommand
         return fromName ?? fromNumber ?? DistanceMetric.SquaredEuclidean;
     }
 
-    /// <summary>Cache of chips for <c>--align</c>: <c>PARENT/.NAME.aligned-TEMPLATE-SIZE</c>, shared by models aligned alike.</summary>
+    /// <summary>
+    /// Cache of chips for <c>--align</c>, in the user's cache folder rather than beside the dataset (which may be
+    /// read-only or shared): <c>$XDG_CACHE_HOME/facenetsharp/aligned/NAME-TEMPLATE-SIZE-HASH</c>, else under
+    /// <c>~/.cache</c>. HASH (12 hex digits of SHA-256) is of the dataset's full path and the alignment settings, so
+    /// two datasets of the same name get apart folders and models aligned alike share one.
+    /// </summary>
     internal static string DefaultAlignedDir(string rawDir, EmbedderInfo info)
     {
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(rawDir));
-        var parent = Path.GetDirectoryName(full) ?? full;
-        return Path.Combine(parent, $".{Path.GetFileName(full)}.aligned-{info.Template.ToString().ToLowerInvariant()}-{info.InputSize}");
+        var settings = $"{info.Template.ToString().ToLowerInvariant()}-{info.InputSize}";
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{full}\n{settings}")))[..12];
+        var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        var cache = !string.IsNullOrWhiteSpace(xdg) && Path.IsPathRooted(xdg)
+            ? xdg
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+        return Path.Combine(cache, "facenetsharp", "aligned", $"{Path.GetFileName(full)}-{settings}-{hash}");
     }
+
+    /// <summary>What to say when not one pair has both images: the folder and the first few names looked for.</summary>
+    private static string NoImagesFound(LfwResolvedPairs resolved, string dir) =>
+        $"none of the {resolved.SkippedPairs.Count} pairs has its images under {dir}: {resolved.MissingImages.Count} images are missing, e.g. " +
+        string.Join(", ", resolved.MissingImages.Take(3).Select(m => $"{m}.{{{string.Join(',', LfwImageResolver.Extensions.Take(2))}}}")) +
+        " (the folder should hold Name/Name_0001.jpg or .png, one folder per person, as the pairs file names them)";
 
     private static void AlignInto(CliContext ctx, FaceRecognizer recognizer, string rawDir, string chipsDir, CancellationToken cancel)
     {
@@ -207,8 +224,10 @@ internal static class ValidateCommand
         table.AddRow("pairs used", $"{result.PairsUsed} ({r.SamePairs} same, {r.DifferentPairs} different), {r.Folds} folds");
         table.AddRow("accuracy", $"{F(r.Accuracy)} ± {F(r.AccuracyStd)}");
         table.AddRow($"VAL @ FAR={r.FarTarget.ToString("G", CultureInfo.InvariantCulture)}", $"{F(r.Val)} ± {F(r.ValStd)} (FAR {F(r.Far)})");
-        table.AddRow("AUC", r.Auc.ToString("F4", CultureInfo.InvariantCulture));
-        table.AddRow("EER", r.Eer.ToString("F4", CultureInfo.InvariantCulture));
+        // AUC and EER with 4 decimals, here and in facenet's lines below (facenet prints 3: 0.9999 would read 1.000)
+        string F4(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
+        table.AddRow("AUC", F4(r.Auc));
+        table.AddRow("EER", F4(r.Eer));
         foreach (var (at, tar) in r.TarAtFar.OrderByDescending(k => k.Key))
             table.AddRow($"TAR @ FAR={at.ToString("0e0", CultureInfo.InvariantCulture)}", tar is { } v ? v.ToString("F4", CultureInfo.InvariantCulture) : "n/a (too few different pairs)");
         table.AddRow("best threshold (mean of folds)", r.BestThreshold.ToString("F4", CultureInfo.InvariantCulture));
@@ -216,8 +235,8 @@ internal static class ValidateCommand
         // facenet's own lines, for scripts that grep them
         ctx.Console.WriteLine($"Accuracy: {r.Accuracy.ToString("F5", CultureInfo.InvariantCulture)}+-{r.AccuracyStd.ToString("F5", CultureInfo.InvariantCulture)}");
         ctx.Console.WriteLine($"Validation rate: {r.Val.ToString("F5", CultureInfo.InvariantCulture)}+-{r.ValStd.ToString("F5", CultureInfo.InvariantCulture)} @ FAR={r.Far.ToString("F5", CultureInfo.InvariantCulture)}");
-        ctx.Console.WriteLine($"Area Under Curve (AUC): {r.Auc.ToString("F3", CultureInfo.InvariantCulture)}");
-        ctx.Console.WriteLine($"Equal Error Rate (EER): {r.Eer.ToString("F3", CultureInfo.InvariantCulture)}");
+        ctx.Console.WriteLine($"Area Under Curve (AUC): {F4(r.Auc)}");
+        ctx.Console.WriteLine($"Equal Error Rate (EER): {F4(r.Eer)}");
     }
 
     private static void WriteReport(string path, PairValidationResult result, EmbedderInfo info, object settingsJson)

@@ -11,7 +11,7 @@ public static class FaceDataset
 {
     /// <summary>
     /// A folder of class folders (facenet <c>get_dataset</c>), read by the library's
-    /// <see cref="FaceNetSharp.Recognition.FaceDataset.Load"/>: classes are the sub-folders in ordinal order, each holding
+    /// <see cref="FaceNetSharp.Recognition.FaceDataset.Load(string)"/>: classes are the sub-folders in ordinal order, each holding
     /// its files in ordinal order, hidden files and folders (a leading '.') left out; files that turn out not to be
     /// images are skipped (and counted) when they are read.
     /// </summary>

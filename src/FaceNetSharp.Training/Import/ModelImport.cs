@@ -17,11 +17,11 @@ public static class ModelImport
     /// </summary>
     public static ModelCard ImportInceptionResnetV1(string ptPath, string onnxPath, IProgress<string>? log = null)
     {
-        TorchRuntime.Initialize();
         var bytes = File.ReadAllBytes(ptPath);    // read once: parsed and hashed
-        var state = PyTorchStateDict.Load(bytes, ptPath);
+        var state = PyTorchStateDict.LoadInput(bytes, ptPath);
         if (!state.TryGetValue("last_linear.weight", out var last) || last.Shape.Length != 2)
             throw new InvalidDataException($"{ptPath}: no last_linear.weight: not an Inception-ResNet-v1 state dict");
+        TorchRuntime.Initialize(); // only for a file worth converting: a refused one never loads libtorch
         using var net = new InceptionResnetV1(new InceptionResnetV1Options((int)last.Shape[0]));
         var ignored = PretrainedWeights.LoadStateDict(net, state, ptPath);
         if (ignored.Count > 0) log?.Report($"ignored {ignored.Count} tensor(s) the embedder does not use: {string.Join(", ", ignored.Take(5))}");

@@ -35,9 +35,45 @@ public static class PyTorchStateDict
     /// <exception cref="UnsafePickleException">The file holds something other than a state dict, or is malformed.</exception>
     public static IReadOnlyDictionary<string, StateTensor> Load(string path) => Load(File.ReadAllBytes(path), path);
 
+    /// <summary>
+    /// As <see cref="Load(byte[], string)"/>, for front ends: a refused file is an <see cref="InvalidDataException"/>
+    /// (unusable input: the CLI answers it with one line naming the file, exit code 2).
+    /// </summary>
+    internal static IReadOnlyDictionary<string, StateTensor> LoadInput(byte[] bytes, string source)
+    {
+        try
+        {
+            return Load(bytes, source);
+        }
+        catch (UnsafePickleException e)
+        {
+            throw new InvalidDataException(e.Message, e);
+        }
+    }
+
     /// <summary>Reads a state dict from bytes; <paramref name="source"/> names it in errors.</summary>
+    /// <exception cref="UnsafePickleException">The file holds something other than a state dict, or is malformed.</exception>
     public static IReadOnlyDictionary<string, StateTensor> Load(byte[] bytes, string source)
     {
+        try
+        {
+            return LoadAny(bytes, source);
+        }
+        catch (UnsafePickleException)
+        {
+            throw;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or OverflowException or ArgumentException or IndexOutOfRangeException
+            or InvalidCastException or OutOfMemoryException)
+        {
+            // garbage that gets past the format checks (a broken zip directory, a size field of 2^62): still one error naming the file
+            throw new UnsafePickleException($"{source}: not a readable PyTorch state dict ({e.Message})", e);
+        }
+    }
+
+    private static IReadOnlyDictionary<string, StateTensor> LoadAny(byte[] bytes, string source)
+    {
+        if (bytes.Length == 0) throw new UnsafePickleException($"{source}: the file is empty");
         if (bytes.Length >= 4 && bytes[0] == 'P' && bytes[1] == 'K' && bytes[2] == 3 && bytes[3] == 4)
             return LoadZip(bytes, source);
         if (bytes.Length >= 262 && bytes.AsSpan(257, 5).SequenceEqual("ustar"u8))

@@ -5,7 +5,7 @@ using System.Text;
 namespace FaceNetSharp.Training.Import;
 
 /// <summary>A pickle stream asks for something a state dict never needs, or is malformed.</summary>
-public sealed class UnsafePickleException(string message) : Exception(message);
+public sealed class UnsafePickleException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>A Python global (module.name) that the restricted unpickler accepted.</summary>
 internal sealed record PyGlobal(string Module, string Name)

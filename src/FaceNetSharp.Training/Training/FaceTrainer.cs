@@ -415,7 +415,10 @@ internal sealed class TrainingRun : IDisposable
         var c = CultureInfo.InvariantCulture;
         var s = string.Create(c, $"Epoch {r.Epoch}: loss {r.Loss:F4}, accuracy {r.Accuracy:F3}, lr {r.LearningRate:G4}, {r.ImagesPerSecond:F1} images/s, {r.Seconds:F1} s");
         if (r.ValidationAccuracy is { } va) s += string.Create(c, $", validation loss {r.ValidationLoss:F4} accuracy {va:F3}");
-        if (r.LfwAccuracy is { } la) s += string.Create(c, $", verification accuracy {la:F3} (threshold {r.LfwThreshold:F3})");
+        // the k-fold accuracy of facenet's validate_on_lfw.py: the share of the pairs file's same/different pairs judged
+        // right, each fold at the cosine-distance threshold that is best on the other folds (their mean shown)
+        if (r.LfwAccuracy is { } la)
+            s += string.Create(c, $", pairs verification: accuracy {la:F3} (share of same/different pairs judged right, cross-validated) at cosine distance < {r.LfwThreshold:F3}");
         return s;
     }
 

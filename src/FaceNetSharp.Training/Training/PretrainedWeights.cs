@@ -1,3 +1,4 @@
+using FaceNetSharp.Models;
 using FaceNetSharp.Training.Import;
 using FaceNetSharp.Training.Networks;
 using TorchSharp;
@@ -12,6 +13,61 @@ namespace FaceNetSharp.Training.Training;
 /// </summary>
 public static class PretrainedWeights
 {
+    /// <summary>
+    /// The file or folder <paramref name="pretrained"/> names: a path as given, or the name of the installed
+    /// MobileFaceNet (<c>mobilefacenet</c>, when no file or folder of that name is here), which is installed first when
+    /// missing and checked against its card. An ONNX file with a card beside it is checked against the card.
+    /// </summary>
+    public static string Resolve(string pretrained, ModelStore store, IProgress<string>? log = null)
+    {
+        var path = pretrained;
+        if (!File.Exists(pretrained) && !Directory.Exists(pretrained) && string.Equals(pretrained, ModelNames.MobileFaceNet, StringComparison.OrdinalIgnoreCase))
+        {
+            store.EnsureInstalled([ModelNames.MobileFaceNet], log);
+            path = store.PathOf(ModelNames.MobileFaceNet);
+        }
+        if (File.Exists(path) && path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) ModelIntegrity.Verify(path);
+        return path;
+    }
+
+    /// <summary>
+    /// The network a pretrained file holds, as far as the file says without building one: an ONNX MobileFaceNet gives
+    /// the architecture, input size, embedding size (its output width) and fixed standardisation (its card's
+    /// <c>(x - 127.5) / 128</c>); a PyTorch state dict with <c>last_linear.weight</c> gives Inception-ResNet-v1 and its
+    /// embedding size. Null members are unknown (checkpoint folders keep their own settings).
+    /// </summary>
+    public static PretrainedShape Describe(string path)
+    {
+        if (!File.Exists(path)) return new PretrainedShape(null, null, null, null);
+        var ext = Path.GetExtension(path).ToLowerInvariant();
+        if (ext == ".onnx")
+        {
+            Onnx.ModelProto model;
+            try
+            {
+                using var stream = File.OpenRead(path);
+                model = Onnx.ModelProto.Parser.ParseFrom(stream);
+            }
+            catch (Google.Protobuf.InvalidProtocolBufferException e)
+            {
+                throw new InvalidDataException($"{path} is not an ONNX model: {e.Message}", e);
+            }
+            static long? Dim(Onnx.ValueInfoProto? v, int axis) =>
+                v?.Type?.TensorType?.Shape?.Dim is { } dims && dims.Count > axis && dims[axis].DimValue > 0 ? dims[axis].DimValue : null;
+            var input = model.Graph.Input.FirstOrDefault();
+            var output = model.Graph.Output.FirstOrDefault();
+            return new PretrainedShape(ModelDefinition.MobileFaceNet, (int?)Dim(input, 2), (int?)Dim(output, 1), true);
+        }
+        if (ext is ".pt" or ".pth")
+        {
+            var state = PyTorchStateDict.LoadInput(File.ReadAllBytes(path), path);
+            return state.TryGetValue("last_linear.weight", out var last) && last.Shape.Length == 2
+                ? new PretrainedShape(ModelDefinition.InceptionResnetV1, null, (int)last.Shape[0], null)
+                : new PretrainedShape(null, null, null, null);
+        }
+        return new PretrainedShape(null, null, null, null);
+    }
+
     public static void Load(EmbeddingNetwork net, string path)
     {
         if (Directory.Exists(path))
@@ -24,7 +80,7 @@ public static class PretrainedWeights
         var ext = Path.GetExtension(path).ToLowerInvariant();
         if (ext is ".pt" or ".pth")
         {
-            LoadStateDict(net, PyTorchStateDict.Load(path), path);
+            LoadStateDict(net, PyTorchStateDict.LoadInput(File.ReadAllBytes(path), path), path);
             return;
         }
         if (ext == ".onnx")
@@ -57,3 +113,13 @@ public static class PretrainedWeights
         return [.. state.Keys.Where(k => !own.ContainsKey(k))];
     }
 }
+
+/// <summary>
+/// What a pretrained file says about the network it fits (<see cref="PretrainedWeights.Describe"/>); null where it
+/// does not say.
+/// </summary>
+/// <param name="ModelDef">The architecture.</param>
+/// <param name="ImageSize">The input side in pixels.</param>
+/// <param name="EmbeddingSize">The embedding width.</param>
+/// <param name="FixedStandardization">True when the network was trained on <c>(x - 127.5) / 128</c> input.</param>
+public sealed record PretrainedShape(ModelDefinition? ModelDef, int? ImageSize, int? EmbeddingSize, bool? FixedStandardization);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using FaceNetSharp.Detection;
+using FaceNetSharp.IO;
 using FaceNetSharp.Imaging;
 
 namespace FaceNetSharp.Alignment;
@@ -73,38 +74,64 @@ public sealed class DatasetAligner
 
     /// <summary>
     /// The input files as (path, class folder relative to the input root; "" for files in the root itself),
-    /// sorted as facenet does (classes, then files, by name). Hidden files are ignored.
+    /// sorted as facenet does (classes, then files, by name). Hidden files are ignored. A class folder that cannot
+    /// be listed is left out and reported to <paramref name="onUnreadable"/> (a sentence naming it and the cause);
+    /// without a handler it is thrown as an <see cref="IOException"/>.
     /// </summary>
-    public static List<(string Path, string Class)> ListInputs(string inputDir)
+    public static List<(string Path, string Class)> ListInputs(string inputDir, Action<string>? onUnreadable = null)
     {
         if (!Directory.Exists(inputDir)) throw new DirectoryNotFoundException($"input folder not found: {inputDir}");
         var result = new List<(string, string)>();
         foreach (var f in Directory.GetFiles(inputDir).Order(StringComparer.Ordinal))
             if (!IsHidden(f)) result.Add((f, ""));
         // the class folders as the dataset reader walks them (ordinal, hidden folders and files left out)
-        foreach (var c in Recognition.FaceDataset.Load(inputDir))
+        foreach (var c in Recognition.FaceDataset.Load(inputDir, onUnreadable))
             foreach (var f in c.ImagePaths) result.Add((f, c.Name));
         return result;
     }
 
     private static bool IsHidden(string path) => Path.GetFileName(path).StartsWith('.');
 
-    /// <summary>Aligns the whole tree. <paramref name="onItem"/> is called once per image, from worker threads.</summary>
+    /// <summary>
+    /// Aligns the whole tree. <paramref name="onItem"/> is called once per image, from worker threads, and once
+    /// (as <see cref="AlignOutcome.Failed"/>, with the folder as <see cref="AlignItemResult.InputPath"/>) per class
+    /// folder that cannot be listed; the rest is aligned.
+    /// </summary>
+    /// <exception cref="IOException">The output folder cannot be made or written to (the message names it and the cause).</exception>
     public DatasetAlignSummary Run(string inputDir, string outputDir, Action<AlignItemResult>? onItem = null, CancellationToken cancellation = default)
     {
         var sw = Stopwatch.StartNew();
-        var inputs = ListInputs(inputDir);
+        var unreadable = new List<string>();
+        var inputs = ListInputs(inputDir, unreadable.Add);
         var random = _options.Seed is { } s ? new Random(s) : new Random();
         if (_options.RandomOrder) random.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(inputs));
-        Directory.CreateDirectory(outputDir);
         // facenet: bounding_boxes_%05d.txt with a random key, so that parallel processes write separate files.
         string bbPath;
-        do bbPath = Path.Combine(outputDir, $"bounding_boxes_{random.Next(0, 100000):D5}.txt");
-        while (File.Exists(bbPath));
+        FileStream bbStream;
+        try
+        {
+            Directory.CreateDirectory(outputDir);
+            do bbPath = Path.Combine(outputDir, $"bounding_boxes_{random.Next(0, 100000):D5}.txt");
+            while (File.Exists(bbPath));
+            bbStream = new FileStream(bbPath, FileMode.CreateNew, FileAccess.Write, FileShare.Read);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"cannot write to the output folder {outputDir}: {OutputFolderProblem(outputDir, e)}", e);
+        }
+        // the temporary files of a run that was killed while writing (this run's own pattern only)
+        AtomicFile.RemoveLeftovers(outputDir);
+        foreach (var cls in inputs.Select(i => i.Class).Where(c => c.Length > 0).Distinct(StringComparer.Ordinal))
+            AtomicFile.RemoveLeftovers(Path.Combine(outputDir, cls));
 
         int aligned = 0, skipped = 0, noFace = 0, failed = 0;
+        foreach (var problem in unreadable)
+        {
+            failed++;
+            onItem?.Invoke(new AlignItemResult(inputDir, AlignOutcome.Failed, [], problem));
+        }
         var lines = new BlockingCollection<string>();
-        using var bbFile = new StreamWriter(new FileStream(bbPath, FileMode.CreateNew, FileAccess.Write, FileShare.Read));
+        using var bbFile = new StreamWriter(bbStream);
         var writerTask = Task.Run(() =>
         {
             foreach (var line in lines.GetConsumingEnumerable())
@@ -139,7 +166,18 @@ public sealed class DatasetAligner
             lines.CompleteAdding();
             writerTask.Wait();
         }
-        return new DatasetAlignSummary(inputs.Count, aligned, skipped, noFace, failed, bbPath, sw.Elapsed, cancelled);
+        return new DatasetAlignSummary(inputs.Count + unreadable.Count, aligned, skipped, noFace, failed, bbPath, sw.Elapsed, cancelled);
+    }
+
+    /// <summary>Why the output folder cannot be used, in words: a file standing where a folder must be, else the system's message.</summary>
+    private static string OutputFolderProblem(string outputDir, Exception e)
+    {
+        for (var p = Path.GetFullPath(outputDir); !string.IsNullOrEmpty(p); p = Path.GetDirectoryName(p))
+        {
+            if (File.Exists(p)) return $"{p} is a file, not a folder";
+            if (Directory.Exists(p)) break;
+        }
+        return e.Message;
     }
 
     /// <summary>

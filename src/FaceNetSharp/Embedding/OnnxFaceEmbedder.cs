@@ -23,7 +23,8 @@ public sealed record EmbedderOptions
 
 /// <summary>
 /// An embedding network in ONNX form, input "input" [N,3,S,S] (normalised RGB), output [N,D] raw vectors, which
-/// this class L2-normalises. Thread-safe.
+/// this class L2-normalises. An output holding NaN or infinity, or all zeros, is a <see cref="ModelInstallException"/>
+/// naming the model (a fault of the model, not of the input), never a vector. Thread-safe.
 /// </summary>
 public sealed class OnnxFaceEmbedder : IFaceEmbedder, IDisposable
 {
@@ -31,10 +32,12 @@ public sealed class OnnxFaceEmbedder : IFaceEmbedder, IDisposable
     private readonly string _inputName;
     private readonly string _outputName;
     private readonly EmbedderOptions _options;
+    private readonly string _path;
 
     public OnnxFaceEmbedder(string onnxPath, EmbedderInfo info, EmbedderOptions? options = null)
     {
         _options = options ?? new EmbedderOptions();
+        _path = Path.GetFullPath(onnxPath);
         if (_options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), "BatchSize must be at least 1");
         using var so = OnnxSessions.CreateOptions(_options.IntraOpThreads);
         _session = OnnxSessions.Open(onnxPath, so);
@@ -72,11 +75,28 @@ public sealed class OnnxFaceEmbedder : IFaceEmbedder, IDisposable
             {
                 var v = raw.AsSpan(k * d, d).ToArray();
                 if (mirrored is not null) TensorPrimitives.Add(v, mirrored.AsSpan(k * d, d), v);
+                CheckOutput(v, start + k);
                 Normalize(v);
                 result[start + k] = v;
             }
         }
         return result;
+    }
+
+    /// <summary>
+    /// Refuses an output no distance can be computed from: NaN or infinity (a damaged or wrong model file; a healthy
+    /// network on finite pixels gives neither) or all zeros (no direction to normalise).
+    /// </summary>
+    private void CheckOutput(ReadOnlySpan<float> v, int face)
+    {
+        int bad = 0;
+        foreach (var x in v) if (!float.IsFinite(x)) bad++;
+        string? what = bad > 0 ? $"{bad} NaN or infinite value(s) of {v.Length}"
+            : TensorPrimitives.MaxMagnitude(v) == 0 ? "an all-zero vector" : null;
+        if (what is not null)
+            throw new ModelInstallException(
+                $"model {Info.Name} ({_path}) output {what} for face {face}: the model file is damaged or is not a face embedder. " +
+                "Check it with 'facenet models list' and repair it with 'facenet models install --force' (or re-export it).");
     }
 
     /// <summary>Scales <paramref name="v"/> to unit length in place (a zero vector stays zero).</summary>

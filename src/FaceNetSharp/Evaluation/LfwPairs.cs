@@ -93,6 +93,8 @@ public sealed class LfwPairs
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     public static LfwPairs Load(string path)
     {
+        if (IO.InputFile.IsEmptyOrSpecial(path)) // a FIFO would block the read
+            throw new LfwPairsFormatException(path, 1, IO.InputFile.EmptyOrSpecialProblem);
         using var reader = new StreamReader(path);
         return Parse(reader, path);
     }
@@ -106,6 +108,10 @@ public sealed class LfwPairs
         for (string? line = reader.ReadLine(); line is not null; line = reader.ReadLine())
         {
             lineNumber++;
+            // an image or other binary file given as the pairs file: say so, with a printable excerpt, not its raw bytes
+            if (line.Any(ch => (char.IsControl(ch) && ch != '\t') || ch == '\uFFFD'))
+                throw new LfwPairsFormatException(source, lineNumber,
+                    $"this is not a text pairs file: the line holds control characters or bytes that are not UTF-8 text ({Printable(line)})");
             var fields = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
             if (fields.Length > 0) lines.Add((lineNumber, fields));
         }
@@ -199,14 +205,30 @@ public sealed class LfwPairs
     private static int ParseImageNumber(string s, string source, int line)
     {
         if (!int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 1)
-            throw new LfwPairsFormatException(source, line, $"'{s}' is not an image number (a positive integer)");
+            throw new LfwPairsFormatException(source, line, $"'{Printable(s)}' is not an image number (a positive integer)");
         return n;
+    }
+
+    /// <summary>At most 40 characters of <paramref name="s"/> for an error message: control and non-ASCII characters as \\xNN or \\uNNNN.</summary>
+    internal static string Printable(string s)
+    {
+        const int Max = 40;
+        var b = new System.Text.StringBuilder();
+        foreach (char ch in s.Length > Max ? s[..Max] : s)
+        {
+            if (ch is >= ' ' and < (char)0x7F) b.Append(ch);
+            else if (ch == '\t') b.Append("\\t");
+            else if (ch < 0x100) b.Append(CultureInfo.InvariantCulture, $"\\x{(int)ch:X2}");
+            else b.Append(CultureInfo.InvariantCulture, $"\\u{(int)ch:X4}");
+        }
+        if (s.Length > Max) b.Append(CultureInfo.InvariantCulture, $"... ({s.Length} characters)");
+        return b.ToString();
     }
 
     private static int ParseCount(string s, string source, int line, string what)
     {
         if (!int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 1)
-            throw new LfwPairsFormatException(source, line, $"header {what} '{s}' is not a positive integer");
+            throw new LfwPairsFormatException(source, line, $"header {what} '{Printable(s)}' is not a positive integer");
         return n;
     }
 }

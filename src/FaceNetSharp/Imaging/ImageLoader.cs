@@ -28,6 +28,8 @@ public static class ImageLoader
         byte[] data;
         try
         {
+            if (IO.InputFile.IsEmptyOrSpecial(path)) // a FIFO would block the read
+                throw new ImageLoadException(path, ImageLoadFailure.Empty, IO.InputFile.EmptyOrSpecialProblem);
             data = File.ReadAllBytes(path);
         }
         catch (FileNotFoundException e)

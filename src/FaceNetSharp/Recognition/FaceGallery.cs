@@ -1,6 +1,7 @@
 using FaceNetSharp.IO;
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
@@ -27,7 +28,10 @@ namespace FaceNetSharp.Recognition;
 /// </para>
 /// <para>
 /// Vectors are L2-normalised on the way in (facenet's embeddings already are, so for them this changes nothing);
-/// an all-zero or non-finite vector is refused.
+/// an all-zero or non-finite vector is refused. A stored vector changed outside the gallery (wrong length, NaN or
+/// infinity, not unit length) is left out of the search and listed in <see cref="DamagedFaces"/>;
+/// <see cref="CheckFaces"/> and <see cref="DropDamagedFaces"/> find and delete such faces. A file SQLite finds
+/// malformed (truncated, overwritten) is an <see cref="InvalidDataException"/> naming it.
 /// </para>
 /// <para>
 /// Thread safety: all members may be called from several threads at once. Writes are serialised on the instance;
@@ -47,10 +51,22 @@ public sealed class FaceGallery : IDisposable
 
     private const string ExportFormat = "facenetsharp-gallery";
 
+    /// <summary>
+    /// How far from 1 a stored vector's L2 norm may be before it counts as damaged. Vectors are normalised in float32
+    /// before they are stored, which leaves their norm within about 1e-6 of 1 at a few hundred dimensions; 1e-3 keeps
+    /// well clear of that rounding and still catches a changed value large enough to move a distance by 1e-3.
+    /// </summary>
+    private const float UnitNormTolerance = 1e-3f;
+
+    // SQLite result codes (sqlite3.h): SQLITE_CORRUPT 11 "database disk image is malformed", SQLITE_NOTADB 26.
+    private const int SqliteCorrupt = 11;
+    private const int SqliteNotADatabase = 26;
+
     private readonly object _gate = new();
     private readonly SqliteConnection _connection;
     private readonly GalleryIndex _index;
     private GalleryIndexView _view;
+    private readonly List<GalleryFaceProblem> _damaged = [];
     private long _dataVersion;
     private bool _changedHere;
     private bool _disposed;
@@ -114,18 +130,33 @@ public sealed class FaceGallery : IDisposable
             gallery.Initialise();
             return gallery;
         }
-        catch (SqliteException e)
+        catch (SqliteException e) when (Damage(full, e) is { } damage)
         {
             connection.Dispose();
-            // SQLITE_NOTADB (26): the file exists but is not a database.
-            if (e.SqliteErrorCode == 26) throw new InvalidDataException($"{full} is not a SQLite database: {e.Message}", e);
-            throw;
+            throw damage;
         }
         catch
         {
             connection.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The error for a file SQLite cannot read as a database (not one at all, or malformed: truncated or overwritten),
+    /// naming the file and what to do; null for other SQLite errors.
+    /// </summary>
+    private static InvalidDataException? Damage(string path, SqliteException e)
+    {
+        var name = Path.GetFileName(path);
+        return (e.SqliteErrorCode & 0xff) switch
+        {
+            SqliteNotADatabase => new InvalidDataException($"{path} is not a SQLite database (file is not a database): give the path of a gallery file", e),
+            SqliteCorrupt => new InvalidDataException(
+                $"{path} is damaged (database disk image is malformed): restore {name} from a backup, or start a new gallery " +
+                "and 'facenet gallery import' a JSON file written by 'facenet gallery export'", e),
+            _ => null,
+        };
     }
 
     private void Initialise()
@@ -357,6 +388,82 @@ public sealed class FaceGallery : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// The faces left out of the search because their stored vectors are damaged (see <see cref="GalleryFaceProblem"/>),
+    /// as found when the gallery was opened or last brought up to date with the file; empty for a sound file.
+    /// </summary>
+    public IReadOnlyList<GalleryFaceProblem> DamagedFaces
+    {
+        get
+        {
+            lock (_gate)
+            {
+                ThrowIfDisposed();
+                Refresh();
+                return [.. _damaged];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads every face of the file (not the in-memory matrix) and returns those whose vectors are damaged, or whose
+    /// person row is missing, by face id.
+    /// </summary>
+    public IReadOnlyList<GalleryFaceProblem> CheckFaces()
+    {
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            using var tx = _connection.BeginTransaction(deferred: true);
+            var problems = FindProblems(tx);
+            tx.Commit();
+            return problems;
+        }
+    }
+
+    /// <summary>
+    /// Deletes the faces <see cref="CheckFaces"/> finds, in one transaction (all or, on any error, none), and returns
+    /// them. The people stay, with their other faces.
+    /// </summary>
+    public IReadOnlyList<GalleryFaceProblem> DropDamagedFaces()
+    {
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            using var tx = _connection.BeginTransaction(deferred: false);
+            var problems = FindProblems(tx);
+            using (var delete = Command("DELETE FROM faces WHERE id = $id", tx))
+            {
+                var id = delete.Parameters.Add("$id", SqliteType.Integer);
+                foreach (var p in problems)
+                {
+                    id.Value = p.FaceId;
+                    delete.ExecuteNonQuery();
+                }
+            }
+            tx.Commit();
+            if (problems.Count > 0) _changedHere = true;
+            return problems;
+        }
+    }
+
+    private List<GalleryFaceProblem> FindProblems(SqliteTransaction tx)
+    {
+        var problems = new List<GalleryFaceProblem>();
+        using var cmd = Command("SELECT f.id, f.person_id, p.name, f.vector FROM faces f LEFT JOIN people p ON p.id = f.person_id ORDER BY f.id", tx);
+        using var reader = cmd.ExecuteReader();
+        var vector = new float[Dimensions];
+        while (reader.Read())
+        {
+            long faceId = reader.GetInt64(0);
+            if (reader.IsDBNull(2))
+                problems.Add(new GalleryFaceProblem(faceId, $"(person {reader.GetInt64(1)}, missing)", "its person is not in the gallery"));
+            else if (ReadVector(reader, 3, vector) is { } problem)
+                problems.Add(new GalleryFaceProblem(faceId, reader.GetString(2), problem));
+        }
+        return problems;
+    }
+
     /// <summary>How many faces the in-memory matrix holds after bringing it up to date with the file.</summary>
     public int FaceCount
     {
@@ -373,7 +480,8 @@ public sealed class FaceGallery : IDisposable
 
     /// <summary>
     /// Writes the whole gallery as JSON (model id, dimensions, people with their faces' vectors, sources and times)
-    /// atomically: the file at <paramref name="jsonPath"/> is replaced whole or not at all.
+    /// atomically: the file at <paramref name="jsonPath"/> is replaced whole or not at all. Damaged faces
+    /// (<see cref="CheckFaces"/>) are left out: their vectors cannot be written as JSON numbers or searched.
     /// </summary>
     public void Export(string jsonPath)
     {
@@ -401,6 +509,7 @@ public sealed class FaceGallery : IDisposable
                 var vector = new float[Dimensions];
                 while (reader.Read())
                 {
+                    if (ReadVector(reader, 2, vector) is not null) continue; // a damaged face (DamagedFaces): nothing to restore
                     long personId = reader.GetInt64(0);
                     if (personId != currentPerson)
                     {
@@ -410,7 +519,6 @@ public sealed class FaceGallery : IDisposable
                         w.WriteString("name", reader.GetString(1));
                         w.WriteStartArray("faces");
                     }
-                    FromBlob((byte[])reader.GetValue(2), vector, reader.GetInt64(5));
                     w.WriteStartObject();
                     if (!reader.IsDBNull(3)) w.WriteString("source", reader.GetString(3));
                     w.WriteString("addedAt", reader.GetString(4));
@@ -501,14 +609,14 @@ public sealed class FaceGallery : IDisposable
         using var tx = _connection.BeginTransaction(deferred: true);
 
         // With AUTOINCREMENT ids, the rows loaded so far are unchanged iff exactly as many rows have id <= the
-        // last one loaded; then only the newer rows need reading.
+        // last one loaded (searchable or left out as damaged); then only the newer rows need reading.
         long unchanged;
         using (var cmd = Command("SELECT COUNT(*) FROM faces WHERE id <= $max", tx))
         {
             cmd.Parameters.AddWithValue("$max", _index.MaxFaceId);
             unchanged = (long)cmd.ExecuteScalar()!;
         }
-        if (unchanged == _index.Rows) LoadFaces(_index.MaxFaceId, tx);
+        if (unchanged == _index.Rows + _index.Skipped) LoadFaces(_index.MaxFaceId, tx);
         else Reload(tx);
         tx.Commit();
     }
@@ -516,6 +624,7 @@ public sealed class FaceGallery : IDisposable
     private void Reload(SqliteTransaction tx)
     {
         _index.Clear();
+        _damaged.Clear();
         _index.EnsureCapacity((int)Scalar<long>("SELECT COUNT(*) FROM faces", tx));
         LoadFaces(0, tx);
     }
@@ -529,18 +638,39 @@ public sealed class FaceGallery : IDisposable
         cmd.Parameters.AddWithValue("$after", afterId);
         using var reader = cmd.ExecuteReader();
         var vector = new float[Dimensions];
-        byte[] blob = new byte[Dimensions * sizeof(float)];
         while (reader.Read())
         {
             long faceId = reader.GetInt64(0);
-            long length = reader.GetBytes(3, 0, null, 0, 0);
-            if (length != blob.Length)
-                throw new InvalidDataException($"{FilePath}: face {faceId} has a {length}-byte vector; expected {blob.Length}");
-            reader.GetBytes(3, 0, blob, 0, blob.Length);
-            FromBlob(blob, vector, faceId);
+            if (ReadVector(reader, 3, vector) is { } problem)
+            {
+                // left out of the search; still the last id read, so the next refresh reads only newer rows
+                _damaged.Add(new GalleryFaceProblem(faceId, reader.GetString(2), problem));
+                _index.Skip(faceId);
+                continue;
+            }
             _index.Append(faceId, reader.GetInt64(1), reader.GetString(2), vector);
         }
         _view = _index.View();
+    }
+
+    /// <summary>
+    /// Reads the vector in column <paramref name="column"/> into <paramref name="vector"/>; returns what is wrong with
+    /// it (wrong length, NaN or infinite values, not unit length), or null when it can be searched.
+    /// </summary>
+    private string? ReadVector(SqliteDataReader reader, int column, float[] vector)
+    {
+        if (reader.IsDBNull(column)) return "no vector";
+        var blob = (byte[])reader.GetValue(column);
+        if (blob.Length != vector.Length * sizeof(float))
+            return $"a {blob.Length}-byte vector; a {Dimensions}-d one has {vector.Length * sizeof(float)}";
+        DecodeBlob(blob, vector);
+        int bad = 0;
+        foreach (var x in vector) if (!float.IsFinite(x)) bad++;
+        if (bad > 0) return $"{bad} NaN or infinite value(s) in its vector";
+        float norm = TensorPrimitives.Norm(vector);
+        if (MathF.Abs(norm - 1f) > UnitNormTolerance)
+            return string.Create(CultureInfo.InvariantCulture, $"its vector is not unit length (norm {norm:G6}); the gallery stores unit vectors");
+        return null;
     }
 
     private static byte[] ToBlob(float[] vector)
@@ -551,10 +681,8 @@ public sealed class FaceGallery : IDisposable
         return blob;
     }
 
-    private void FromBlob(byte[] blob, float[] vector, long faceId)
+    private static void DecodeBlob(byte[] blob, float[] vector)
     {
-        if (blob.Length != vector.Length * sizeof(float))
-            throw new InvalidDataException($"{FilePath}: face {faceId} has a {blob.Length}-byte vector; expected {vector.Length * 4}");
         if (BitConverter.IsLittleEndian) MemoryMarshal.Cast<byte, float>(blob).CopyTo(vector);
         else for (int i = 0; i < vector.Length; i++) vector[i] = BinaryPrimitives.ReadSingleLittleEndian(blob.AsSpan(i * 4));
     }

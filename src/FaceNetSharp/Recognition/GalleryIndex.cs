@@ -43,6 +43,7 @@ internal sealed class GalleryIndex
         Rows = 0;
         People = 0;
         MaxFaceId = 0;
+        Skipped = 0;
     }
 
     /// <summary>
@@ -84,6 +85,19 @@ internal sealed class GalleryIndex
         Rows++;
         MaxFaceId = faceId;
     }
+
+    /// <summary>
+    /// Records <paramref name="faceId"/> as read without adding a row (a damaged face left out of the search), so that
+    /// <see cref="MaxFaceId"/> still tells which rows have been read.
+    /// </summary>
+    public void Skip(long faceId)
+    {
+        MaxFaceId = faceId;
+        Skipped++;
+    }
+
+    /// <summary>How many face ids were read and left out (<see cref="Skip"/>) since the last <see cref="Clear"/>.</summary>
+    public int Skipped { get; private set; }
 
     /// <summary>An immutable view of the rows and people appended so far.</summary>
     public GalleryIndexView View() => new(_data, _personOfRow, _names, Rows, People, Dimensions);

@@ -51,3 +51,13 @@ public sealed class EmbeddingModelMismatchException : Exception
     /// <summary>The embedding length the caller asked for.</summary>
     public int RequestedDimensions { get; }
 }
+
+/// <summary>
+/// A face of a <see cref="FaceGallery"/> file whose stored vector cannot be searched: the file was changed outside
+/// the gallery (SQLite's own integrity check does not look inside the vectors). Such faces are left out of
+/// <see cref="FaceGallery.Identify"/>; <see cref="FaceGallery.DropDamagedFaces"/> deletes them.
+/// </summary>
+/// <param name="FaceId">The face's row id in the file.</param>
+/// <param name="Person">The person the face belongs to (their name), or a note when the person row is missing.</param>
+/// <param name="Problem">What is wrong: a vector of the wrong length, NaN or infinite values, or not of unit length.</param>
+public sealed record GalleryFaceProblem(long FaceId, string Person, string Problem);

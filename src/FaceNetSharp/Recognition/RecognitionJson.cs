@@ -33,6 +33,8 @@ internal static class RecognitionFiles
     {
         try
         {
+            if (IO.InputFile.IsEmptyOrSpecial(path)) // a FIFO would block the read
+                throw new InvalidDataException($"{path}: {IO.InputFile.EmptyOrSpecialProblem}");
             using var stream = File.OpenRead(path);
             return JsonSerializer.Deserialize(stream, typeInfo)
                    ?? throw new InvalidDataException($"{path}: the file holds JSON null");

@@ -145,6 +145,8 @@ public sealed class AlignKillTests(InstalledModelsFixture fx) : IDisposable
         var rerun = CliRunner.Run("align", input, output, "--workers", "2");
         Assert.Equal(0, rerun.ExitCode);
         Assert.Equal(60, Directory.GetFiles(output, "*.png", SearchOption.AllDirectories).Length);
+        // the killed run's temporary files (.NAME.png.<guid>.tmp) were cleaned by the rerun
+        Assert.Empty(Directory.GetFiles(output, ".*.tmp", SearchOption.AllDirectories));
     }
 
     [SkippableFact]

@@ -34,6 +34,33 @@ public sealed partial class ClassifyCommandTests(InstalledModelsFixture fx)
         double.Parse(AccuracyLine().Match(run.Console).Groups[1].Value, CultureInfo.InvariantCulture);
 
     [SkippableFact]
+    public void Split_dataset_says_how_many_classes_it_drops_and_why()
+    {
+        var store = fx.Require();
+        using var tmp = new TempFolder();
+        var data = Subset(tmp, TestPaths.Shared("faces", "kz-celebs-talgin", "our_dataset"), people: 3, images: 4);
+        var small = Directory.GetDirectories(data).Order(StringComparer.Ordinal).Last();
+        foreach (var f in Directory.GetFiles(small).Order(StringComparer.Ordinal).Skip(2)) File.Delete(f);
+        var file = tmp.Combine("classifier.json");
+        string[] common = ["--use-split-dataset", "--nrof-train-images-per-class", "2", "--method", "centre", "--models-dir", store.Directory];
+
+        var train = CliRunner.Run(["classify", "train", data, file, "--min-nrof-images-per-class", "3", .. common]);
+        Assert.True(train.ExitCode == 0, train.Console);
+        Assert.Contains($"1 of 3 classes dropped: fewer than 3 images (--min-nrof-images-per-class), e.g. {Path.GetFileName(small)} (2)", train.Console);
+
+        // facenet's default of 20 drops them all: said so, not "no training faces"
+        var all = CliRunner.Run(["classify", "train", data, file, .. common]);
+        Assert.Equal(2, all.ExitCode);
+        Assert.Contains($"all 3 classes of {data} have fewer than 20 images (the largest has 4)", all.Console);
+
+        var empty = tmp.Combine("empty");
+        Directory.CreateDirectory(empty);
+        var none = CliRunner.Run(["classify", "train", empty, file, .. common]);
+        Assert.Equal(2, none.ExitCode);
+        Assert.Contains($"no images found under {empty}", none.Console);
+    }
+
+    [SkippableFact]
     public void Train_and_predict_with_a_split()
     {
         var store = fx.Require();

@@ -86,8 +86,11 @@ public sealed class CompareCommandTests(InstalledModelsFixture models)
             Assert.Contains($"no face found in {blank}", r.Console);
             Assert.Contains("notes.jpg", r.Console);
             var lines = r.Out.Trim().Split('\n');
-            Assert.Equal(3, lines.Length); // header + the two Hopkins rows
-            Assert.DoesNotContain("blank.png", r.Out);
+            Assert.Equal(5, lines.Length); // header, the two Hopkins rows, then the two left out with their error
+            Assert.EndsWith(",error", lines[0]);
+            Assert.DoesNotContain("blank.png", lines[0]);
+            Assert.Equal($"{blank},,,no face found", lines[3]);
+            Assert.StartsWith($"{bad},,,", lines[4]);
         }
         finally
         {

@@ -88,6 +88,13 @@ public sealed class ValidateCommandTests(InstalledModelsFixture models, ITestOut
         Assert.True(r.ExitCode == 0, r.Console);
         Assert.True(File.Exists(Path.Combine(chips, "P01", "P01_0001.png")));
         Assert.Contains("Accuracy: ", r.Console);
+        // one rounding of AUC and EER in the table and in facenet's lines (they said 0.9999 and 1.000)
+        foreach (var (row, line) in new[] { ("AUC", "Area Under Curve (AUC)"), ("EER", "Equal Error Rate (EER)") })
+        {
+            var shown = System.Text.RegularExpressions.Regex.Match(r.Console, $@"{row}\s*│\s*([0-9.]+)").Groups[1].Value;
+            Assert.Matches(@"^\d\.\d{4}$", shown);
+            Assert.Contains($"{line}: {shown}\n", r.Console);
+        }
         Assert.Contains("missing: Nobody_Here/Nobody_Here_0001", r.Console);
         Assert.Contains("n/a", r.Console); // TAR at FAR 1e-3 and 1e-4 need more than 261 different pairs
         Assert.True(new FileInfo(roc).Length > 1000);

@@ -45,6 +45,26 @@ public sealed class ImageLoaderTests : IDisposable
         Assert.Contains("empty", e.Message);
     }
 
+    [SkippableFact]
+    public void AFifoNamedLikeAPhotoIsRefusedWithoutBlocking()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "FIFOs in the file system are a Unix thing");
+        var fifo = Path.Combine(_tmp.Path, "X_0001.jpg");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo])) mkfifo.WaitForExit();
+        var load = Task.Run(() => Assert.Throws<ImageLoadException>(() => ImageLoader.Load(fifo)));
+        try
+        {
+            Assert.True(load.Wait(TimeSpan.FromSeconds(10)), "ImageLoader.Load blocks on a FIFO");
+            Assert.Equal(ImageLoadFailure.Empty, load.Result.Reason);
+            Assert.Contains("not a regular file", load.Result.Message);
+        }
+        finally
+        {
+            // a blocked reader is released by a writer opening the other end
+            if (!load.IsCompleted) using (new FileStream(fifo, FileMode.Open, FileAccess.Write)) { }
+        }
+    }
+
     [Fact]
     public void RandomBytesNamedJpgAreUnknownFormat()
     {
