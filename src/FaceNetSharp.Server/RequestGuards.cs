@@ -69,6 +69,7 @@ internal sealed class RequestGuards
                 detail: $"This server does not answer to the Host {host}; it answers as " +
                     $"{string.Join(", ", _names.Select(n => $"{n}:{context.Connection.LocalPort}"))}" +
                     (_anyPort.Count + _namesWithPort.Count > 0 ? $", {string.Join(", ", _anyPort.Concat(_namesWithPort))}" : "") +
+                    (_anyAddress ? $" and any IP address with port {context.Connection.LocalPort}" : "") +
                     ". Start it with --allowed-hosts NAME to answer to another name (a proxy's, or a port-forward's).")
                 .ExecuteAsync(context);
             return;
