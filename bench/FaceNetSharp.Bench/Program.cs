@@ -5,6 +5,8 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
 {
     ["model-check"] = ModelCheckBenchmark.Run,
     ["align"] = AlignBenchmark.Run,
+    ["detect-alloc"] = DetectAllocBenchmark.Run,
+    ["mtcnn-golden"] = MtcnnGoldenBenchmark.Run,
     ["embed"] = EmbedBenchmark.Run,
     ["gallery"] = GalleryBenchmark.Run,
 };
@@ -14,6 +16,8 @@ if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
     Console.Error.WriteLine($"usage: FaceNetSharp.Bench <{string.Join("|", benchmarks.Keys)}> [options]");
     Console.Error.WriteLine("  model-check [rounds (7)]");
     Console.Error.WriteLine("  align [images (200)]");
+    Console.Error.WriteLine("  detect-alloc IMAGE [calls (10)]   (scripts/detection-memory.sh runs it with the memory figures)");
+    Console.Error.WriteLine("  mtcnn-golden [Area|PilBox] [shared data folder (../shared/data)]");
     Console.Error.WriteLine("  embed [faces per measurement (256)]");
     Console.Error.WriteLine("  gallery [--sizes 1000,10000,100000,1000000] [--dims 192] [--queries 200] [--load-size 100000] [--seed 1]");
     return 2;

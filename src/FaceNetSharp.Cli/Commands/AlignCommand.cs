@@ -63,7 +63,7 @@ internal static class AlignCommand
 
             var s = CliProgress.RunPolled(ctx, "aligning", total, itemDone => aligner.Run(inputDir, outputDir, r => itemDone(r.Outcome switch
                 {
-                    AlignOutcome.Failed => $"[red]failed:[/] {Markup.Escape(r.Error ?? r.InputPath)}",
+                    AlignOutcome.Failed => CliProgress.Failed(Markup.Escape(r.Error ?? r.InputPath)),
                     AlignOutcome.NoFace => $"[yellow]no face:[/] {Markup.Escape(r.InputPath)}",
                     _ => null,
                 }), cancel), cancel,

@@ -63,7 +63,7 @@ internal static class ClassifyCommand
             var dir = parse.GetValue(data)!;
             var unreadable = new List<string>();
             var classes = FaceDataset.Load(dir, unreadable.Add);
-            foreach (var problem in unreadable) ctx.Console.MarkupLineInterpolated($"[red]failed:[/] {problem} (left out)");
+            foreach (var problem in unreadable) ctx.Errors.MarkupLineInterpolated($"[red]failed:[/] {problem} (left out)");
             if (classes.Sum(c => c.ImagePaths.Count) == 0) // before models load
                 throw new ArgumentException($"no images found under {dir}: it should hold one folder per person with their images (Name/Name_0001.jpg)" +
                     (unreadable.Count > 0 ? $"; {unreadable.Count} folders could not be listed" : ""));

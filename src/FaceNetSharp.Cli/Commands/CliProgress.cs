@@ -6,6 +6,11 @@ namespace FaceNetSharp.Cli.Commands;
 /// <summary>A batch job on a worker thread under one progress bar with its rate, as align, gallery, classify and cluster show it.</summary>
 internal static class CliProgress
 {
+    private const string FailedPrefix = "[red]failed:[/] ";
+
+    /// <summary>The markup line of a failed item (already escaped text): <see cref="RunPolled{T}"/> prints it as an error.</summary>
+    public static string Failed(string escapedMessage) => FailedPrefix + escapedMessage;
+
     /// <summary>
     /// Runs <paramref name="job"/> on a worker; the job calls the action it is given once per finished item, with a
     /// markup line to print for that item or null. Every 200 ms the bar moves, its description shows
@@ -19,9 +24,12 @@ internal static class CliProgress
     {
         T? result = default;
         var lines = new ConcurrentQueue<string>();
+        // Failed items go to stderr, except while a live bar is drawn on the terminal: a line written around Spectre's
+        // live display would be drawn over, so there the console prints it above the bar (on the terminal either way).
+        var errors = ctx.Console.Profile.Capabilities.Interactive ? ctx.Console : ctx.Errors;
         void Drain()
         {
-            while (lines.TryDequeue(out var line)) ctx.Console.MarkupLine(line);
+            while (lines.TryDequeue(out var line)) (line.StartsWith(FailedPrefix, StringComparison.Ordinal) ? errors : ctx.Console).MarkupLine(line);
         }
         ctx.Console.Progress()
             .AutoClear(autoClear)

@@ -48,7 +48,7 @@ internal static class ClusterCommand
             var files = ImageFiles(inputDir, unreadable.Add);
             if (files.Count == 0) // before models load, and nothing is written
                 throw new ArgumentException($"no images found under {inputDir}{(unreadable.Count > 0 ? $" ({unreadable.Count} folders could not be listed)" : "")}");
-            foreach (var problem in unreadable) ctx.Console.MarkupLineInterpolated($"[red]failed:[/] {problem} (left out)");
+            foreach (var problem in unreadable) ctx.Errors.MarkupLineInterpolated($"[red]failed:[/] {problem} (left out)");
             using var recognizer = RecognizerCliOptions.Open(ctx, parse, model, mtcnn);
             var info = recognizer.Model;
             var options = new PhotoClusteringOptions

@@ -49,7 +49,7 @@ internal static class CompareCommand
                 switch (r.Outcome)
                 {
                     case FileEmbeddingOutcome.Failed or FileEmbeddingOutcome.WrongSize:
-                        c.Console.MarkupLineInterpolated($"[red]error:[/] {r.Error} (left out)");
+                        c.Errors.MarkupLineInterpolated($"[red]error:[/] {r.Error} (left out)");
                         break;
                     case FileEmbeddingOutcome.NoFace:
                         c.Console.MarkupLineInterpolated($"[yellow]no face found in {r.Path}[/] (left out)");

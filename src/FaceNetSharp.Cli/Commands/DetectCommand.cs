@@ -39,7 +39,7 @@ internal static class DetectCommand
                 catch (ImageLoadException e)
                 {
                     failures++;
-                    c.Console.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+                    c.Errors.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
                     results.Add(new { file, error = e.Message });
                     continue;
                 }
@@ -58,7 +58,7 @@ internal static class DetectCommand
                     {
                         failures++;
                         drawError = $"cannot write {outPath}: {e.Message}";
-                        c.Console.MarkupLineInterpolated($"[red]error:[/] {drawError}");
+                        c.Errors.MarkupLineInterpolated($"[red]error:[/] {drawError}");
                     }
                 }
                 if (asJson)

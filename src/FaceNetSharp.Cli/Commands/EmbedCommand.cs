@@ -40,7 +40,7 @@ internal static class EmbedCommand
             inputs.RemoveAll(i => Path.GetExtension(i.Path).Equals(".txt", StringComparison.OrdinalIgnoreCase));
             if (inputs.Count == 0) // before models load, and nothing is written
                 throw new ArgumentException($"no images found under {inputDir}{(unreadable.Count > 0 ? $" ({unreadable.Count} class folders could not be listed)" : "")}");
-            foreach (var problem in unreadable) ctx.Console.MarkupLineInterpolated($"[red]failed:[/] {problem} (left out)");
+            foreach (var problem in unreadable) ctx.Errors.MarkupLineInterpolated($"[red]failed:[/] {problem} (left out)");
             using var recognizer = embedder.Open(parse, ctx, mtcnn.Read(parse), batchSize);
             var info = recognizer.Model;
             var fileEmbedder = new ImageFileEmbedder(recognizer, new ImageFileEmbedderOptions { Aligned = parse.GetValue(aligned), BatchSize = batchSize });

@@ -299,7 +299,7 @@ internal static class RecognizerCliOptions
     /// <summary>The markup line saying why a file gave no face, or null when it has faces.</summary>
     private static string? ProblemLine(PhotoFaces photo) => photo.Outcome switch
     {
-        PhotoOutcome.Failed => $"[red]failed:[/] {Markup.Escape(photo.Error ?? "")}",
+        PhotoOutcome.Failed => CliProgress.Failed(Markup.Escape(photo.Error ?? "")),
         PhotoOutcome.NoFace => $"[yellow]no face:[/] {Markup.Escape(photo.Path)}",
         _ => null,
     };

@@ -186,7 +186,7 @@ internal static class ValidateCommand
         ctx.Console.MarkupLineInterpolated($"Aligning {total} photos of {rawDir} into {chipsDir} (done ones are kept)");
         // lines printed from the console's thread: the aligner reports from its workers
         var summary = CliProgress.RunPolled(ctx, "aligning", total, itemDone => aligner.Run(rawDir, chipsDir,
-            r => itemDone(r.Outcome == AlignOutcome.Failed ? $"[red]failed:[/] {Markup.Escape(r.Error ?? r.InputPath)}" : null), cancel),
+            r => itemDone(r.Outcome == AlignOutcome.Failed ? CliProgress.Failed(Markup.Escape(r.Error ?? r.InputPath)) : null), cancel),
             cancel, autoClear: true);
         ctx.Console.MarkupLineInterpolated(
             $"aligned {summary.Aligned}, already done {summary.Skipped}, no face {summary.NoFace}, failed {summary.Failed} ({summary.Elapsed.TotalSeconds:F1} s)");

@@ -1,7 +1,9 @@
+using System.Buffers;
 using System.Numerics;
 using FaceNetSharp.Imaging;
 using FaceNetSharp.Models;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace FaceNetSharp.Detection;
 
@@ -10,6 +12,15 @@ namespace FaceNetSharp.Detection;
 /// surviving candidates, each batched over all candidates of the image. Networks run on ONNX Runtime.
 /// Thread-safe: one instance may serve several images at once (ONNX Runtime sessions allow concurrent Run calls).
 /// </summary>
+/// <remarks>
+/// Memory, per <see cref="Detect"/> call in flight, besides the caller's image (3 bytes a pixel): one pyramid level at a
+/// time as uint8 (at most 0.36 x 3 bytes per image pixel: the first level is 0.6 x 0.6 of the image), one P-Net band
+/// of at most <see cref="MtcnnOptions.PNetBandPixels"/> level pixels (its input tensor, 12 bytes a pixel, and ONNX
+/// Runtime's working memory, measured about 200 bytes a pixel: about 50 MB at the default 2^18), and one R-Net or
+/// O-Net batch (at most MaxBatch crops, 7 MB of input for O-Net at 256, plus its working memory); the candidate lists
+/// are small. Measured with scripts/detection-memory.sh: `facenet detect` on 40-Mpx images peaks at 350-370 MB RSS,
+/// about 100 MB of which is the runtime and the networks; managed allocation per warm Detect on 2 Mpx is 0.4 MiB.
+/// </remarks>
 public sealed class MtcnnDetector : IFaceDetector, IDisposable
 {
     // facenet detect_face.py: input normalised as (x - 127.5) * 0.0078125.
@@ -24,6 +35,13 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
     private const double NmsAcrossScales = 0.7;
     private const double NmsAfterRNet = 0.7;
     private const double NmsAfterONet = 0.7;
+
+    // P-Net's receptive field beyond its stride: a band of 2n + 10 input rows gives n output rows (ScanLevel).
+    private const int PNetOverlapRows = MtcnnMath.PNetCellSize - MtcnnMath.PNetStride;
+    private static readonly string[] InputNames = ["input"];
+    private static readonly string[] PNetOutputNames = ["reg", "prob"];
+    private static readonly string[] RNetOutputNames = ["prob", "reg"];
+    private static readonly string[] ONetOutputNames = ["prob", "reg", "landmarks"];
 
     private readonly InferenceSession _pnet, _rnet, _onet;
     private readonly MtcnnOptions _options;
@@ -73,20 +91,17 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
     private List<Candidate> RunPNet(RgbImage image)
     {
         var all = new List<Candidate>();
+        var level = new List<Candidate>();
+        var picks = new List<int>();
         foreach (var scale in MtcnnMath.PyramidScales(image.Width, image.Height, _options.MinFaceSize, _options.ScaleFactor))
         {
             var (ws, hs) = MtcnnMath.ScaledSize(image.Width, image.Height, scale);
-            var input = new float[3 * ws * hs];
-            ImageResize.ResizeToChw(image, PixelRect.Of(image), ws, hs, Mean, Scale, input, Kernel);
-            using var inputValue = OrtValue.CreateTensorValueFromMemory(input, [1, 3, hs, ws]);
-            using var outputs = _pnet.Run(OnnxSessions.DefaultRun, ["input"], [inputValue], ["reg", "prob"]);
-            var regShape = outputs[0].GetTensorTypeAndShape().Shape; // 1 x 4 x H' x W'
-            int mh = (int)regShape[2], mw = (int)regShape[3];
-            var reg = outputs[0].GetTensorDataAsSpan<float>();
-            var prob = outputs[1].GetTensorDataAsSpan<float>().Slice(mh * mw, mh * mw); // channel 1 = face
-            var boxes = MtcnnMath.GenerateBoundingBoxes(prob, reg, mw, mh, scale, _options.PNetThreshold);
-            if (boxes.Count == 0) continue;
-            foreach (var i in MtcnnMath.Nms(boxes, NmsWithinScale, NmsMode.Union)) all.Add(boxes[i]);
+            level.Clear();
+            ScanLevel(image, ws, hs, scale, level);
+            if (level.Count == 0) continue;
+            picks.Clear();
+            MtcnnMath.Nms(level, NmsWithinScale, NmsMode.Union, picks);
+            foreach (var i in picks) all.Add(level[i]);
         }
         if (all.Count == 0) return all;
 
@@ -96,10 +111,76 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
         return kept;
     }
 
+    /// <summary>
+    /// One pyramid level: resizes the image to <paramref name="ws"/> x <paramref name="hs"/> (held once, natively: uint8
+    /// for Area, float CHW for PilBox), then runs P-Net on horizontal bands of it and appends the passing cells.
+    /// </summary>
+    /// <remarks>
+    /// P-Net is fully convolutional with stride 2 and a 12-pixel window: output row r reads input rows 2r .. 2r+11
+    /// (conv 3x3, max-pool 2x2/2, conv 3x3, conv 3x3). A band of input rows [2a, 2a + 2n + 10) therefore gives exactly
+    /// output rows a .. a+n-1 of the whole level, with the same values; the last band runs to the level's bottom edge
+    /// (and takes at least 12 rows more, so no band is smaller than the window). Bands hold at most
+    /// <see cref="MtcnnOptions.PNetBandPixels"/> input pixels, which bounds ONNX Runtime's working memory per run.
+    /// </remarks>
+    private void ScanLevel(RgbImage image, int ws, int hs, double scale, List<Candidate> level)
+    {
+        bool area = _options.Resampling == MtcnnResampling.Area;
+        using var levelBytes = area ? new NativeBuffer<byte>(checked(3 * ws * hs)) : null;
+        using var levelFloats = area ? null : new NativeBuffer<float>(checked(3 * ws * hs));
+        if (area)
+            OpenCvResize.AreaU8(image, ws, hs, levelBytes!.Span);
+        else
+            ImageResize.ResizeToChw(image, PixelRect.Of(image), ws, hs, Mean, Scale, levelFloats!.Span, Kernel);
+
+        int bandOut = Math.Max(1, (_options.PNetBandPixels / ws - PNetOverlapRows) / 2); // output rows of a full band
+        var lone = default(MirroredRegression);
+        for (int a = 0; ; a += bandOut)
+        {
+            int y0 = 2 * a;
+            bool last = hs - y0 < 2 * bandOut + PNetOverlapRows + MtcnnMath.PNetCellSize;
+            int y1 = last ? hs : y0 + 2 * bandOut + PNetOverlapRows;
+            int rows = y1 - y0;
+            using (var input = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, [1, 3, rows, ws]))
+            {
+                var chw = input.GetTensorMutableDataAsSpan<float>();
+                if (area)
+                    LevelBandToChw(levelBytes!.Span, ws, y0, rows, chw);
+                else
+                    for (int c = 0; c < 3; c++)
+                        levelFloats!.Span.Slice(c * ws * hs + y0 * ws, rows * ws).CopyTo(chw.Slice(c * ws * rows, rows * ws));
+                using var outputs = _pnet.Run(OnnxSessions.DefaultRun, InputNames, [input], PNetOutputNames);
+                var regShape = outputs[0].GetTensorTypeAndShape().Shape; // 1 x 4 x H' x W'
+                int mh = (int)regShape[2], mw = (int)regShape[3];
+                var reg = outputs[0].GetTensorDataAsSpan<float>();
+                var prob = outputs[1].GetTensorDataAsSpan<float>().Slice(mh * mw, mh * mw); // channel 1 = face
+                MtcnnMath.ScanBand(prob, reg, mw, mh, a, scale, _options.PNetThreshold, level, ref lone);
+            }
+            if (last) break;
+        }
+        MtcnnMath.FinishLevel(level, 0, lone);
+    }
+
+    /// <summary>Rows <paramref name="y0"/> .. y0+rows-1 of a uint8 level, normalised into CHW planes.</summary>
+    private static void LevelBandToChw(ReadOnlySpan<byte> level, int ws, int y0, int rows, Span<float> chw)
+    {
+        int n = ws * rows;
+        var src = level.Slice(3 * ws * y0, 3 * n);
+        var r = chw[..n];
+        var g = chw.Slice(n, n);
+        var b = chw.Slice(2 * n, n);
+        for (int i = 0; i < n; i++)
+        {
+            // facenet: (im_data - 127.5) * 0.0078125, exact in float32 for uint8 values.
+            r[i] = (src[3 * i] - Mean) * Scale;
+            g[i] = (src[3 * i + 1] - Mean) * Scale;
+            b[i] = (src[3 * i + 2] - Mean) * Scale;
+        }
+    }
+
     private List<Candidate> RunRNet(RgbImage image, List<Candidate> boxes)
     {
         var passed = new List<Candidate>();
-        ForEachBatch(image, boxes, RNetSize, ["prob", "reg"], (outputs, start, count) =>
+        ForEachBatch(image, boxes, RNetSize, RNetOutputNames, (outputs, start, count) =>
         {
             var prob = outputs[0].GetTensorDataAsSpan<float>();
             var reg = outputs[1].GetTensorDataAsSpan<float>();
@@ -128,7 +209,7 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
     {
         var passed = new List<Candidate>();
         var points = new List<Vector2[]>();
-        ForEachBatch(image, boxes, ONetSize, ["prob", "reg", "landmarks"], (outputs, start, count) =>
+        ForEachBatch(image, boxes, ONetSize, ONetOutputNames, (outputs, start, count) =>
         {
             var prob = outputs[0].GetTensorDataAsSpan<float>();
             var reg = outputs[1].GetTensorDataAsSpan<float>();
@@ -162,21 +243,47 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
     private delegate void BatchHandler(IReadOnlyList<OrtValue> outputs, int start, int count);
 
     /// <summary>Crops every box (facenet's pad), resizes to size x size, and runs the net in batches.</summary>
+    /// <remarks>Each batch tensor is allocated by ONNX Runtime's default allocator and freed when the batch is done
+    /// (at most <see cref="MtcnnOptions.MaxBatch"/> x 3 x 48 x 48 floats, 7 MB for O-Net at 256).</remarks>
     private void ForEachBatch(RgbImage image, List<Candidate> boxes, int size, string[] outputNames, BatchHandler handle, InferenceSession net)
     {
         int per = 3 * size * size;
         for (int start = 0; start < boxes.Count; start += _options.MaxBatch)
         {
             int count = Math.Min(_options.MaxBatch, boxes.Count - start);
-            var input = new float[count * per];
+            using var input = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, [count, 3, size, size]);
+            var chw = input.GetTensorMutableDataAsSpan<float>();
             for (int k = 0; k < count; k++)
             {
                 var region = MtcnnMath.CropFor(boxes[start + k]);
-                ImageResize.ResizeToChw(image, region, size, size, Mean, Scale, input.AsSpan(k * per, per), Kernel);
+                if (_options.Resampling == MtcnnResampling.Area)
+                    CropInput(image, region, size, chw.Slice(k * per, per));
+                else
+                    ImageResize.ResizeToChw(image, region, size, size, Mean, Scale, chw.Slice(k * per, per), Kernel);
             }
-            using var inputValue = OrtValue.CreateTensorValueFromMemory(input, [count, 3, size, size]);
-            using var outputs = net.Run(OnnxSessions.DefaultRun, ["input"], [inputValue], outputNames);
+            using var outputs = net.Run(OnnxSessions.DefaultRun, InputNames, [input], outputNames);
             handle(outputs, start, count);
+        }
+    }
+
+    /// <summary>
+    /// facenet's R-Net/O-Net input: the crop in a float64 zero canvas, <c>imresample(tmp, (size, size))</c> in float64,
+    /// <c>(x - 127.5) * 0.0078125</c> in float64, then float32 (what the TensorFlow placeholder receives).
+    /// </summary>
+    private static void CropInput(RgbImage image, PixelRect region, int size, Span<float> chw)
+    {
+        int n = size * size;
+        double[] resized = ArrayPool<double>.Shared.Rent(3 * n);
+        try
+        {
+            OpenCvResize.AreaF64(image, region, size, size, resized);
+            for (int i = 0; i < n; i++)
+                for (int c = 0; c < 3; c++)
+                    chw[c * n + i] = (float)((resized[3 * i + c] - Mean) * (double)Scale);
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(resized);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using FaceNetSharp.Imaging;
 
 namespace FaceNetSharp.Detection;
@@ -13,6 +14,9 @@ internal struct Candidate
         X1 = x1; Y1 = y1; X2 = x2; Y2 = y2; Score = score;
     }
 }
+
+/// <summary>The regression offsets at the mirrored column of a level's first passing P-Net cell.</summary>
+internal readonly record struct MirroredRegression(bool Seen, double Dx1, double Dy1, double Dx2, double Dy2);
 
 /// <summary>Which overlap NMS uses: intersection over union, or over the smaller box (facenet's 'Min').</summary>
 internal enum NmsMode { Union, Min }
@@ -56,16 +60,52 @@ internal static class MtcnnMath
     /// <paramref name="prob"/> is the face channel, row-major <c>[mapHeight, mapWidth]</c>; <paramref name="reg"/> is
     /// <c>[4, mapHeight, mapWidth]</c> (dx1, dy1, dx2, dy2). Keeps cells with probability &gt;= threshold.
     /// </summary>
+    /// <remarks>
+    /// <para>Cells are listed row by row (y outer, x inner); their order decides NMS between equal scores. Measured against
+    /// ../shared/data/golden/mtcnn_facenet_opencv.json (facenet's pipeline with numpy nets and OpenCV 4.6): this order
+    /// reproduces all 267 photos, while column by column (which a literal reading of detect_face.py's transposed map and
+    /// <c>np.where</c> suggests) leaves 3 with another O-Net winner (2.7 to 10 px).</para>
+    /// <para>When exactly one cell passes, detect_face.py flips the regression maps (<c>np.flipud</c> of its transposed
+    /// maps), so that cell's offsets are read from the mirrored column <c>mapWidth - 1 - col</c> of its row. Kept as the
+    /// code says; the golden photos do not tell this apart from no flip (a lone cell never decided a face there).</para>
+    /// </remarks>
     public static List<Candidate> GenerateBoundingBoxes(
         ReadOnlySpan<float> prob, ReadOnlySpan<float> reg, int mapWidth, int mapHeight, double scale, double threshold)
     {
         var result = new List<Candidate>();
-        int plane = mapWidth * mapHeight;
-        for (int row = 0; row < mapHeight; row++)
+        GenerateBoundingBoxes(prob, reg, mapWidth, mapHeight, scale, threshold, result);
+        return result;
+    }
+
+    /// <summary>As <see cref="GenerateBoundingBoxes(ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, double, double)"/>,
+    /// appending to <paramref name="result"/>.</summary>
+    public static void GenerateBoundingBoxes(
+        ReadOnlySpan<float> prob, ReadOnlySpan<float> reg, int mapWidth, int mapHeight, double scale, double threshold,
+        List<Candidate> result)
+    {
+        int first = result.Count;
+        var lone = default(MirroredRegression);
+        ScanBand(prob, reg, mapWidth, mapHeight, 0, scale, threshold, result, ref lone);
+        FinishLevel(result, first, lone);
+    }
+
+    /// <summary>
+    /// One horizontal band of a level's P-Net maps (<paramref name="bandRows"/> full rows starting at map row
+    /// <paramref name="rowOffset"/>): appends its passing cells, row by row, so bands scanned top to bottom list a level
+    /// exactly as one scan of the whole map. <paramref name="lone"/> remembers the mirrored regression of the level's
+    /// first passing cell, for <see cref="FinishLevel"/>.
+    /// </summary>
+    public static void ScanBand(
+        ReadOnlySpan<float> prob, ReadOnlySpan<float> reg, int mapWidth, int bandRows, int rowOffset, double scale,
+        double threshold, List<Candidate> result, ref MirroredRegression lone)
+    {
+        int plane = mapWidth * bandRows;
+        for (int r = 0; r < bandRows; r++)
         {
+            int row = rowOffset + r;
             for (int col = 0; col < mapWidth; col++)
             {
-                int i = row * mapWidth + col;
+                int i = r * mapWidth + col;
                 float score = prob[i];
                 if (score < threshold) continue;
                 // q1 = fix((stride * bb + 1) / scale), q2 = fix((stride * bb + cellsize - 1 + 1) / scale)
@@ -78,52 +118,199 @@ internal static class MtcnnMath
                 {
                     Dx1 = reg[i], Dy1 = reg[plane + i], Dx2 = reg[2 * plane + i], Dy2 = reg[3 * plane + i],
                 };
+                if (!lone.Seen)
+                {
+                    int m = r * mapWidth + (mapWidth - 1 - col);
+                    lone = new MirroredRegression(true, reg[m], reg[plane + m], reg[2 * plane + m], reg[3 * plane + m]);
+                }
                 result.Add(c);
             }
         }
-        return result;
     }
 
     /// <summary>
-    /// Greedy non-maximum suppression (detect_face.py nms): take the best remaining box, drop every box whose overlap
-    /// with it is above <paramref name="threshold"/>. Areas use the +1 pixel convention. Returns the kept indices,
-    /// best first. Ties in score keep the earlier box first (a stable order; numpy's quicksort does not promise one).
+    /// Ends a level whose cells start at <paramref name="levelStart"/> in <paramref name="result"/>: when exactly one cell
+    /// passed, detect_face.py's <c>np.flipud</c> of its transposed maps (<c>if y.shape[0]==1</c>) gives that cell the
+    /// offsets of the mirrored column of its row.
     /// </summary>
+    public static void FinishLevel(List<Candidate> result, int levelStart, in MirroredRegression lone)
+    {
+        if (result.Count - levelStart != 1) return;
+        var c = result[levelStart];
+        (c.Dx1, c.Dy1, c.Dx2, c.Dy2) = (lone.Dx1, lone.Dy1, lone.Dx2, lone.Dy2);
+        result[levelStart] = c;
+    }
+
+    /// <summary>
+    /// Greedy non-maximum suppression, as detect_face.py's nms: <c>I = np.argsort(s)</c>, then repeatedly pick the last
+    /// of <c>I</c> and keep in <c>I</c> (in order) the boxes whose overlap with it is <c>&lt;= threshold</c>. Areas use
+    /// the +1 pixel convention. Returns the kept indices, best first.
+    /// </summary>
+    /// <remarks>
+    /// Bit for bit with facenet under numpy 1.24: the order comes from <see cref="NumpyArgsort"/> (numpy's introsort,
+    /// which decides between equal scores), and picks pass through facenet's <c>np.int16</c> pick array, so index
+    /// 32768 and beyond wrap (to a negative index, which numpy counts from the end).
+    /// </remarks>
     public static List<int> Nms(IReadOnlyList<Candidate> boxes, double threshold, NmsMode mode)
     {
-        int n = boxes.Count;
-        var order = new int[n];
-        for (int i = 0; i < n; i++) order[i] = i;
-        // Descending by score, stable.
-        var sorted = order.OrderByDescending(i => boxes[i].Score).ToArray();
-        var area = new double[n];
-        for (int i = 0; i < n; i++)
-            area[i] = (boxes[i].X2 - boxes[i].X1 + 1) * (boxes[i].Y2 - boxes[i].Y1 + 1);
-
-        var suppressed = new bool[n];
         var pick = new List<int>();
-        for (int a = 0; a < sorted.Length; a++)
-        {
-            int i = sorted[a];
-            if (suppressed[i]) continue;
-            pick.Add(i);
-            var bi = boxes[i];
-            for (int b = a + 1; b < sorted.Length; b++)
-            {
-                int j = sorted[b];
-                if (suppressed[j]) continue;
-                var bj = boxes[j];
-                double w = Math.Max(0, Math.Min(bi.X2, bj.X2) - Math.Max(bi.X1, bj.X1) + 1);
-                double h = Math.Max(0, Math.Min(bi.Y2, bj.Y2) - Math.Max(bi.Y1, bj.Y1) + 1);
-                double inter = w * h;
-                double o = mode == NmsMode.Min
-                    ? inter / Math.Min(area[i], area[j])
-                    : inter / (area[i] + area[j] - inter);
-                if (o > threshold) suppressed[j] = true;
-            }
-        }
+        Nms(boxes, threshold, mode, pick);
         return pick;
     }
+
+    /// <summary>As <see cref="Nms(IReadOnlyList{Candidate}, double, NmsMode)"/>, appending to <paramref name="pick"/>.</summary>
+    public static void Nms(IReadOnlyList<Candidate> boxes, double threshold, NmsMode mode, List<int> pick)
+    {
+        int n = boxes.Count;
+        if (n == 0) return;
+        double[] scores = ArrayPool<double>.Shared.Rent(n);
+        double[] area = ArrayPool<double>.Shared.Rent(n);
+        int[] order = ArrayPool<int>.Shared.Rent(n);
+        try
+        {
+            for (int i = 0; i < n; i++)
+            {
+                var b = boxes[i];
+                scores[i] = b.Score;
+                area[i] = (b.X2 - b.X1 + 1) * (b.Y2 - b.Y1 + 1);
+            }
+            NumpyArgsort(scores.AsSpan(0, n), order.AsSpan(0, n));
+            int len = n;
+            while (len > 0)
+            {
+                int i = order[len - 1];
+                short wrapped = unchecked((short)i); // pick = np.zeros_like(s, dtype=np.int16)
+                pick.Add(wrapped < 0 ? n + wrapped : wrapped);
+                var bi = boxes[i];
+                int kept = 0;
+                for (int k = 0; k < len - 1; k++)
+                {
+                    int j = order[k];
+                    var bj = boxes[j];
+                    double w = Math.Max(0.0, Math.Min(bi.X2, bj.X2) - Math.Max(bi.X1, bj.X1) + 1);
+                    double h = Math.Max(0.0, Math.Min(bi.Y2, bj.Y2) - Math.Max(bi.Y1, bj.Y1) + 1);
+                    double inter = w * h;
+                    double o = mode == NmsMode.Min
+                        ? inter / Math.Min(area[i], area[j])
+                        : inter / (area[i] + area[j] - inter);
+                    if (o <= threshold) order[kept++] = j; // I = I[np.where(o <= threshold)]
+                }
+                len = kept;
+            }
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(scores);
+            ArrayPool<double>.Shared.Return(area);
+            ArrayPool<int>.Shared.Return(order);
+        }
+    }
+
+    /// <summary>
+    /// <c>np.argsort(v)</c> (kind 'quicksort') of numpy 1.24: <c>aquicksort_</c> in numpy/core/src/npysort/quicksort.cpp,
+    /// an introsort (median of three, insertion sort for 16 elements or fewer, heapsort when the depth budget
+    /// <c>2 * floor(log2 n)</c> runs out). Not stable: which of equal values comes last is what this order says, and
+    /// facenet's NMS takes the last. Checked against numpy 1.24.2 on arrays full of ties.
+    /// </summary>
+    internal static void NumpyArgsort(ReadOnlySpan<double> v, Span<int> t)
+    {
+        const int SmallQuicksort = 15; // npysort_common.h SMALL_QUICKSORT
+        int num = v.Length;
+        for (int i = 0; i < num; i++) t[i] = i;
+        if (num < 2) return;
+        Span<int> stack = stackalloc int[2 * 128]; // PYA_QS_STACK = NPY_BITSOF_INTP * 2
+        Span<int> depth = stackalloc int[128];
+        int sp = 0, dp = 0;
+        int pl = 0, pr = num - 1;
+        int cdepth = 2 * (31 - System.Numerics.BitOperations.LeadingZeroCount((uint)num)); // npy_get_msb(num) * 2
+        while (true)
+        {
+            if (cdepth < 0)
+            {
+                NumpyArgHeapsort(v, t.Slice(pl, pr - pl + 1));
+            }
+            else
+            {
+                while (pr - pl > SmallQuicksort)
+                {
+                    int pm = pl + ((pr - pl) >> 1);
+                    if (Less(v[t[pm]], v[t[pl]])) (t[pm], t[pl]) = (t[pl], t[pm]);
+                    if (Less(v[t[pr]], v[t[pm]])) (t[pr], t[pm]) = (t[pm], t[pr]);
+                    if (Less(v[t[pm]], v[t[pl]])) (t[pm], t[pl]) = (t[pl], t[pm]);
+                    double vp = v[t[pm]];
+                    int pi = pl, pj = pr - 1;
+                    (t[pm], t[pj]) = (t[pj], t[pm]);
+                    while (true)
+                    {
+                        do { ++pi; } while (Less(v[t[pi]], vp));
+                        do { --pj; } while (Less(vp, v[t[pj]]));
+                        if (pi >= pj) break;
+                        (t[pi], t[pj]) = (t[pj], t[pi]);
+                    }
+                    int pk = pr - 1;
+                    (t[pi], t[pk]) = (t[pk], t[pi]);
+                    // push the larger partition on the stack
+                    if (pi - pl < pr - pi)
+                    {
+                        stack[sp++] = pi + 1; stack[sp++] = pr;
+                        pr = pi - 1;
+                    }
+                    else
+                    {
+                        stack[sp++] = pl; stack[sp++] = pi - 1;
+                        pl = pi + 1;
+                    }
+                    depth[dp++] = --cdepth;
+                }
+                for (int pi = pl + 1; pi <= pr; ++pi)
+                {
+                    int vi = t[pi];
+                    double vv = v[vi];
+                    int pj = pi, pk = pi - 1;
+                    while (pj > pl && Less(vv, v[t[pk]])) t[pj--] = t[pk--];
+                    t[pj] = vi;
+                }
+            }
+            if (sp == 0) break;
+            pr = stack[--sp];
+            pl = stack[--sp];
+            cdepth = depth[--dp];
+        }
+    }
+
+    /// <summary>numpy's <c>aheapsort_</c> (a 1-based heap: a[k] is <paramref name="a0"/>[k - 1]).</summary>
+    private static void NumpyArgHeapsort(ReadOnlySpan<double> v, Span<int> a0)
+    {
+        int n = a0.Length;
+        for (int l = n >> 1; l > 0; --l)
+        {
+            int tmp = a0[l - 1], i = l, j = l << 1;
+            while (j <= n)
+            {
+                if (j < n && Less(v[a0[j - 1]], v[a0[j]])) j += 1;
+                if (Less(v[tmp], v[a0[j - 1]])) { a0[i - 1] = a0[j - 1]; i = j; j += j; }
+                else break;
+            }
+            a0[i - 1] = tmp;
+        }
+        while (n > 1)
+        {
+            int tmp = a0[n - 1];
+            a0[n - 1] = a0[0];
+            n -= 1;
+            int i = 1, j = 2;
+            while (j <= n)
+            {
+                if (j < n && Less(v[a0[j - 1]], v[a0[j]])) j++;
+                if (Less(v[tmp], v[a0[j - 1]])) { a0[i - 1] = a0[j - 1]; i = j; j += j; }
+                else break;
+            }
+            a0[i - 1] = tmp;
+        }
+    }
+
+    /// <summary>numpy's <c>Tag::less</c> for doubles: NaN sorts last.</summary>
+    private static bool Less(double a, double b) => a < b || (double.IsNaN(b) && !double.IsNaN(a));
 
     /// <summary>
     /// Box regression after P-Net (detect_face.py, first stage): offsets are scaled by <c>x2 - x1</c>

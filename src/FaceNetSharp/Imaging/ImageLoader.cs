@@ -159,10 +159,17 @@ public static class ImageLoader
 
         // Premultiplied RGBA: dropping alpha afterwards leaves the image composited on black.
         var dstInfo = new SKImageInfo(info.Width, info.Height, SKColorType.Rgba8888, SKAlphaType.Premul);
-        var rgba = new byte[checked(info.Width * info.Height * 4)];
+        if (TryDecodeByRows(codec, dstInfo) is { } upright)
+            return upright;
+        // Whole-image decode: other orientations, codecs without scanline decoding (WebP), and every failure (decoded
+        // again here from a fresh codec, so that the error is classified by GetPixels' result). The RGBA copy lives in
+        // native memory, freed as soon as the RGB image is made.
+        using var fresh = SKCodec.Create(new SKMemoryStream(skData), out _)
+            ?? throw new ImageLoadException(name, ImageLoadFailure.Corrupt, "the decoder could not be reopened");
+        using var rgba = new NativeBuffer<byte>(checked(info.Width * info.Height * 4));
         SKCodecResult result;
-        fixed (byte* p = rgba)
-            result = codec.GetPixels(dstInfo, (IntPtr)p);
+        fixed (byte* p = rgba.Span)
+            result = fresh.GetPixels(dstInfo, (IntPtr)p);
 
         switch (result)
         {
@@ -179,7 +186,41 @@ public static class ImageLoader
                     $"the {codec.EncodedFormat.ToString().ToUpperInvariant()} decoder failed ({result}) for a {info.Width}x{info.Height} image");
         }
 
-        return Orientation.ToUprightRgb(rgba, 4, info.Width, info.Height, codec.EncodedOrigin);
+        return Orientation.ToUprightRgb(rgba.Span, 4, info.Width, info.Height, fresh.EncodedOrigin);
+    }
+
+    /// <summary>
+    /// Decodes an upright (EXIF top-left) image a few rows at a time straight into its RGB result, so that decoding
+    /// needs the result plus a small RGBA buffer (not a whole RGBA copy: 158 MB more for 40 Mpx). Null when the codec
+    /// cannot decode by rows, the image needs rotating, or decoding stops early (the caller then decodes it whole, which
+    /// classifies the failure).
+    /// </summary>
+    private static unsafe RgbImage? TryDecodeByRows(SKCodec codec, SKImageInfo dstInfo)
+    {
+        if (codec.EncodedOrigin != SKEncodedOrigin.TopLeft) return null;
+        if (codec.StartScanlineDecode(dstInfo) != SKCodecResult.Success || codec.ScanlineOrder != SKCodecScanlineOrder.TopDown)
+            return null;
+        int w = dstInfo.Width, h = dstInfo.Height, rowBytes = w * 4;
+        int chunk = Math.Clamp((1 << 22) / rowBytes, 1, h); // rows per call: a buffer of at most 4 MB (or one row)
+        var rgb = new byte[checked(w * h * 3)];
+        using var rows = new NativeBuffer<byte>(checked(chunk * rowBytes));
+        fixed (byte* p = rows.Span)
+        {
+            for (int y = 0; y < h; y += chunk)
+            {
+                int n = Math.Min(chunk, h - y);
+                if (codec.GetScanlines((IntPtr)p, n, rowBytes) != n) return null;
+                var src = new ReadOnlySpan<byte>(p, n * rowBytes);
+                var dst = rgb.AsSpan(y * w * 3, n * w * 3);
+                for (int i = 0, si = 0, di = 0; i < n * w; i++, si += 4, di += 3)
+                {
+                    dst[di] = src[si];
+                    dst[di + 1] = src[si + 1];
+                    dst[di + 2] = src[si + 2];
+                }
+            }
+        }
+        return new RgbImage(w, h, rgb);
     }
 
     /// <summary>The format whose magic number starts <paramref name="data"/>, or null.</summary>

@@ -8,8 +8,9 @@ internal enum ResizeKernel
 {
     /// <summary>
     /// Pixel-area averaging (a box filter with exact overlaps): each output pixel is the mean of the source area it
-    /// covers, partial pixels weighted by their covered fraction. This is what OpenCV's <c>INTER_AREA</c> computes,
-    /// both for shrinking and (as its code does) for enlarging; facenet's MTCNN resizes with INTER_AREA.
+    /// covers, partial pixels weighted by their covered fraction, in float, without rounding. Close to OpenCV's
+    /// <c>INTER_AREA</c> when shrinking, but not its arithmetic (OpenCV rounds uint8 results, has an integer-factor path
+    /// and enlarges bilinearly): MTCNN's facenet-exact resampling is <see cref="OpenCvResize"/>.
     /// </summary>
     Area,
 

@@ -10,7 +10,7 @@ internal static class Orientation
     /// pixel, first three R, G, B) into an upright RGB image: the one a viewer shows for the EXIF orientation
     /// <paramref name="origin"/> (TIFF/EXIF tag 274 values 1-8 in the order of <see cref="SKEncodedOrigin"/>).
     /// </summary>
-    public static RgbImage ToUprightRgb(byte[] src, int channels, int width, int height, SKEncodedOrigin origin)
+    public static RgbImage ToUprightRgb(ReadOnlySpan<byte> src, int channels, int width, int height, SKEncodedOrigin origin)
     {
         // Upright pixel (ux, uy) comes from stored pixel index  start + ux * stepX + uy * stepY.
         // Derivation per EXIF value, with W, H the stored size:

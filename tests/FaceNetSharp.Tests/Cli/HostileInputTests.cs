@@ -93,8 +93,8 @@ public sealed class HostileInputTests(InstalledModelsFixture fx, ITestOutputHelp
         var align = CliProcess.Run(["align", input, outDir, "--models-dir", store.Directory], TimeSpan.FromSeconds(90));
         output.WriteLine(align.Both);
         Assert.Equal(1, align.ExitCode);
-        Assert.Contains("X_0001.jpg", align.Stdout);
-        Assert.Contains("not a regular file", align.Stdout);
+        Assert.Contains("X_0001.jpg", align.Stderr); // failed items are errors: stderr
+        Assert.Contains("not a regular file", align.Stderr);
         Assert.Equal(2, Directory.GetFiles(Path.Combine(outDir, "Anthony_Hopkins"), "*.png").Length);
     }
 
@@ -133,7 +133,7 @@ public sealed class HostileInputTests(InstalledModelsFixture fx, ITestOutputHelp
                 env: new Dictionary<string, string> { ["HOME"] = _tmp.Path, ["DOTNET_CLI_HOME"] = _tmp.Path });
             output.WriteLine(r.Both);
             Assert.Equal(1, r.ExitCode); // was 2: the whole run stopped
-            Assert.Contains($"cannot list the class folder {locked}", r.Stdout);
+            Assert.Contains($"cannot list the class folder {locked}", r.Stderr);
             Assert.Equal(2, Directory.GetFiles(Path.Combine(outDir, "Anthony_Hopkins"), "*.png").Length);
             AssertNoStackTrace(r.Both);
 

@@ -39,6 +39,36 @@ public sealed class MachineOutputTests(InstalledModelsFixture fx, ITestOutputHel
     }
 
     [SkippableFact]
+    public void Table_output_keeps_failed_files_on_stderr()
+    {
+        // Without --json the tables are for people, but errors still go to stderr: a script that keeps stdout (or a
+        // user who sends 2> to a log) gets the failures apart, in detect, compare and align alike.
+        var store = fx.Require();
+        var bad = Bad();
+        var detect = CliProcess.Run(["detect", Hopkins(1), bad, "--models-dir", store.Directory]);
+        output.WriteLine(detect.Both);
+        Assert.Equal(1, detect.ExitCode);
+        Assert.Contains("notes.jpg", detect.Stderr);
+        Assert.DoesNotContain("notes.jpg", detect.Stdout);
+
+        var compare = CliProcess.Run(["compare", Hopkins(1), bad, Hopkins(2), "--models-dir", store.Directory]);
+        output.WriteLine(compare.Both);
+        Assert.Equal(1, compare.ExitCode);
+        Assert.Contains("notes.jpg", compare.Stderr);
+        Assert.DoesNotContain("not a supported image", compare.Stdout);
+
+        var input = _tmp.Combine("raw", "A");
+        Directory.CreateDirectory(input);
+        File.Copy(Hopkins(1), Path.Combine(input, "A_0001.jpg"));
+        File.WriteAllText(Path.Combine(input, "A_0002.jpg"), "not an image");
+        var align = CliProcess.Run(["align", _tmp.Combine("raw"), _tmp.Combine("out"), "--models-dir", store.Directory]);
+        output.WriteLine(align.Both);
+        Assert.Equal(1, align.ExitCode);
+        Assert.Contains("A_0002.jpg", align.Stderr);
+        Assert.DoesNotContain("not a supported image", align.Stdout);
+    }
+
+    [SkippableFact]
     public void Compare_json_and_csv_parse_and_list_the_failed_file_with_its_error()
     {
         var store = fx.Require();

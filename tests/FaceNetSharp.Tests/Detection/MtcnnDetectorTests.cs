@@ -55,9 +55,9 @@ public sealed class MtcnnDetectorTests(InstalledModelsFixture fx, ITestOutputHel
     }
 
     /// <summary>
-    /// With facenet's own resampler (OpenCV INTER_AREA: exact pixel-area averaging) a few R-Net candidates differ, so
-    /// O-Net's winning candidate can be another one of the same face: measured max differences 4.8 px (box, 0001)
-    /// and 1.3 px (landmarks). Landmarks are what alignment uses.
+    /// With facenet's own resampler (OpenCV's INTER_AREA arithmetic, uint8 pyramid) a few R-Net candidates differ, so
+    /// O-Net's winning candidate can be another one of the same face: measured max differences 4.9 px (box, 0001)
+    /// and 1.5 px (landmarks). Landmarks are what alignment uses.
     /// </summary>
     [SkippableTheory]
     [InlineData("Anthony_Hopkins_0001")]
@@ -134,6 +134,46 @@ public sealed class MtcnnDetectorTests(InstalledModelsFixture fx, ITestOutputHel
         Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i => results[i] = detector.Detect(image));
         foreach (var r in results)
             Assert.Equal(reference.Select(f => f.Box), r.Select(f => f.Box));
+    }
+
+    /// <summary>
+    /// P-Net runs on horizontal bands of each pyramid level (memory bound); the bands' outputs must be exactly the
+    /// whole level's. Smallest bands (12 input rows, one output row each) against one run per level, both resamplers.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData(MtcnnResampling.Area)]
+    [InlineData(MtcnnResampling.PilBox)]
+    public void BandedPNetGivesTheSameFacesAsWholeLevels(MtcnnResampling resampling)
+    {
+        var image = ImageLoader.Load(TestPaths.Shared("faces", "facenet-pytorch-test-images", "data", "multiface.jpg"));
+        using var whole = Open(new MtcnnOptions { Resampling = resampling, PNetBandPixels = int.MaxValue });
+        using var banded = Open(new MtcnnOptions { Resampling = resampling, PNetBandPixels = 1024 });
+        var expected = whole.Detect(image);
+        var actual = banded.Detect(image);
+        Assert.NotEmpty(expected);
+        Assert.Equal(expected.Select(f => (f.Box, f.Score)), actual.Select(f => (f.Box, f.Score)));
+        Assert.Equal(expected.SelectMany(f => f.Landmarks), actual.SelectMany(f => f.Landmarks));
+    }
+
+    /// <summary>
+    /// Issue 9: steady-state managed allocation per Detect on a 2-Mpx photo at most 5 MiB (was 24-41 MiB: a float array
+    /// per pyramid level and per R-Net/O-Net batch). multiface.jpg enlarged to 1920x1008 (1.94 Mpx, six faces).
+    /// </summary>
+    [SkippableFact]
+    public void DetectAllocatesLittleManagedMemoryWhenWarm()
+    {
+        var photo = ImageLoader.Load(TestPaths.Shared("faces", "facenet-pytorch-test-images", "data", "multiface.jpg"));
+        var image = ImageResize.Resize(photo, PixelRect.Of(photo), 1920, 1008, ResizeKernel.Triangle);
+        using var detector = Open();
+        for (int i = 0; i < 2; i++) detector.Detect(image);
+        const int Calls = 3;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        int faces = 0;
+        for (int i = 0; i < Calls; i++) faces = detector.Detect(image).Count;
+        double mib = (GC.GetAllocatedBytesForCurrentThread() - before) / (double)Calls / (1024 * 1024);
+        output.WriteLine($"{faces} faces; {mib:F2} MiB managed per Detect");
+        Assert.True(faces >= 5, $"only {faces} faces found");
+        Assert.True(mib <= 5.0, $"{mib:F2} MiB allocated per Detect (limit 5)");
     }
 
     [Fact]

@@ -58,6 +58,56 @@ public sealed class MtcnnMathTests
         Assert.Equal((1.0, 1.0, 17.0, 17.0), (boxes[0].X1, boxes[0].Y1, boxes[0].X2, boxes[0].Y2));
     }
 
+    [Fact]
+    public void GenerateBoundingBoxes_ListsCellsRowByRow()
+    {
+        // The order the facenet golden needs (MtcnnMath remarks). 2 rows x 2 cols, all passing.
+        float[] prob = [0.9f, 0.8f, 0.7f, 0.6f]; // (r0,c0) (r0,c1) (r1,c0) (r1,c1)
+        var boxes = MtcnnMath.GenerateBoundingBoxes(prob, new float[16], 2, 2, 1.0, 0.5);
+        Assert.Equal([0.9f, 0.8f, 0.7f, 0.6f], boxes.Select(b => (float)b.Score));
+        Assert.Equal([0.0, 2.0, 0.0, 2.0], boxes.Select(b => b.X1 - 1)); // x = 2 * col, then +1
+    }
+
+    [Fact]
+    public void GenerateBoundingBoxes_SingleCellReadsMirroredRegression()
+    {
+        // detect_face.py flips the regression maps (np.flipud of the transposed maps) when exactly one cell passes:
+        // the offsets of cell (row 1, col 0) of a 2x3 map come from (row 1, col 2). With two cells passing, no flip.
+        float[] prob = [0f, 0f, 0f, 0.9f, 0f, 0f];
+        var reg = new float[4 * 6];
+        for (int c = 0; c < 4; c++) { reg[c * 6 + 3] = 0.1f; reg[c * 6 + 5] = 0.5f; }
+        var single = Assert.Single(MtcnnMath.GenerateBoundingBoxes(prob, reg, 3, 2, 1.0, 0.6));
+        Assert.Equal((0.5f, 0.5f, 0.5f, 0.5f), ((float)single.Dx1, (float)single.Dy1, (float)single.Dx2, (float)single.Dy2));
+        Assert.Equal((1.0, 3.0), (single.X1, single.Y1)); // the box itself is the passing cell's
+        prob[0] = 0.9f;
+        var two = MtcnnMath.GenerateBoundingBoxes(prob, reg, 3, 2, 1.0, 0.6);
+        Assert.Equal(0.1f, (float)two.Single(b => b.Y1 == 3).Dx1);
+    }
+
+    [Fact]
+    public void NumpyArgsort_OrdersTiesAsNumpy124()
+    {
+        // Expected: np.argsort(np.array(v)) printed by numpy 1.24.2 (ties ordered by its introsort, not stably).
+        double[] v = [.. Enumerable.Range(0, 40).Select(i => (i * 7919) % 5 / 4.0)];
+        int[] expected = [0, 35, 30, 5, 25, 20, 15, 10, 34, 29, 24, 14, 19, 39, 9, 4, 33, 3, 28, 23, 13, 38, 18, 8, 22, 7,
+            37, 12, 27, 17, 32, 2, 21, 36, 1, 16, 31, 6, 11, 26];
+        var order = new int[v.Length];
+        MtcnnMath.NumpyArgsort(v, order);
+        Assert.Equal(expected, order);
+        double[] v2 = [.. Enumerable.Range(0, 20).Select(i => (double)(i * 31 % 3))];
+        var order2 = new int[v2.Length];
+        MtcnnMath.NumpyArgsort(v2, order2);
+        Assert.Equal([0, 15, 12, 18, 6, 9, 3, 4, 7, 10, 13, 1, 16, 19, 8, 11, 2, 14, 17, 5], order2);
+    }
+
+    [Fact]
+    public void Nms_EqualScores_LastOfNumpyOrderWins()
+    {
+        // Two identical boxes with equal scores: numpy's argsort of 2 elements keeps [0, 1], facenet picks I[-1] = 1.
+        var boxes = new[] { Box(0, 0, 9, 9, 0.5), Box(0, 0, 9, 9, 0.5) };
+        Assert.Equal([1], MtcnnMath.Nms(boxes, 0.5, NmsMode.Union));
+    }
+
     private static Candidate Box(double x1, double y1, double x2, double y2, double s) => new(x1, y1, x2, y2, s);
 
     [Fact]
