@@ -72,4 +72,4 @@ public sealed record GalleryResponse(string Model, int Dimensions, PersonDto[] P
 
 /// <summary>The answer of <c>GET /health</c>.</summary>
 public sealed record HealthResponse(string Status, string Model, int Dimensions, string Metric, float Threshold,
-    int MaxConcurrency, long MaxRequestBytes, long MaxPixels, bool ApiKeyRequired);
+    int MaxConcurrency, long MaxRequestBytes, long MaxPixels, long MaxPixelsInFlight, bool ApiKeyRequired);

@@ -17,6 +17,32 @@ internal sealed class FaceService(FaceRecognizer recognizer, FaceGallery gallery
     public ImageLoadOptions ImageOptions { get; } = new() { MaxPixels = options.MaxPixels };
 
     public string MetricName => RecognitionMetrics.Name(Recognizer.Model.Metric);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> (which decodes <paramref name="images"/>) in the gate, admitted by the pixels it
+    /// holds decoded at once: all the images when <paramref name="together"/> (verify keeps both), else the largest
+    /// (enrol decodes one after another). An image over --max-pixels, or a request that could never fit the pixel
+    /// budget, is refused (413) here, before it waits or decodes anything.
+    /// </summary>
+    public Task<T> RunAsync<T>(IReadOnlyList<Upload> images, bool together, Func<T> work, CancellationToken cancel)
+    {
+        foreach (var image in images)
+            if (image.HeaderSize is not null && image.Pixels > Options.MaxPixels)
+                throw new ImageLoadException(image.Label, ImageLoadFailure.TooLarge,
+                    $"the header declares {image.Size}, more than the server's limit of {Options.MaxPixels:N0} (--max-pixels); nothing was decoded");
+        long pixels = together ? images.Sum(i => i.Pixels) : images.Max(i => i.Pixels);
+        if (pixels > Gate.PixelBudget)
+        {
+            var largest = images.MaxBy(i => i.Pixels)!;
+            string what = images.Count == 1 || !together
+                ? $"{largest.Label} is {largest.Size}"
+                : $"the {images.Count} images take {pixels:N0} pixels together";
+            throw new ApiProblemException(StatusCodes.Status413PayloadTooLarge, "Image too large",
+                $"{what}, more than this server's budget of {Gate.PixelBudget:N0} pixels in flight (--max-pixels-in-flight), " +
+                "so it could never be admitted; nothing was decoded. Send a smaller image.");
+        }
+        return Gate.RunAsync(pixels, work, cancel);
+    }
 }
 
 /// <summary>The JSON endpoints under <c>/v1</c>. Each reads its form, then decodes and runs the models inside the gate.</summary>
@@ -61,7 +87,7 @@ internal static class FaceApi
     {
         var form = await Uploads.ReadFormAsync(request, cancel);
         var upload = await Uploads.OneAsync(form, "image", cancel);
-        return Results.Ok(await svc.Gate.RunAsync(() =>
+        return Results.Ok(await svc.RunAsync([upload], together: true, () =>
         {
             var image = upload.Decode(svc.ImageOptions);
             var faces = svc.Recognizer.Detect(image);
@@ -73,7 +99,7 @@ internal static class FaceApi
     {
         var form = await Uploads.ReadFormAsync(request, cancel);
         var upload = await Uploads.OneAsync(form, "image", cancel);
-        return Results.Ok(await svc.Gate.RunAsync(() =>
+        return Results.Ok(await svc.RunAsync([upload], together: true, () =>
         {
             var image = upload.Decode(svc.ImageOptions);
             var faces = svc.Recognizer.EmbedAll(image);
@@ -88,7 +114,7 @@ internal static class FaceApi
         var form = await Uploads.ReadFormAsync(request, cancel);
         var first = await Uploads.OneAsync(form, "image1", cancel);
         var second = await Uploads.OneAsync(form, "image2", cancel);
-        return Results.Ok(await svc.Gate.RunAsync(() =>
+        return Results.Ok(await svc.RunAsync([first, second], together: true, () =>
         {
             var (a, imageA, countA) = LargestFace(svc, first, "image1");
             var (b, imageB, countB) = LargestFace(svc, second, "image2");
@@ -114,7 +140,7 @@ internal static class FaceApi
         int top = ParseTop(form["top"].FirstOrDefault() ?? request.Query["top"].FirstOrDefault());
         double fpir = ParseFpir(form["fpir"].FirstOrDefault() ?? request.Query["fpir"].FirstOrDefault(), svc.Options.IdentifyFpir);
         var upload = await Uploads.OneAsync(form, "image", cancel);
-        var (image, faces) = await svc.Gate.RunAsync(() =>
+        var (image, faces) = await svc.RunAsync([upload], together: true, () =>
         {
             var decoded = upload.Decode(svc.ImageOptions);
             return (decoded, svc.Recognizer.EmbedAll(decoded));
@@ -147,7 +173,11 @@ internal static class FaceApi
     {
         if (string.IsNullOrWhiteSpace(text)) return 3;
         if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int top) || top < 1 || top > ServerOptions.MaxTop)
-            throw ApiProblemException.BadRequest($"'top' must be a whole number from 1 to {ServerOptions.MaxTop}; got '{text}'.");
+        {
+            // Echo a short excerpt only: the field may be megabytes long.
+            string got = text.Length <= 20 ? $"'{text}'" : $"'{text[..20]}…' ({text.Length:N0} characters)";
+            throw ApiProblemException.BadRequest($"'top' must be a whole number from 1 to {ServerOptions.MaxTop}; got {got}.");
+        }
         return top;
     }
 
@@ -161,7 +191,7 @@ internal static class FaceApi
         var form = await Uploads.ReadFormAsync(request, cancel);
         var uploads = await Uploads.AllAsync(form, "image", cancel);
         // Every image must give a face before anything is stored: one bad photo refuses the whole enrolment.
-        var vectors = await svc.Gate.RunAsync(() =>
+        var vectors = await svc.RunAsync(uploads, together: false, () =>
             uploads.Select(u => (LargestFace(svc, u, u.Label).Face.Vector, (string?)u.Label)).ToList(), cancel);
         int added = svc.Gallery.AddFaces(name, vectors);
         int total = svc.Gallery.FaceCountOf(name);   // one person's count, not the whole gallery's listing

@@ -29,14 +29,18 @@ public sealed class FaceServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly IDisposable[] _owned;
 
-    private FaceServer(WebApplication app, FaceService service, IDisposable[] owned)
+    private FaceServer(WebApplication app, FaceService service, MemoryTrimmer? trimmer, IDisposable[] owned)
     {
+        Trimmer = trimmer;
         _app = app;
         Service = service;
         _owned = owned;
     }
 
     internal FaceService Service { get; }
+
+    /// <summary>What gives memory back when the server goes idle; null when FACENETSHARP_SERVER_TRIM=off.</summary>
+    internal MemoryTrimmer? Trimmer { get; }
 
     /// <summary>
     /// Opens the models (installing missing default models), the gallery, and builds the server; both are disposed
@@ -72,8 +76,26 @@ public sealed class FaceServer : IAsyncDisposable
     /// also the embedder's), because the server's parallelism comes from concurrent requests (one per core, see
     /// <see cref="ServerOptions.MaxConcurrency"/>); an embedder that also used every core would oversubscribe them.
     /// </summary>
-    public static FaceRecognizer OpenRecognizer(string model = "mobilefacenet", string? modelsDirectory = null, IProgress<string>? log = null) =>
-        FaceRecognizer.Open(model, modelsDirectory, embedding: new Embedding.EmbedderOptions { IntraOpThreads = 1 }, log: log);
+    /// <remarks>
+    /// Process-wide, it also limits glibc's malloc arenas (<see cref="MemoryTrimmer.ConfigureAllocator"/>).
+    /// The sessions are opened without ONNX Runtime's CPU memory arena: an arena keeps the most memory a session ever
+    /// needed (gigabytes after one 40-Mpx image) for the life of the process, where without it the memory of a
+    /// request goes back when it ends (scripts/server-memory.sh measures both; see the server README).
+    /// </remarks>
+    public static FaceRecognizer OpenRecognizer(string model = "mobilefacenet", string? modelsDirectory = null, IProgress<string>? log = null)
+    {
+        MemoryTrimmer.ConfigureAllocator(); // before the sessions' threads allocate
+        bool arena = Models.OnnxSessions.CpuMemoryArena;
+        Models.OnnxSessions.CpuMemoryArena = false;
+        try
+        {
+            return FaceRecognizer.Open(model, modelsDirectory, embedding: new Embedding.EmbedderOptions { IntraOpThreads = 1 }, log: log);
+        }
+        finally
+        {
+            Models.OnnxSessions.CpuMemoryArena = arena;
+        }
+    }
 
     /// <summary>
     /// Builds a server on a recognizer and a gallery the caller owns (several servers may share them; both are
@@ -87,12 +109,14 @@ public sealed class FaceServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxRequestBytes);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxPixels);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxPixelsInFlight);
         if (options.Urls.Count == 0) throw new ArgumentException("at least one URL to listen on is needed", nameof(options));
         if (gallery.ModelId != recognizer.Model.Name || gallery.Dimensions != recognizer.Model.Dimensions)
             throw new EmbeddingModelMismatchException(gallery.FilePath, gallery.ModelId, gallery.Dimensions,
                 recognizer.Model.Name, recognizer.Model.Dimensions);
 
-        var gate = new InferenceGate(options.MaxConcurrency, options.QueueTimeout);
+        var guards = new RequestGuards(options);
+        var gate = new InferenceGate(options.MaxConcurrency, options.QueueTimeout, options.MaxPixelsInFlight);
         var service = new FaceService(recognizer, gallery, gate, options);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
@@ -108,6 +132,14 @@ public sealed class FaceServer : IAsyncDisposable
         builder.Services.AddSingleton(service);
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = DescribeRoutingProblem);
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
+        // Pages of the allowed origins read the answers (RequestGuards lets their POST/DELETE through); the API key
+        // travels in a header, so they may send it; no cookies are involved.
+        if (guards.AllowedOrigins.Count > 0)
+            builder.Services.AddCors(c => c.AddDefaultPolicy(p => p.WithOrigins([.. guards.AllowedOrigins])
+                .WithMethods(HttpMethods.Get, HttpMethods.Post, HttpMethods.Delete)
+                .WithHeaders(ApiKeyHeader, "Content-Type")
+                .WithExposedHeaders("Location", "Retry-After")
+                .SetPreflightMaxAge(TimeSpan.FromMinutes(10))));
         builder.Services.ConfigureHttpJsonOptions(j => j.SerializerOptions.WriteIndented = false);
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
         {
@@ -120,6 +152,8 @@ public sealed class FaceServer : IAsyncDisposable
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.Use(guards.InvokeAsync);
+        if (guards.AllowedOrigins.Count > 0) app.UseCors();
         if (options.ApiKey is { } key) app.Use(RequireApiKey(key));
 
         var page = new EmbeddedFileProvider(typeof(FaceServer).Assembly, typeof(FaceServer).Namespace + ".wwwroot");
@@ -128,13 +162,15 @@ public sealed class FaceServer : IAsyncDisposable
 
         app.MapOpenApi();
         app.MapGet("/health", (FaceService s) => new HealthResponse("ok", s.Recognizer.Model.Name, s.Recognizer.Model.Dimensions,
-                s.MetricName, s.Recognizer.Model.Threshold, s.Gate.MaxConcurrency, s.Options.MaxRequestBytes, s.Options.MaxPixels,
+                s.MetricName, s.Recognizer.Model.Threshold, s.Gate.MaxConcurrency, s.Options.MaxRequestBytes, s.Options.MaxPixels, s.Gate.PixelBudget,
                 s.Options.ApiKey is not null))
             .WithName("Health").WithSummary("Liveness and the server's model and limits (no API key needed)");
         // Uploads are authorised by the API key header (when set), not by cookies, so antiforgery tokens add nothing.
         FaceApi.Map(app.MapGroup("/v1").DisableAntiforgery());
 
-        return new FaceServer(app, service, [gate, .. owned]);
+        // FACENETSHARP_SERVER_TRIM=off leaves the trim out, to measure what it does (scripts/server-memory.sh).
+        var trimmer = Environment.GetEnvironmentVariable("FACENETSHARP_SERVER_TRIM") == "off" ? null : new MemoryTrimmer(gate);
+        return new FaceServer(app, service, trimmer, [.. trimmer is null ? Array.Empty<IDisposable>() : [trimmer], gate, .. owned]);
     }
 
     /// <summary>

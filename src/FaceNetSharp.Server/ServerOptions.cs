@@ -26,11 +26,41 @@ public sealed record ServerOptions
     /// <summary>Largest decoded image (width x height, from the header); a larger one is answered 413 before decoding.</summary>
     public long MaxPixels { get; init; } = ImageLoadOptions.DefaultMaxPixels;
 
+    /// <summary>
+    /// Default budget of pixels in flight: 48 Mpx, one image at the default <see cref="MaxPixels"/> (40 Mpx) with a
+    /// few phone photos beside it, or two dozen 2-Mpx photos. Measured by scripts/server-memory.sh: see the server
+    /// README for the memory this lets the process reach.
+    /// </summary>
+    public const long DefaultMaxPixelsInFlight = 48_000_000;
+
+    /// <summary>
+    /// The most pixels (decoded width x height, read from the image headers before decoding) the requests admitted
+    /// at once may hold: a request that does not fit waits for others to finish, up to <see cref="QueueTimeout"/>,
+    /// then is answered 503 with <c>Retry-After</c>; one that could never fit is answered 413. This, not the slot
+    /// count, bounds the server's memory when large images arrive together.
+    /// </summary>
+    public long MaxPixelsInFlight { get; init; } = DefaultMaxPixelsInFlight;
+
+    /// <summary>
+    /// Host names the server answers to besides the ones it listens as (the loopback names 127.0.0.1, localhost and
+    /// [::1], and the URLs' hosts, each with the port the request came in on): <c>name</c> (any port) or
+    /// <c>name:port</c>, e.g. a reverse proxy's name; <c>*</c> answers to any Host (no protection against DNS
+    /// rebinding). Any other Host is answered 400.
+    /// </summary>
+    public IReadOnlyList<string> AllowedHosts { get; init; } = [];
+
+    /// <summary>
+    /// Origins (<c>scheme://host[:port]</c>) whose web pages may call the API: their POST/DELETE requests are
+    /// accepted and answered with CORS headers. A state-changing request from any other site's page is answered 403;
+    /// the server's own page is always allowed.
+    /// </summary>
+    public IReadOnlyList<string> AllowedOrigins { get; init; } = [];
+
     /// <summary>How many decode + inference jobs run at once (default: the number of cores).</summary>
     public int MaxConcurrency { get; init; } = Environment.ProcessorCount;
 
     /// <summary>
-    /// How long a request waits for a free inference slot before it is answered 503 with <c>Retry-After</c>.
+    /// How long a request waits for a free inference slot and room in the pixel budget before it is answered 503 with <c>Retry-After</c>.
     /// Short on purpose: a client that retries later is better served than one whose request times out in a queue.
     /// </summary>
     public TimeSpan QueueTimeout { get; init; } = TimeSpan.FromSeconds(2);
@@ -49,9 +79,4 @@ public sealed record ServerOptions
 
     /// <summary>The largest number of matches <c>/v1/identify</c> returns per face.</summary>
     public const int MaxTop = 100;
-
-    /// <summary>The gallery path used when none is given: one file per embedding model under the user's data folder.</summary>
-    public static string DefaultGalleryPath(string modelName) =>
-        Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create),
-            "facenetsharp", $"gallery-{modelName}.db");
 }

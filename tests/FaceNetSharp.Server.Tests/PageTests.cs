@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Playwright;
 
 namespace FaceNetSharp.Server.Tests;
@@ -20,6 +22,76 @@ public sealed class PageTests(ServerFixture fixture)
         "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync",
     ];
+
+    [SkippableFact]
+    public async Task Another_sites_page_can_neither_enrol_nor_read_the_gallery_even_through_dns_rebinding()
+    {
+        Skip.IfNot(File.Exists(Chromium), $"{Chromium} is absent: run scripts/install-test-deps.sh (Debian package chromium)");
+        var photo = File.ReadAllBytes(Photos.Hopkins1);
+        await using var s = await fixture.StartAsync();
+        s.Gallery.AddFaces("Anthony Hopkins", [(fixture.Recognizer.EmbedLargestFace(Imaging.ImageLoader.Load(Photos.Hopkins1))!.Vector, null)]);
+        int port = s.Address.Port;
+
+        // DNS rebinding as the browser sees it: the attacker's name resolves to 127.0.0.1 (the resolver rule stands in
+        // for the attacker's DNS server), so its page and the server share an origin.
+        var profile = Directory.CreateTempSubdirectory("facenet-chromium-");
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchPersistentContextAsync(profile.FullName, new BrowserTypeLaunchPersistentContextOptions
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            Args = [.. ChromiumFlags, "--host-resolver-rules=MAP rebind.test 127.0.0.1"],
+            Timeout = 60_000,
+        });
+        try
+        {
+            var page = browser.Pages.Count > 0 ? browser.Pages[0] : await browser.NewPageAsync();
+            page.SetDefaultTimeout(60_000);
+            var rebound = await page.GotoAsync($"http://rebind.test:{port}/v1/gallery");
+            Assert.Equal(400, rebound!.Status);
+            Assert.DoesNotContain("Hopkins", await page.ContentAsync());
+
+            // A page of another site (a second server on loopback: localhost, another port) posting a face the way
+            // any page can: a multipart form, no-cors, the answer unreadable to it but the request sent.
+            await using var attacker = await AttackerSiteAsync();
+            await page.GotoAsync(attacker.Url);
+            var sent = await page.EvaluateAsync<string>(
+                """
+                async ([url, bytes]) => {
+                  const form = new FormData();
+                  form.append("image", new Blob([new Uint8Array(bytes)], { type: "image/jpeg" }), "face.jpg");
+                  try { await fetch(url, { method: "POST", body: form, mode: "no-cors" }); return "sent"; }
+                  catch (e) { return "failed: " + e.message; }
+                }
+                """,
+                new object[] { $"http://127.0.0.1:{port}/v1/gallery/Mallory", photo.Select(b => (int)b).ToArray() });
+            Assert.Equal("sent", sent);
+            Assert.Equal(["Anthony Hopkins"], s.Gallery.List().Select(p => p.Name));
+        }
+        finally
+        {
+            await browser.CloseAsync();
+            try { profile.Delete(recursive: true); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>Another web site on loopback (http://localhost:PORT/), serving one empty page.</summary>
+    private static async Task<AttackerSite> AttackerSiteAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var app = builder.Build();
+        app.MapGet("/", () => Microsoft.AspNetCore.Http.Results.Content("<!doctype html><title>another site</title>", "text/html"));
+        await app.StartAsync();
+        var address = new Uri(app.Urls.Single());
+        return new AttackerSite(app, $"http://localhost:{address.Port}/");
+    }
+
+    private sealed record AttackerSite(WebApplication App, string Url) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => App.DisposeAsync();
+    }
 
     [SkippableFact]
     public async Task Verify_enrol_and_identify_from_the_page()

@@ -22,17 +22,20 @@ internal static class ServeCommand
             DefaultValueFactory = _ => [ServerOptions.DefaultUrl],
         };
         var apiKey = new Option<string?>("--api-key") { Description = $"Require this key in the X-Api-Key header of every /v1 request (default: ${ApiKeyVariable})" };
-        var gallery = new Option<string?>("--gallery") { Description = "The gallery's SQLite file (default: one per model under the user's local data folder)" };
+        var gallery = new Option<string?>("--gallery") { Description = "The gallery's SQLite file (default: the one 'facenet gallery' uses, $XDG_DATA_HOME/facenetsharp/gallery.db, else ~/.local/share/facenetsharp/gallery.db)" };
         var model = new Option<string>("--model") { Description = "Embedding model: mobilefacenet, dlib, or an .onnx path with its card", DefaultValueFactory = _ => "mobilefacenet" };
         var maxRequestMb = new Option<double>("--max-request-mb") { Description = "Largest request body in MiB (413 beyond)", DefaultValueFactory = _ => ServerOptions.DefaultMaxRequestBytes / (1024.0 * 1024) };
         var maxPixels = new Option<long>("--max-pixels") { Description = "Largest image, width x height (413 beyond)", DefaultValueFactory = _ => Imaging.ImageLoadOptions.DefaultMaxPixels };
         var maxConcurrency = new Option<int>("--max-concurrency") { Description = "Inferences run at once (default: the number of cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var queueMs = new Option<int>("--queue-timeout-ms") { Description = "How long a request waits for a free inference slot before 503 + Retry-After", DefaultValueFactory = _ => 2000 };
+        var queueMs = new Option<int>("--queue-timeout-ms") { Description = "How long a request waits for a free inference slot and room in the pixel budget before 503 + Retry-After", DefaultValueFactory = _ => 2000 };
+        var maxPixelsInFlight = new Option<long>("--max-pixels-in-flight") { Description = "Budget of decoded pixels (width x height) of the images worked on at once: over it 503 + Retry-After, one request over all of it 413", DefaultValueFactory = _ => ServerOptions.DefaultMaxPixelsInFlight };
+        var allowedHosts = new Option<string[]>("--allowed-hosts") { Description = "Host names to answer to besides 127.0.0.1, localhost, [::1] and the --urls hosts (NAME or NAME:PORT; * for any)", AllowMultipleArgumentsPerToken = true };
+        var allowedOrigins = new Option<string[]>("--allowed-origins") { Description = "Origins (scheme://host[:port]) whose web pages may call the API (CORS); other sites' POST/DELETE get 403", AllowMultipleArgumentsPerToken = true };
         var fpir = new Option<double>("--fpir") { Description = "False-positive identification rate /v1/identify chooses its threshold for, at the gallery's size (a request's 'fpir' overrides)", DefaultValueFactory = _ => Recognition.IdentificationThreshold.DefaultFpir };
 
         var cmd = new Command("serve", "Serve the JSON API (/v1/detect, /v1/embed, /v1/verify, /v1/identify, /v1/gallery), /health, /openapi/v1.json and a web page")
         {
-            urls, apiKey, gallery, model, maxRequestMb, maxPixels, maxConcurrency, queueMs, fpir,
+            urls, apiKey, gallery, model, maxRequestMb, maxPixels, maxConcurrency, queueMs, maxPixelsInFlight, allowedHosts, allowedOrigins, fpir,
         };
         cmd.SetAction(async (parse, cancel) =>
         {
@@ -42,17 +45,22 @@ internal static class ServeCommand
             if (parse.GetValue(maxConcurrency) < 1) throw new ArgumentException("--max-concurrency must be at least 1");
             if (parse.GetValue(queueMs) < 0) throw new ArgumentException("--queue-timeout-ms must be 0 or more");
             if (parse.GetValue(maxPixels) < 1) throw new ArgumentException("--max-pixels must be at least 1");
+            if (parse.GetValue(maxPixelsInFlight) < 1) throw new ArgumentException("--max-pixels-in-flight must be at least 1");
             if (parse.GetValue(fpir) is not (> 0 and < 1)) throw new ArgumentException("--fpir must be between 0 and 1 (exclusive)");
             var key = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable(ApiKeyVariable);
             var options = new ServerOptions
             {
                 Urls = parse.GetValue(urls)!,
                 ApiKey = string.IsNullOrEmpty(key) ? null : key,
-                GalleryPath = parse.GetValue(gallery) ?? ServerOptions.DefaultGalleryPath(Path.GetFileNameWithoutExtension(modelName)),
+                // One default for the CLI and the server: people enrolled with 'facenet gallery add' are served.
+                GalleryPath = parse.GetValue(gallery) ?? GalleryCommand.DefaultGalleryPath(),
                 MaxRequestBytes = (long)(mb * 1024 * 1024),
                 MaxPixels = parse.GetValue(maxPixels),
                 MaxConcurrency = parse.GetValue(maxConcurrency),
                 QueueTimeout = TimeSpan.FromMilliseconds(parse.GetValue(queueMs)),
+                MaxPixelsInFlight = parse.GetValue(maxPixelsInFlight),
+                AllowedHosts = parse.GetValue(allowedHosts) ?? [],
+                AllowedOrigins = parse.GetValue(allowedOrigins) ?? [],
                 IdentifyFpir = parse.GetValue(fpir),
             };
 

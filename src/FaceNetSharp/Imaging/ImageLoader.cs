@@ -93,6 +93,24 @@ public static class ImageLoader
         return DecodeWithSkia(data, nameForErrors, options);
     }
 
+    /// <summary>
+    /// The width and height an encoded image's header declares (before any EXIF rotation), read without decoding
+    /// its pixels: what a caller budgeting memory by pixels needs before it decodes. False when the header is not
+    /// one of a format Skia opens (JPEG, PNG, WebP, GIF, BMP, ICO, WBMP); PGM/PPM are not read here (their raster
+    /// holds at least one byte per pixel, so the data's length bounds their size).
+    /// </summary>
+    public static bool TryReadSize(ReadOnlySpan<byte> data, out int width, out int height)
+    {
+        if (TryReadPngSize(data, out width, out height)) return true;
+        width = height = 0;
+        if (data.IsEmpty || PnmReader.LooksLikePnm(data)) return false;
+        using var skData = SKData.CreateCopy(data);
+        using var codec = SKCodec.Create(new SKMemoryStream(skData), out _);
+        if (codec is null) return false;
+        (width, height) = (codec.Info.Width, codec.Info.Height);
+        return width > 0 && height > 0;
+    }
+
     internal static void CheckPixelLimit(string name, long width, long height, ImageLoadOptions options)
     {
         if (width <= 0 || height <= 0)

@@ -9,18 +9,30 @@ internal static class OnnxSessions
     public static RunOptions DefaultRun { get; } = new();
 
     /// <summary>
+    /// Whether sessions opened from now on keep ONNX Runtime's CPU memory arena (and memory patterns). The arena
+    /// keeps the most a session ever needed for the rest of its life; a long-lived process that sees the odd large
+    /// image (the server) turns it off so that memory goes back after the request. Process-wide.
+    /// <c>FACENETSHARP_ORT_ARENA=on|off</c> overrides it, to measure what the arena does (scripts/server-memory.sh).
+    /// </summary>
+    public static bool CpuMemoryArena { get; set; } = true;
+
+    /// <summary>
     /// Sequential execution, all graph optimisations, one inter-op thread (STACK.md: the settings of the measured
     /// ONNX Runtime figures). Set <c>FACENETSHARP_EXECUTION_PROVIDER=cuda</c> to use the CUDA provider where the
     /// ONNX Runtime package in use has it (the default CPU package does not).
     /// </summary>
     public static SessionOptions CreateOptions(int intraOpThreads)
     {
+        bool arena = CpuMemoryArena;
+        if (Environment.GetEnvironmentVariable("FACENETSHARP_ORT_ARENA") is { } env) arena = env != "off";
         var so = new SessionOptions
         {
             IntraOpNumThreads = intraOpThreads,
             InterOpNumThreads = 1,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            EnableCpuMemArena = arena,
+            EnableMemoryPattern = arena,
         };
         if (string.Equals(Environment.GetEnvironmentVariable("FACENETSHARP_EXECUTION_PROVIDER"), "cuda", StringComparison.OrdinalIgnoreCase))
             so.AppendExecutionProvider_CUDA();
