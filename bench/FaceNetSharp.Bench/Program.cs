@@ -9,6 +9,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
     ["mtcnn-golden"] = MtcnnGoldenBenchmark.Run,
     ["embed"] = EmbedBenchmark.Run,
     ["gallery"] = GalleryBenchmark.Run,
+    ["operating-points"] = OperatingPointsBenchmark.Run,
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
@@ -19,6 +20,7 @@ if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
     Console.Error.WriteLine("  detect-alloc IMAGE [calls (10)]   (scripts/detection-memory.sh runs it with the memory figures)");
     Console.Error.WriteLine("  mtcnn-golden [Area|PilBox] [shared data folder (../shared/data)]");
     Console.Error.WriteLine("  embed [faces per measurement (256)]");
+    Console.Error.WriteLine("  operating-points [--data ../shared/data/faces] [--models mobilefacenet,dlib] [--out src/FaceNetSharp/Models/Calibration] [--workers N]");
     Console.Error.WriteLine("  gallery [--sizes 1000,10000,100000,1000000] [--dims 192] [--queries 200] [--load-size 100000] [--seed 1]");
     return 2;
 }

@@ -50,8 +50,19 @@ public sealed record MatchDto(string Name, float Distance, bool Known)
 /// <summary>One face of the query image: its box, the nearest people (nearest first), and the person when known.</summary>
 public sealed record IdentifiedFaceDto(BoxDto Box, float Score, string? Person, MatchDto[] Matches);
 
-/// <summary>The answer of <c>POST /v1/identify</c>: every face of the image with its matches.</summary>
-public sealed record IdentifyResponse(int Width, int Height, float Threshold, string Metric, IdentifiedFaceDto[] Faces);
+/// <summary>
+/// The answer of <c>POST /v1/identify</c>: every face of the image with its matches, the threshold used, the
+/// false-positive identification rate it was chosen for, and in words which operating point that is
+/// (e.g. "threshold 0.470 for FPIR 1% at 120 faces ...").
+/// </summary>
+public sealed record IdentifyResponse(int Width, int Height, float Threshold, string Metric, IdentifiedFaceDto[] Faces)
+{
+    /// <summary>The false-positive identification rate the threshold targets (null when the model has no operating points).</summary>
+    public double? Fpir { get; init; }
+
+    /// <summary>Which operating point the threshold is, in words.</summary>
+    public string OperatingPoint { get; init; } = "";
+}
 
 /// <summary>A person of the gallery and how many faces they have.</summary>
 public sealed record PersonDto(string Name, int Faces);

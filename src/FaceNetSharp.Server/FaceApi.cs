@@ -138,20 +138,35 @@ internal static class FaceApi
     {
         var form = await Uploads.ReadFormAsync(request, cancel);
         int top = ParseTop(form["top"].FirstOrDefault() ?? request.Query["top"].FirstOrDefault());
+        double fpir = ParseFpir(form["fpir"].FirstOrDefault() ?? request.Query["fpir"].FirstOrDefault(), svc.Options.IdentifyFpir);
         var upload = await Uploads.OneAsync(form, "image", cancel);
         var (image, faces) = await svc.RunAsync([upload], together: true, () =>
         {
             var decoded = upload.Decode(svc.ImageOptions);
             return (decoded, svc.Recognizer.EmbedAll(decoded));
         }, cancel);
-        float threshold = svc.Recognizer.Model.Threshold;
+        // 1:N: the threshold for the server's FPIR (or the request's 'fpir') at the gallery's size, not the 1:1 one.
+        var choice = IdentificationThreshold.Choose(svc.Recognizer.Model, IdentificationThreshold.Comparisons(svc.Gallery.FaceCount), fpir: fpir);
+        float threshold = choice.Threshold;
         var result = faces.Select(f =>
         {
             var matches = svc.Gallery.Identify(f.Vector, top, threshold).Select(MatchDto.From).ToArray();
             string? person = matches.Length > 0 && matches[0].Known ? matches[0].Name : null;
             return new IdentifiedFaceDto(BoxDto.From(f.Face.Box), f.Face.Score, person, matches);
         }).ToArray();
-        return Results.Ok(new IdentifyResponse(image.Width, image.Height, threshold, svc.MetricName, result));
+        return Results.Ok(new IdentifyResponse(image.Width, image.Height, threshold, svc.MetricName, result)
+        {
+            Fpir = choice.Fpir,
+            OperatingPoint = choice.Describe(),
+        });
+    }
+
+    private static double ParseFpir(string? text, double fallback)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return fallback;
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double fpir) || fpir is not (> 0 and < 1))
+            throw ApiProblemException.BadRequest($"'fpir' must be a number between 0 and 1 (exclusive), e.g. 0.01; got '{text}'.");
+        return fpir;
     }
 
     private static int ParseTop(string? text)
@@ -211,10 +226,14 @@ internal static class FaceApi
         [property: FromForm(Name = "image1")] IFormFile Image1,
         [property: FromForm(Name = "image2")] IFormFile Image2);
 
-    /// <summary>multipart/form-data: <c>image</c>, and <c>top</c>, how many people per face (1 to 100, default 3).</summary>
+    /// <summary>
+    /// multipart/form-data: <c>image</c>; <c>top</c>, how many people per face (1 to 100, default 3); <c>fpir</c>, the
+    /// false-positive identification rate the threshold is chosen for at the gallery's size (default: the server's, 0.01).
+    /// </summary>
     internal sealed record IdentifyForm(
         [property: FromForm(Name = "image")] IFormFile Image,
-        [property: FromForm(Name = "top")] int? Top);
+        [property: FromForm(Name = "top")] int? Top,
+        [property: FromForm(Name = "fpir")] double? Fpir);
 
     /// <summary>multipart/form-data: <c>image</c>, one or more image files of the person.</summary>
     internal sealed record EnrolForm([property: FromForm(Name = "image")] IFormFileCollection Image);

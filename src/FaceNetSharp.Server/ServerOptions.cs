@@ -71,6 +71,12 @@ public sealed record ServerOptions
     /// <summary>The least severe log messages written (to the console).</summary>
     public LogLevel MinimumLogLevel { get; init; } = LogLevel.Information;
 
+    /// <summary>
+    /// The false-positive identification rate <c>/v1/identify</c> chooses its threshold for, at the gallery's size,
+    /// unless a request gives its own <c>fpir</c> (<see cref="Recognition.IdentificationThreshold"/>).
+    /// </summary>
+    public double IdentifyFpir { get; init; } = Recognition.IdentificationThreshold.DefaultFpir;
+
     /// <summary>The largest number of matches <c>/v1/identify</c> returns per face.</summary>
     public const int MaxTop = 100;
 }

@@ -49,6 +49,8 @@ internal static class ClassifyCommand
         var threshold = new Option<float?>("--unknown-threshold") { Description = "Distance at or above which a face is unknown (default: calibrated on the training faces and stored in the file)" };
         var targetFar = new Option<double?>("--target-far") { Description = "Calibrate for this false-accept rate of strangers instead of the best balanced accuracy" };
         var holdOut = new Option<int>("--hold-out-classes") { Description = "Leave this many randomly chosen people out of training entirely (open-set test: predict answers them unknown or not)", DefaultValueFactory = _ => 0 };
+        var predictThreshold = new Option<float?>("--unknown-threshold") { Description = "Distance at or above which a face is unknown (overrides --fpir, --far and the file's threshold)" };
+        var rates = new IdentificationCliOptions(predictThreshold);
         if (train)
         {
             cmd.Add(method);
@@ -56,6 +58,10 @@ internal static class ClassifyCommand
             cmd.Add(threshold);
             cmd.Add(targetFar);
             cmd.Add(holdOut);
+        }
+        else
+        {
+            rates.AddTo(cmd);
         }
 
         int Run(ParseResult parse, CancellationToken cancel)
@@ -121,6 +127,16 @@ internal static class ClassifyCommand
             {
                 var classifier = EmbeddingClassifiers.Load(parse.GetValue(file)!, info.Name, info.Dimensions);
                 var known = classifier.Classes.ToHashSet(StringComparer.Ordinal);
+                // Open set: the operating point for --fpir (or --far) at the classifier's size (its training faces for
+                // knn, its classes otherwise). Without a flag, the file's own threshold where it is the stricter.
+                int comparisons = classifier is KNearestClassifier knn ? knn.TrainingCount : classifier.Classes.Count;
+                var choice = rates.Read(parse, info, comparisons);
+                bool flagged = parse.GetValue(predictThreshold) is not null || parse.GetValue(rates.FarOption) is not null || parse.GetValue(rates.FpirOption) is not null;
+                float unknownAt = flagged ? choice.Threshold : Math.Min(choice.Threshold, classifier.Threshold);
+                string operatingPoint = unknownAt == choice.Threshold
+                    ? choice.Describe(classifier is KNearestClassifier ? "training faces" : "classes")
+                    : $"threshold {unknownAt:F3}: the classifier file's, stricter than {choice.Describe(classifier is KNearestClassifier ? "training faces" : "classes")}";
+                ctx.Console.MarkupLineInterpolated($"Unknown at or above {operatingPoint}");
                 var (paths, labels) = Flatten(classes);
                 ctx.Console.MarkupLineInterpolated($"Number of classes: {classes.Count} ({classes.Count(c => known.Contains(c.Name))} known to the classifier)");
                 ctx.Console.MarkupLineInterpolated($"Number of images: {paths.Count}");
@@ -130,7 +146,9 @@ internal static class ClassifyCommand
                 for (int i = 0; i < photos.Count; i++)
                 {
                     if (photos[i].Largest is not { } face) { noFace++; continue; }
-                    var row = new ClassifiedImage(paths[i], labels[i], classifier.Predict(face.Vector), known.Contains(labels[i]));
+                    var predicted = classifier.Predict(face.Vector);
+                    predicted = predicted with { Label = predicted.Distance < unknownAt ? predicted.NearestClass : null };
+                    var row = new ClassifiedImage(paths[i], labels[i], predicted, known.Contains(labels[i]));
                     rows.Add(row);
                     var p = row.Prediction;
                     var answer = p.Label ?? "unknown";

@@ -27,6 +27,7 @@ internal static class ClusterCommand
         var algorithm = new Option<string>("--algorithm") { Description = "chinese-whispers (facenet clustering.py, dlib) or dbscan (facenet cluster.py)", DefaultValueFactory = _ => "chinese-whispers" };
         algorithm.AcceptOnlyFromAmong("chinese-whispers", "dbscan");
         var threshold = new Option<float?>("--threshold") { Description = "Distance that joins two faces (default: the model's same-person threshold, in its metric)" };
+        var far = new Option<double?>("--far") { Description = "Join two faces below the model's operating point for this false-accept rate per pair instead (e.g. 0.001: fewer people merged, more split)" };
         var minSize = new Option<int>("--min-cluster-size", "--min_cluster_size") { Description = "Smaller clusters become noise; DBSCAN's min_samples too (facenet cluster.py: 1)", DefaultValueFactory = _ => 1 };
         var aligned = new Option<bool>("--aligned") { Description = "The images are aligned face chips: one face each, no detection" };
         var score = new Option<bool>("--score") { Description = "Score against the truth given by the folders: a photo's parent folder names its person (photos directly in INPUT_DIR are not scored)" };
@@ -36,7 +37,7 @@ internal static class ClusterCommand
         var mtcnn = MtcnnCliOptions.Create();
         var cmd = new Command("cluster", "Group every face of a folder of photos by person")
         {
-            input, output, algorithm, threshold, minSize, aligned, score, seed, workers, model,
+            input, output, algorithm, threshold, far, minSize, aligned, score, seed, workers, model,
         };
         mtcnn.AddTo(cmd);
         cmd.SetAction((parse, cancel) =>
@@ -51,10 +52,14 @@ internal static class ClusterCommand
             foreach (var problem in unreadable) ctx.Errors.MarkupLineInterpolated($"[red]failed:[/] {problem} (left out)");
             using var recognizer = RecognizerCliOptions.Open(ctx, parse, model, mtcnn);
             var info = recognizer.Model;
+            // Clustering compares pairs, not a probe with a gallery: the 1:1 threshold by default, or an operating point for --far.
+            var joinAt = parse.GetValue(threshold) is { } given ? ThresholdChoice.Explicit(given)
+                : parse.GetValue(far) is { } perPair ? IdentificationThreshold.Choose(info, 1, far: perPair)
+                : null;
             var options = new PhotoClusteringOptions
             {
                 Algorithm = parse.GetValue(algorithm) == "dbscan" ? ClusterAlgorithm.Dbscan : ClusterAlgorithm.ChineseWhispers,
-                Threshold = parse.GetValue(threshold) ?? info.Threshold,
+                Threshold = joinAt?.Threshold ?? info.Threshold,
                 Metric = RecognitionMetrics.From(info.Metric),
                 MinClusterSize = parse.GetValue(minSize),
                 Seed = parse.GetValue(seed),
@@ -72,7 +77,7 @@ internal static class ClusterCommand
             ctx.Console.Write(table);
             int noFace = photos.Count(p => p.Outcome == PhotoOutcome.NoFace), failed = photos.Count(p => p.Outcome == PhotoOutcome.Failed);
             ctx.Console.MarkupLineInterpolated(
-                $"{faces.Count} faces in {summary.ClusterCount} clusters ({summary.NoiseCount} noise; {options.Algorithm}, threshold {options.Threshold:F3} {options.Metric}); {noFace} images without a face, {failed} failed");
+                $"{faces.Count} faces in {summary.ClusterCount} clusters ({summary.NoiseCount} noise; {options.Algorithm}, {joinAt?.Describe() ?? $"threshold {options.Threshold:F3}: the model's 1:1 same-person threshold"}, {options.Metric}); {noFace} images without a face, {failed} failed");
             ctx.Console.MarkupLineInterpolated($"Wrote {summary.JsonPath}");
 
             if (parse.GetValue(score)) Score(ctx, inputDir, faces);

@@ -30,6 +30,7 @@ internal static class GalleryCommand
         cmd.Add(Remove(ctx, galleryPath, model));
         cmd.Add(Export(ctx, galleryPath, model));
         cmd.Add(Import(ctx, galleryPath, model));
+        cmd.Add(GalleryEvaluateCommand.Create(ctx, model));
         return cmd;
     }
 
@@ -77,10 +78,12 @@ internal static class GalleryCommand
     {
         var images = CliApp.Files("IMAGE", "Photos; every face of each is identified");
         var top = new Option<int>("--top") { Description = "Candidates per face, nearest first", DefaultValueFactory = _ => 1 };
-        var json = new Option<bool>("--json") { Description = "Print JSON: [{file, error?, faces: [{box, name, distance, known, candidates: [{name, distance}]}]}]" };
-        var threshold = new Option<float?>("--threshold") { Description = "Distance at or above which a face is unknown (default: the model's same-person threshold)" };
+        var json = new Option<bool>("--json") { Description = "Print JSON: [{file, error?, threshold, operating_point, faces: [{box, name, distance, known, candidates: [{name, distance}]}]}]" };
+        var threshold = new Option<float?>("--threshold") { Description = "Distance at or above which a face is unknown (overrides --fpir and --far)" };
+        var rates = new IdentificationCliOptions(threshold);
         var mtcnn = MtcnnCliOptions.Create();
-        var cmd = new Command("identify", "Name the faces of photos from the gallery (\"unknown\" above the threshold)") { images, top, json, threshold };
+        var cmd = new Command("identify", "Name the faces of photos from the gallery (\"unknown\" at or above a threshold chosen for --fpir at the gallery's size)") { images, top, json };
+        rates.AddTo(cmd);
         mtcnn.AddTo(cmd);
         cmd.SetAction(parse =>
         {
@@ -90,7 +93,9 @@ internal static class GalleryCommand
             var c = ctx.ForDocument(asJson); // with --json, stdout is the JSON alone
             using var recognizer = RecognizerCliOptions.Open(c, parse, model, mtcnn);
             using var gallery = OpenGallery(c, parse, galleryPath, recognizer.Model);
-            float limit = parse.GetValue(threshold) ?? recognizer.Model.Threshold;
+            var choice = rates.Read(parse, recognizer.Model, IdentificationThreshold.Comparisons(gallery.FaceCount));
+            float limit = choice.Threshold;
+            string operatingPoint = choice.Describe();
             if (gallery.FaceCount == 0) c.Console.MarkupLineInterpolated($"[yellow]the gallery {gallery.FilePath} is empty: every face is unknown[/]");
             var results = new List<object>();
             int problems = 0;
@@ -100,7 +105,7 @@ internal static class GalleryCommand
                 if (!RecognizerCliOptions.ReportProblem(c, photo))
                 {
                     problems++;
-                    results.Add(new { file, error = photo.Error ?? "no face found", faces = Array.Empty<object>() });
+                    results.Add(new { file, error = photo.Error ?? "no face found", threshold = limit, operating_point = operatingPoint, faces = Array.Empty<object>() });
                     continue;
                 }
                 var table = new Table().AddColumns("face", "box x1,y1,x2,y2", "answer", "distance", "candidates");
@@ -126,7 +131,7 @@ internal static class GalleryCommand
                         best is null ? "-" : best.Distance.ToString("F3"),
                         Markup.Escape(string.Join(", ", matches.Select(m => $"{m.Person} {m.Distance:F3}"))));
                 }
-                results.Add(new { file, faces });
+                results.Add(new { file, threshold = limit, operating_point = operatingPoint, faces });
                 if (!asJson)
                 {
                     c.Console.MarkupLineInterpolated($"[bold]{file}[/]: {photo.Faces.Count} face(s)");
@@ -134,7 +139,7 @@ internal static class GalleryCommand
                 }
             }
             if (asJson) c.Out.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
-            else c.Console.MarkupLineInterpolated($"[grey]threshold {limit:F3} ({RecognitionMetrics.Name(gallery.Metric)} distance, model {gallery.ModelId})[/]");
+            else c.Console.MarkupLineInterpolated($"[grey]{operatingPoint} ({RecognitionMetrics.Name(gallery.Metric)} distance, model {gallery.ModelId})[/]");
             return problems == 0 ? 0 : 1;
         });
         return cmd;

@@ -31,10 +31,11 @@ internal static class ServeCommand
         var maxPixelsInFlight = new Option<long>("--max-pixels-in-flight") { Description = "Budget of decoded pixels (width x height) of the images worked on at once: over it 503 + Retry-After, one request over all of it 413", DefaultValueFactory = _ => ServerOptions.DefaultMaxPixelsInFlight };
         var allowedHosts = new Option<string[]>("--allowed-hosts") { Description = "Host names to answer to besides 127.0.0.1, localhost, [::1] and the --urls hosts (NAME or NAME:PORT; * for any)", AllowMultipleArgumentsPerToken = true };
         var allowedOrigins = new Option<string[]>("--allowed-origins") { Description = "Origins (scheme://host[:port]) whose web pages may call the API (CORS); other sites' POST/DELETE get 403", AllowMultipleArgumentsPerToken = true };
+        var fpir = new Option<double>("--fpir") { Description = "False-positive identification rate /v1/identify chooses its threshold for, at the gallery's size (a request's 'fpir' overrides)", DefaultValueFactory = _ => Recognition.IdentificationThreshold.DefaultFpir };
 
         var cmd = new Command("serve", "Serve the JSON API (/v1/detect, /v1/embed, /v1/verify, /v1/identify, /v1/gallery), /health, /openapi/v1.json and a web page")
         {
-            urls, apiKey, gallery, model, maxRequestMb, maxPixels, maxConcurrency, queueMs, maxPixelsInFlight, allowedHosts, allowedOrigins,
+            urls, apiKey, gallery, model, maxRequestMb, maxPixels, maxConcurrency, queueMs, maxPixelsInFlight, allowedHosts, allowedOrigins, fpir,
         };
         cmd.SetAction(async (parse, cancel) =>
         {
@@ -45,6 +46,7 @@ internal static class ServeCommand
             if (parse.GetValue(queueMs) < 0) throw new ArgumentException("--queue-timeout-ms must be 0 or more");
             if (parse.GetValue(maxPixels) < 1) throw new ArgumentException("--max-pixels must be at least 1");
             if (parse.GetValue(maxPixelsInFlight) < 1) throw new ArgumentException("--max-pixels-in-flight must be at least 1");
+            if (parse.GetValue(fpir) is not (> 0 and < 1)) throw new ArgumentException("--fpir must be between 0 and 1 (exclusive)");
             var key = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable(ApiKeyVariable);
             var options = new ServerOptions
             {
@@ -59,6 +61,7 @@ internal static class ServeCommand
                 MaxPixelsInFlight = parse.GetValue(maxPixelsInFlight),
                 AllowedHosts = parse.GetValue(allowedHosts) ?? [],
                 AllowedOrigins = parse.GetValue(allowedOrigins) ?? [],
+                IdentifyFpir = parse.GetValue(fpir),
             };
 
             await using var server = FaceServer.Open(options, modelName, parse.GetValue(CliApp.ModelsDir), DetectCommand.ModelsLog(ctx));

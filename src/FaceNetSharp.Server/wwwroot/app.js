@@ -164,6 +164,8 @@ $("identify-photo").addEventListener("change", async (event) => {
       li.textContent = `${f.person ?? "Unknown"}${best ? ` (nearest: ${best})` : " (the gallery is empty)"}`;
       result.append(li);
     }
+    // Which 1:N threshold decided "unknown" (chosen for the server's FPIR at the gallery's size).
+    if (r.operatingPoint) result.append(Object.assign(document.createElement("li"), { className: "note", textContent: r.operatingPoint }));
   } catch (e) {
     result.append(Object.assign(document.createElement("li"), { className: "error", textContent: `Error: ${e.message}` }));
   }

@@ -27,7 +27,8 @@ public static class Embedders
     private static EmbedderInfo FromCatalog(string model)
     {
         var source = ModelCatalog.Get(model);
-        return FromSettings(source.Name, source.Input, source.Outputs, source.Metric, source.DefaultThreshold, null, "the model catalog");
+        return FromSettings(source.Name, source.Input, source.Outputs, source.Metric, source.DefaultThreshold, null, "the model catalog")
+            with { OperatingPoints = source.OperatingPoints };
     }
 
     /// <summary>The built-in embedders by their short names ("mobilefacenet", "dlib").</summary>
@@ -75,7 +76,8 @@ public static class Embedders
     /// input size, except 150x150 models, which get dlib's template.
     /// </summary>
     internal static EmbedderInfo FromCard(ModelCard card, string cardPath) =>
-        FromSettings(card.Name, card.Input, card.Outputs, card.Metric, card.DefaultThreshold, card.OnnxSha256, cardPath);
+        FromSettings(card.Name, card.Input, card.Outputs, card.Metric, card.DefaultThreshold, card.OnnxSha256, cardPath)
+            with { OperatingPoints = card.OperatingPoints?.Validated(cardPath) };
 
     private static EmbedderInfo FromSettings(string name, ModelCardInput input, IReadOnlyList<ModelCardTensor> outputs, string? metricName,
         double? threshold, string? sha256, string where)

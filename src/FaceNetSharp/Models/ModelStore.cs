@@ -56,7 +56,7 @@ public sealed class ModelStore
         try
         {
             var card = ReadCard(name);
-            return card is not null && card.Name == name && card.ConverterVersion == ModelCatalog.ConverterVersion;
+            return card is not null && ModelCatalog.IsCurrent(card, name);
         }
         catch (ModelInstallException)
         {
@@ -82,7 +82,7 @@ public sealed class ModelStore
             return (ModelStatus.Damaged, e.Message);
         }
         if (card is null) return (ModelStatus.Missing, null);
-        if (card.Name != name || card.ConverterVersion != ModelCatalog.ConverterVersion) return (ModelStatus.Outdated, null);
+        if (!ModelCatalog.IsCurrent(card, name)) return (ModelStatus.Outdated, null);
         return ModelIntegrity.Problem(PathOf(name)) is { } problem ? (ModelStatus.Damaged, $"{PathOf(name)} {problem}") : (ModelStatus.Installed, null);
     }
 

@@ -38,5 +38,20 @@ public sealed class InstalledModelCardTests(InstalledModelsFixture fx)
         Assert.Equal(outputs.Split(','), card.Outputs.Select(o => o.Name));
         foreach (var o in card.Outputs)
             Assert.Equal(o.Shape.Select(d => d is null ? -1 : (int)d), session.OutputMetadata[o.Name].Dimensions);
+
+        // Embedders' cards carry the measured operating points with their data; detectors' have none.
+        if (card.Metric is null)
+        {
+            Assert.Null(card.OperatingPoints);
+            return;
+        }
+        var points = card.OperatingPoints;
+        Assert.NotNull(points);
+        Assert.Equal(source.OperatingPoints!.Points, points!.Points);
+        Assert.Equal(card.Metric, points.Metric);
+        Assert.Contains(points.Data, d => d.Set.StartsWith("kz-celebs-talgin", StringComparison.Ordinal) && d.ImpostorPairs > 2_000_000);
+        Assert.Contains("operating-points", points.Command);
+        // Reading the card back (as for a model of one's own) keeps them.
+        Assert.Equal(points.Points, FaceNetSharp.Embedding.Embedders.FromCard(card, "card").OperatingPoints!.Points);
     }
 }
