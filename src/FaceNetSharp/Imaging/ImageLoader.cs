@@ -210,14 +210,7 @@ public static class ImageLoader
             {
                 int n = Math.Min(chunk, h - y);
                 if (codec.GetScanlines((IntPtr)p, n, rowBytes) != n) return null;
-                var src = new ReadOnlySpan<byte>(p, n * rowBytes);
-                var dst = rgb.AsSpan(y * w * 3, n * w * 3);
-                for (int i = 0, si = 0, di = 0; i < n * w; i++, si += 4, di += 3)
-                {
-                    dst[di] = src[si];
-                    dst[di + 1] = src[si + 1];
-                    dst[di + 2] = src[si + 2];
-                }
+                SkiaPixels.DropAlpha(new ReadOnlySpan<byte>(p, n * rowBytes), rgb.AsSpan(y * w * 3, n * w * 3));
             }
         }
         return new RgbImage(w, h, rgb);

@@ -40,13 +40,7 @@ internal static class Orientation
         if (stepX == 1 && stepY == w && channels == 4)
         {
             // Upright RGBA, the common case: a straight channel drop.
-            int n = w * h;
-            for (int i = 0, s = 0, d = 0; i < n; i++, s += 4, d += 3)
-            {
-                dst[d] = src[s];
-                dst[d + 1] = src[s + 1];
-                dst[d + 2] = src[s + 2];
-            }
+            SkiaPixels.DropAlpha(src[..(w * h * 4)], dst);
         }
         else
         {

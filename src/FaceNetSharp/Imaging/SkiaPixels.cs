@@ -42,19 +42,25 @@ internal static class SkiaPixels
             int w = rgba.Width, h = rgba.Height, rowBytes = rgba.RowBytes;
             var pixels = new byte[w * h * 3];
             for (int y = 0; y < h; y++)
-            {
-                var row = src.Slice(y * rowBytes, w * 4);
-                int o = y * w * 3;
-                for (int x = 0; x < w; x++)
-                {
-                    pixels[o++] = row[4 * x]; pixels[o++] = row[4 * x + 1]; pixels[o++] = row[4 * x + 2];
-                }
-            }
+                DropAlpha(src.Slice(y * rowBytes, w * 4), pixels.AsSpan(y * w * 3, w * 3));
             return new RgbImage(w, h, pixels);
         }
         finally
         {
             if (!ReferenceEquals(rgba, bitmap)) rgba.Dispose();
+        }
+    }
+
+    /// <summary>Packed RGBA (or any 4-byte pixels whose first three are R, G, B) to packed RGB: <paramref name="rgb"/>
+    /// holds three bytes for every four of <paramref name="rgba"/>.</summary>
+    public static void DropAlpha(ReadOnlySpan<byte> rgba, Span<byte> rgb)
+    {
+        int n = rgba.Length / 4;
+        for (int i = 0, s = 0, d = 0; i < n; i++, s += 4, d += 3)
+        {
+            rgb[d] = rgba[s];
+            rgb[d + 1] = rgba[s + 1];
+            rgb[d + 2] = rgba[s + 2];
         }
     }
 }
