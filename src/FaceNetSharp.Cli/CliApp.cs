@@ -73,6 +73,8 @@ internal static class CliApp
     /// </summary>
     public static int Run(string[] args, CliContext context)
     {
+        // The program installs what a command needs on first use (npm pack, SHA-256, conversion); the library never does.
+        ModelStore.DefaultInstaller ??= ModelInstaller.Instance;
         var root = Build(context);
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0 && args.Length > 0)
@@ -124,7 +126,11 @@ internal static class CliApp
                 else console.MarkupLineInterpolated($"use --model {builtIn}, or another file");
                 break;
             }
-            case ModelInstallException or ImageLoadException or IOException or UnauthorizedAccessException or ArgumentException or InvalidDataException
+            case ModelInstallException m:
+                console.MarkupLineInterpolated($"[red]error:[/] {m.Message}");
+                if (RepairHint(m) is { } hint) console.MarkupLineInterpolated($"{hint}");
+                break;
+            case ImageLoadException or IOException or UnauthorizedAccessException or ArgumentException or InvalidDataException
                 // files that name themselves and the line: pairs files, training data folders, learning-rate schedules
                 or FaceNetSharp.Evaluation.LfwPairsFormatException or FaceNetSharp.Training.Data.DatasetException
                 or FaceNetSharp.Training.Training.LearningRateScheduleException:
@@ -137,6 +143,28 @@ internal static class CliApp
         }
         if (verbose) console.WriteLine(thrown.ToString());
         return code;
+    }
+
+    /// <summary>
+    /// The command that puts a model right, for the library's <see cref="ModelInstallException"/> (which says what is
+    /// wrong, not what to run): installing again for a catalogued model, else re-creating the file. Null when none fits.
+    /// </summary>
+    internal static string? RepairHint(ModelInstallException e)
+    {
+        if (e.Problem == ModelProblem.Other || e.ModelPath is null) return null;
+        string dir = e.Problem == ModelProblem.NotInstalled ? e.ModelPath : Path.GetDirectoryName(Path.GetFullPath(e.ModelPath))!;
+        var inStore = string.Equals(Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar),
+            Path.GetFullPath(ModelStore.DefaultDirectory).TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal) ? "" : $" --models-dir {dir}";
+        var name = Path.GetFileNameWithoutExtension(e.ModelPath);
+        if (name.EndsWith(".card", StringComparison.Ordinal)) name = name[..^".card".Length];
+        bool catalogued = e.Problem == ModelProblem.NotInstalled || ModelNames.All.Contains(name);
+        return (e.Problem, catalogued) switch
+        {
+            (ModelProblem.NotInstalled, _) => $"install them with 'facenet models install{inStore}'",
+            (ModelProblem.FileMissing, true) => $"install it with 'facenet models install{inStore}' (or pass --models-dir)",
+            (_, true) => $"repair it with 'facenet models install --force{inStore}'",
+            (_, false) => "restore the file, or make it again ('facenet train export' or 'facenet models import') so that it matches its card",
+        };
     }
 
     /// <summary>The exception a worker thread threw, out of the AggregateException a task wraps it in.</summary>

@@ -41,12 +41,12 @@ internal static class OnnxSessions
 
     /// <summary>
     /// Opens a model file; a missing or unreadable file, or one whose SHA-256 differs from its card's
-    /// (<see cref="ModelIntegrity"/>), is a <see cref="ModelInstallException"/> naming it and the command that repairs it.
+    /// (<see cref="ModelIntegrity"/>), is a <see cref="ModelInstallException"/> naming it and the cause.
     /// </summary>
     public static InferenceSession Open(string path, SessionOptions options)
     {
         if (!File.Exists(path))
-            throw new ModelInstallException($"model file not found: {path}. Run 'facenet models install' (or pass --models-dir).");
+            throw new ModelInstallException($"model file not found: {path}", ModelProblem.FileMissing, path);
         ModelIntegrity.Verify(path);
         try
         {
@@ -54,7 +54,38 @@ internal static class OnnxSessions
         }
         catch (OnnxRuntimeException e)
         {
-            throw new ModelInstallException($"{path} is not a usable ONNX model: {e.Message}. Reinstall with 'facenet models install --force'.", e);
+            throw new ModelInstallException($"{path} is not a usable ONNX model: {e.Message}", ModelProblem.Damaged, path, e);
+        }
+    }
+
+    /// <summary>
+    /// Opens a model from a stream of ONNX bytes (read to its end; the caller disposes it). With
+    /// <paramref name="sha256"/> (a card's <see cref="ModelCard.OnnxSha256"/>) the bytes are checked against it first: a
+    /// difference is a <see cref="ModelInstallException"/> (<see cref="ModelProblem.Damaged"/>) naming the model.
+    /// </summary>
+    public static InferenceSession Open(Stream model, string name, string? sha256, SessionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        byte[] bytes;
+        using (var copy = new MemoryStream())
+        {
+            model.CopyTo(copy);
+            bytes = copy.ToArray();
+        }
+        if (sha256 is not null)
+        {
+            var actual = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+            if (!string.Equals(actual, sha256, StringComparison.OrdinalIgnoreCase))
+                throw new ModelInstallException($"model {name} (from a stream) is damaged: its SHA-256 is {actual}, but its card says {sha256}",
+                    ModelProblem.Damaged, null);
+        }
+        try
+        {
+            return new InferenceSession(bytes, options);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ModelInstallException($"model {name} (from a stream) is not a usable ONNX model: {e.Message}", ModelProblem.Damaged, null, e);
         }
     }
 }
