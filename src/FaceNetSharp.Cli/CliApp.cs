@@ -50,9 +50,9 @@ internal static class CliApp
             Verbose,
         };
         var models = ModelsCommand.Create(context);
-        models.Add(TrainCommand.CreateImport(context));
+        models.Add(TrainingAddOn.Placeholder("import", "Convert a PyTorch state dict to an ONNX embedder with a card (training add-on)", context));
         root.Add(models);
-        root.Add(TrainCommand.Create(context));
+        root.Add(TrainingAddOn.Placeholder("train", "Train an embedder on TorchSharp and export it as ONNX (training add-on: facenet-train)", context));
         root.Add(DetectCommand.Create(context));
         root.Add(AlignCommand.Create(context));
         root.Add(DemoCommand.Create(context));
@@ -71,11 +71,22 @@ internal static class CliApp
     /// the file and the cause, and exit code 2 (a stack trace only with <c>--verbose</c>); a batch command returns 1
     /// itself when some of its items failed.
     /// </summary>
-    public static int Run(string[] args, CliContext context)
+    public static int Run(string[] args, CliContext context) => Run(args, context, Build);
+
+    /// <summary>
+    /// Errors of other assemblies that name their file and cause and so print as one line without the exception's type
+    /// (the training add-on's dataset and learning-rate schedule errors).
+    /// </summary>
+    internal static Func<Exception, bool>? OneLineErrors { get; set; }
+
+    /// <summary>As <see cref="Run(string[], CliContext)"/> with another command tree (the training add-on's).</summary>
+    internal static int Run(string[] args, CliContext context, Func<CliContext, RootCommand> build)
     {
         // The program installs what a command needs on first use (npm pack, SHA-256, conversion); the library never does.
         ModelStore.DefaultInstaller ??= ModelInstaller.Instance;
-        var root = Build(context);
+        // facenet train / facenet models import: run by the training add-on, a program of its own (libtorch stays out)
+        if (build == Build && TrainingAddOn.Handles(args)) return TrainingAddOn.Run(args, context);
+        var root = build(context);
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0 && args.Length > 0)
             return ReportUsageErrors(parse, context);
@@ -132,8 +143,8 @@ internal static class CliApp
                 break;
             case ImageLoadException or IOException or UnauthorizedAccessException or ArgumentException or InvalidDataException
                 // files that name themselves and the line: pairs files, training data folders, learning-rate schedules
-                or FaceNetSharp.Evaluation.LfwPairsFormatException or FaceNetSharp.Training.Data.DatasetException
-                or FaceNetSharp.Training.Training.LearningRateScheduleException:
+                or FaceNetSharp.Evaluation.LfwPairsFormatException:
+            case var _ when OneLineErrors?.Invoke(e) == true:
                 console.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
                 break;
             default:

@@ -25,7 +25,7 @@ internal static class OnnxSessions
     {
         bool arena = CpuMemoryArena;
         if (Environment.GetEnvironmentVariable("FACENETSHARP_ORT_ARENA") is { } env) arena = env != "off";
-        var so = new SessionOptions
+        var so = NativeRuntime(() => new SessionOptions
         {
             IntraOpNumThreads = intraOpThreads,
             InterOpNumThreads = 1,
@@ -33,10 +33,29 @@ internal static class OnnxSessions
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             EnableCpuMemArena = arena,
             EnableMemoryPattern = arena,
-        };
+        });
         if (string.Equals(Environment.GetEnvironmentVariable("FACENETSHARP_EXECUTION_PROVIDER"), "cuda", StringComparison.OrdinalIgnoreCase))
             so.AppendExecutionProvider_CUDA();
         return so;
+    }
+
+    /// <summary>
+    /// Runs the first call into ONNX Runtime's native library; its absence (this library references the managed API
+    /// alone, the app adds the native package) is an <see cref="InvalidOperationException"/> saying which package to add.
+    /// </summary>
+    private static T NativeRuntime<T>(Func<T> first)
+    {
+        try
+        {
+            return first();
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException
+            || e is TypeInitializationException { InnerException: DllNotFoundException or EntryPointNotFoundException })
+        {
+            throw new InvalidOperationException(
+                "ONNX Runtime's native library (onnxruntime) is not in this program: add the package Microsoft.ML.OnnxRuntime " +
+                "(CPU), or Microsoft.ML.OnnxRuntime.Gpu.Linux / .Gpu.Windows (CUDA), to the app that uses FaceNetSharp", e);
+        }
     }
 
     /// <summary>
