@@ -89,7 +89,7 @@ internal static class ClassifyCommand
             using var recognizer = RecognizerCliOptions.Open(ctx, parse, model, mtcnn);
             var info = recognizer.Model;
             var input = parse.GetValue(aligned) ? FaceInput.Aligned : FaceInput.Detect;
-            var metric = RecognitionMetrics.From(info.Metric);
+            var metric = info.Metric;
 
             if (train)
             {
@@ -117,9 +117,9 @@ internal static class ClassifyCommand
                 ctx.Console.MarkupLineInterpolated($"Trained {trained.Classifier.Method} on {samples.Count} faces of {trained.Classifier.Classes.Count} people ({paths.Count - samples.Count} images without a face)");
                 if (trained.Calibration is { } c)
                     ctx.Console.MarkupLineInterpolated(
-                        $"Unknown threshold {c.Threshold:F3} ({RecognitionMetrics.Name(metric)} distance), calibrated leave-one-out on the training faces: FAR {c.FalseAcceptRate:P1} of {c.ImpostorCount}, FRR {c.FalseRejectRate:P1} of {c.GenuineCount}");
+                        $"Unknown threshold {c.Threshold:F3} ({EmbeddingMetrics.Name(metric)} distance), calibrated leave-one-out on the training faces: FAR {c.FalseAcceptRate:P1} of {c.ImpostorCount}, FRR {c.FalseRejectRate:P1} of {c.GenuineCount}");
                 else
-                    ctx.Console.MarkupLineInterpolated($"Unknown threshold {trained.Classifier.Threshold:F3} ({RecognitionMetrics.Name(metric)} distance, {(options.Threshold is null ? "the model's" : "given")})");
+                    ctx.Console.MarkupLineInterpolated($"Unknown threshold {trained.Classifier.Threshold:F3} ({EmbeddingMetrics.Name(metric)} distance, {(options.Threshold is null ? "the model's" : "given")})");
                 ctx.Console.MarkupLineInterpolated($"Saved classifier model to file \"{path}\"");
                 return 0;
             }

@@ -60,7 +60,7 @@ internal static class ClusterCommand
             {
                 Algorithm = parse.GetValue(algorithm) == "dbscan" ? ClusterAlgorithm.Dbscan : ClusterAlgorithm.ChineseWhispers,
                 Threshold = joinAt?.Threshold ?? info.Threshold,
-                Metric = RecognitionMetrics.From(info.Metric),
+                Metric = info.Metric,
                 MinClusterSize = parse.GetValue(minSize),
                 Seed = parse.GetValue(seed),
             };

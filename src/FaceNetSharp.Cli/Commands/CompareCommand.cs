@@ -70,7 +70,7 @@ internal static class CompareCommand
                     c.Out.WriteLine(JsonSerializer.Serialize(new
                     {
                         model = info.Name,
-                        metric = FaceNetSharp.Recognition.RecognitionMetrics.Name(info.Metric),
+                        metric = EmbeddingMetrics.Name(info.Metric),
                         threshold = info.Threshold,
                         files = used.Select(u => u.Path).ToArray(),
                         distances,

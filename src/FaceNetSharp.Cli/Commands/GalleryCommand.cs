@@ -139,7 +139,7 @@ internal static class GalleryCommand
                 }
             }
             if (asJson) c.Out.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
-            else c.Console.MarkupLineInterpolated($"[grey]{operatingPoint} ({RecognitionMetrics.Name(gallery.Metric)} distance, model {gallery.ModelId})[/]");
+            else c.Console.MarkupLineInterpolated($"[grey]{operatingPoint} ({EmbeddingMetrics.Name(gallery.Metric)} distance, model {gallery.ModelId})[/]");
             return problems == 0 ? 0 : 1;
         });
         return cmd;
@@ -245,7 +245,7 @@ internal static class GalleryCommand
     /// </summary>
     private static FaceGallery OpenGallery(CliContext ctx, ParseResult parse, Option<string?> galleryPath, EmbedderInfo info, bool warn = true)
     {
-        var gallery = FaceGallery.Open(parse.GetValue(galleryPath) ?? DefaultGalleryPath(), info.Name, info.Dimensions, RecognitionMetrics.From(info.Metric));
+        var gallery = FaceGallery.Open(parse.GetValue(galleryPath) ?? DefaultGalleryPath(), info.Name, info.Dimensions, info.Metric);
         if (warn) WarnDamaged(ctx, gallery.FilePath, gallery.DamagedFaces);
         return gallery;
     }
