@@ -6,7 +6,7 @@ using FaceNetSharp.Training.Data;
 using FaceNetSharp.Training.Export;
 using FaceNetSharp.Training.Logging;
 using FaceNetSharp.Training.Networks;
-using FaceNetSharp.Training.Training;
+using FaceNetSharp.Training.Runs;
 using Google.Protobuf;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -2,7 +2,7 @@ using FaceNetSharp.Imaging;
 using FaceNetSharp.Training.Data;
 using FaceNetSharp.Training.Export;
 
-namespace FaceNetSharp.Training.Training;
+namespace FaceNetSharp.Training.Runs;
 
 /// <summary>
 /// Loads batches of training images: an endless sequence of shuffled passes over (path, label) pairs (facenet's

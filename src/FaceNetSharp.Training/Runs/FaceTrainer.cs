@@ -14,7 +14,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace FaceNetSharp.Training.Training;
+namespace FaceNetSharp.Training.Runs;
 
 /// <summary>What one epoch did.</summary>
 public sealed record EpochResult(int Epoch, long GlobalStep, double Loss, double Accuracy, double LearningRate, double ImagesPerSecond,
