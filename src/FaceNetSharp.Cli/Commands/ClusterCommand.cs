@@ -1,4 +1,5 @@
 using System.CommandLine;
+using FaceNetSharp.Cli.Options;
 using FaceNetSharp.Recognition;
 using Spectre.Console;
 

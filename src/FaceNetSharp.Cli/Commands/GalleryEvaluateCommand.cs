@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using FaceNetSharp.Cli.Options;
 using FaceNetSharp.Recognition;
 using Spectre.Console;
 
