@@ -29,7 +29,7 @@ internal static class ClassifyCommand
     {
         var data = new Argument<string>("DATA_DIR") { Description = "Folder of people: Name/*.jpg (photos, or chips with --aligned)" };
         var file = new Argument<string>("CLASSIFIER_FILE") { Description = train ? "Classifier file to write (JSON)" : "Classifier file written by classify train" };
-        var model = RecognizerCliOptions.ModelOption();
+        var model = ModelOption.Create();
         var aligned = new Option<bool>("--aligned") { Description = "The images are aligned face chips: embed them as they are (resized to the model's input) instead of detecting faces" };
         var split = new Option<bool>("--use-split-dataset", "--use_split_dataset") { Description = "Split each class into train and test images (facenet); train uses the train part, predict the test part" };
         var minImages = new Option<int>("--min-nrof-images-per-class", "--min_nrof_images_per_class") { Description = "With --use-split-dataset, classes with fewer images are left out (facenet: 20)", DefaultValueFactory = _ => FacenetMinImagesPerClass };

@@ -21,7 +21,7 @@ internal static class GalleryCommand
             Description = "Gallery file (default: $XDG_DATA_HOME/facenetsharp/gallery.db, else ~/.local/share/facenetsharp/gallery.db)",
             Recursive = true,
         };
-        var model = RecognizerCliOptions.ModelOption();
+        var model = ModelOption.Create();
         model.Recursive = true;
         var cmd = new Command("gallery", "Enrol people and identify faces against a persistent gallery (SQLite)") { galleryPath, model };
         cmd.Add(Add(ctx, galleryPath, model));

@@ -7,7 +7,7 @@ namespace FaceNetSharp.Cli.Options;
 /// <summary>The embedder flags shared by compare, validate and embed: <c>--model</c> and <c>--flip</c>.</summary>
 internal sealed class EmbedderCliOptions
 {
-    private readonly Option<string> _model = new("--model") { Description = "mobilefacenet, dlib, or the path of an .onnx model with its .card.json", DefaultValueFactory = _ => "mobilefacenet" };
+    private readonly Option<string> _model = ModelOption.Create();
     private readonly Option<bool> _flip = new("--flip", "--use_flipped_images") { Description = "Also embed the mirrored face and add the two vectors (facenet --use_flipped_images)" };
 
     public static EmbedderCliOptions Create() => new();

@@ -6,15 +6,9 @@ using Spectre.Console;
 
 namespace FaceNetSharp.Cli.Options;
 
-/// <summary>The embedding-model flag and opening the recognizer, shared by gallery, classify and cluster.</summary>
+/// <summary>Opening the recognizer from <see cref="ModelOption"/>, shared by gallery, classify and cluster.</summary>
 internal static class RecognizerCliOptions
 {
-    public static Option<string> ModelOption() => new("--model")
-    {
-        Description = "Embedding model: mobilefacenet, dlib, or an .onnx file with its .card.json",
-        DefaultValueFactory = _ => "mobilefacenet",
-    };
-
     /// <summary>Opens MTCNN and the embedder (installing missing default models, with the install log on the console).</summary>
     public static FaceRecognizer Open(CliContext ctx, ParseResult parse, Option<string> model, MtcnnCliOptions mtcnn) =>
         FaceRecognizer.Open(parse.GetValue(model)!, parse.GetValue(CliApp.ModelsDir), mtcnn.Read(parse), log: DetectCommand.ModelsLog(ctx));
