@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using FaceNetSharp.Embedding;
 using FaceNetSharp.Models;
+using FaceNetSharp.Recognition;
 using FaceNetSharp.Training.Data;
 using FaceNetSharp.Training.Export;
 using FaceNetSharp.Training.Logging;

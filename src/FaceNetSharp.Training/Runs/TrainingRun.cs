@@ -1,5 +1,6 @@
 using System.Text.Json;
 using FaceNetSharp.Evaluation;
+using FaceNetSharp.Recognition;
 using FaceNetSharp.Training.Data;
 using FaceNetSharp.Training.Logging;
 using FaceNetSharp.Training.Networks;
@@ -20,7 +21,7 @@ internal sealed partial class TrainingRun : IDisposable
     private readonly TrainingOptions o;
     private readonly IProgress<string>? log;
     private readonly string runName, modelDir, logDir;
-    private readonly IReadOnlyList<ImageClass> trainSet, valSet;
+    private readonly IReadOnlyList<FaceClass> trainSet, valSet;
     private readonly EmbeddingNetwork net;
     private readonly ClassifierHead? head;
     private readonly optim.Optimizer optimizer;
@@ -48,13 +49,13 @@ internal sealed partial class TrainingRun : IDisposable
 
         var dataset = FaceDataset.Load(o.DataDir);
         if (o.ValidationSetSplitRatio > 0)
-            (trainSet, valSet) = FaceDataset.Split(dataset, o.ValidationSetSplitRatio, o.MinNrofValImagesPerClass, random);
+            (trainSet, valSet) = TrainingSplit.Split(dataset, o.ValidationSetSplitRatio, o.MinNrofValImagesPerClass, random);
         else
             (trainSet, valSet) = (dataset, []);
         if (o.Mode == TrainingMode.Triplet)
-            FaceDataset.RequireUsable(trainSet, o.DataDir, minClasses: 2, minImages: 2);
+            TrainingSplit.RequireUsable(trainSet, o.DataDir, minClasses: 2, minImages: 2);
         else
-            FaceDataset.RequireUsable(trainSet, o.DataDir, minClasses: 2, minImages: 1);
+            TrainingSplit.RequireUsable(trainSet, o.DataDir, minClasses: 2, minImages: 1);
         if (o.LearningRate < 0)
             schedule = LearningRateSchedule.Load(o.LearningRateScheduleFile
                 ?? throw new ArgumentException("--learning-rate is negative: give --learning-rate-schedule-file"));
