@@ -75,7 +75,7 @@ public sealed class OperatingPointsTests
         Assert.Equal(0.01 / 120, choice.Far, 12);
         Assert.True(choice.Threshold < 0.25f);
         Assert.Equal(120, choice.Comparisons);
-        Assert.Contains("for FPIR 1% at 120 faces", choice.Describe());
+        Assert.Contains("for FPIR 1% at 120 people", choice.Describe());
         // a bigger gallery never gets a looser threshold
         Assert.True(Points().ForIdentification(0.01, 10).Threshold > Points().ForIdentification(0.01, 11).Threshold);
     }
