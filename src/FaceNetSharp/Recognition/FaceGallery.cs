@@ -464,6 +464,23 @@ public sealed class FaceGallery : IDisposable
         return problems;
     }
 
+    /// <summary>
+    /// How many people the in-memory matrix holds (people with at least one searchable face) after bringing it up to
+    /// date with the file: the N of a 1:N search (<see cref="IdentificationThreshold.Comparisons"/>).
+    /// </summary>
+    public int PeopleCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                ThrowIfDisposed();
+                Refresh();
+                return _view.People;
+            }
+        }
+    }
+
     /// <summary>How many faces the in-memory matrix holds after bringing it up to date with the file.</summary>
     public int FaceCount
     {
