@@ -8,7 +8,7 @@ using Spectre.Console;
 if (Console.IsOutputRedirected) AnsiConsole.Console.Profile.Width = 400;
 var stderr = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
 if (Console.IsErrorRedirected) stderr.Profile.Width = 400;
-CliApp.OneLineErrors = e => e is FaceNetSharp.Training.Data.DatasetException or FaceNetSharp.Training.Training.LearningRateScheduleException;
+CliApp.OneLineErrors = e => e is FaceNetSharp.Training.Data.DatasetException or FaceNetSharp.Training.Runs.LearningRateScheduleException;
 return CliApp.Run(args, new CliContext(AnsiConsole.Console, Console.Out, stderr), ctx =>
 {
     var root = new RootCommand("facenet-train: the training add-on of facenet (TorchSharp, libtorch CPU)") { CliApp.ModelsDir, CliApp.Verbose };

@@ -3,7 +3,7 @@ using FaceNetSharp.Cli;
 using FaceNetSharp.Cli.Commands;
 using FaceNetSharp.Models;
 using FaceNetSharp.Training.Import;
-using FaceNetSharp.Training.Training;
+using FaceNetSharp.Training.Runs;
 using Spectre.Console;
 
 namespace FaceNetSharp.Training.Cli;
