@@ -154,7 +154,7 @@ public sealed class FaceGallery : IDisposable
             SqliteNotADatabase => new InvalidDataException($"{path} is not a SQLite database (file is not a database): give the path of a gallery file", e),
             SqliteCorrupt => new InvalidDataException(
                 $"{path} is damaged (database disk image is malformed): restore {name} from a backup, or start a new gallery " +
-                "and 'facenet gallery import' a JSON file written by 'facenet gallery export'", e),
+                "and import a JSON export of this one into it", e),
             _ => null,
         };
     }
