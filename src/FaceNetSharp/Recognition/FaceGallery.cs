@@ -717,6 +717,7 @@ public sealed class FaceGallery : IDisposable
             if (_disposed) return;
             _disposed = true;
             _connection.Dispose();
+            _index.Dispose();
         }
     }
 }
