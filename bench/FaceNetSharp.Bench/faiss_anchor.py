@@ -12,7 +12,8 @@ import faiss
 import numpy as np
 
 base_path, query_path, dims = sys.argv[1], sys.argv[2], int(sys.argv[3])
-base = np.fromfile(base_path, dtype=np.float32).reshape(-1, dims)
+# memmap, not fromfile: FAISS copies the rows into its own storage, so a second in-memory copy would double the peak
+base = np.memmap(base_path, dtype=np.float32, mode="r").reshape(-1, dims)
 queries = np.fromfile(query_path, dtype=np.float32).reshape(-1, dims)
 index = faiss.IndexFlatIP(dims)
 index.add(base)

@@ -80,6 +80,12 @@ internal sealed class GalleryIndex : IDisposable
 
     public int Dimensions { get; }
 
+    /// <summary>
+    /// One scale for every vector instead of one per vector (the benchmark's comparison; null: per vector). Elements
+    /// beyond 127 times it are clipped; the error bound counts the clipping, so answers stay exact.
+    /// </summary>
+    internal float? GlobalScale { get; init; }
+
     /// <summary>Dimensions rounded up to a multiple of 4 (VNNI sums 4 bytes per lane); the padding codes are 0.</summary>
     internal int PaddedDimensions { get; }
 
@@ -158,7 +164,7 @@ internal sealed class GalleryIndex : IDisposable
             _codes[segment].AsSpan().Fill(Int8Codes.Zero);
             _scales[segment] = new float[SegmentRows];
         }
-        var (scale, error) = Int8Codes.Quantize(unitVector, _codes[segment], row % SegmentRows, PaddedDimensions);
+        var (scale, error) = Int8Codes.Quantize(unitVector, _codes[segment], row % SegmentRows, PaddedDimensions, GlobalScale);
         _scales[segment][row % SegmentRows] = scale;
         _maxError = MathF.Max(_maxError, error);
         _maxNorm = MathF.Max(_maxNorm, TensorPrimitives.Norm(unitVector));
@@ -296,8 +302,19 @@ internal sealed class GalleryIndexView
             // Every row that could still reach T (all of them when the candidates hold fewer than top people).
             var more = new List<int>();
             var scores = approx.AsSpan(0, Rows);
-            for (int r = 0; r < scores.Length; r++)
-                if (!(scores[r] < floor) && !exact.ContainsKey(r)) more.Add(r);
+            var floorVector = Vector256.Create(floor);
+            int r = 0;
+            for (; r + 8 <= scores.Length; r += 8)
+            {
+                uint reach = Vector256.GreaterThanOrEqual(Vector256.Create(scores.Slice(r, 8)), floorVector).ExtractMostSignificantBits();
+                for (; reach != 0; reach &= reach - 1)
+                {
+                    int k = r + System.Numerics.BitOperations.TrailingZeroCount(reach);
+                    if (!exact.ContainsKey(k)) more.Add(k);
+                }
+            }
+            for (; r < scores.Length; r++)
+                if (scores[r] >= floor && !exact.ContainsKey(r)) more.Add(r);
             Rerank(more, query, exact, exactBuffer);
             LastReranked = exact.Count;
             return Best(exact, top);
@@ -493,10 +510,9 @@ internal static class Int8Codes
     /// Writes the codes of <paramref name="x"/> at row <paramref name="rowInSegment"/>; returns the scale and the L2
     /// norm of the rounding error |x - s c| (what the search's error bound needs). A zero vector has scale 0.
     /// </summary>
-    public static (float Scale, float Error) Quantize(ReadOnlySpan<float> x, byte[] segment, int rowInSegment, int paddedDims)
+    public static (float Scale, float Error) Quantize(ReadOnlySpan<float> x, byte[] segment, int rowInSegment, int paddedDims, float? globalScale = null)
     {
-        float max = TensorPrimitives.MaxMagnitude(x);
-        float scale = max / 127f;
+        float scale = globalScale ?? TensorPrimitives.MaxMagnitude(x) / 127f;
         int block = rowInSegment / GalleryIndex.BlockRows, inBlock = rowInSegment % GalleryIndex.BlockRows;
         int blockBase = block * GalleryIndex.BlockRows * paddedDims;
         int run = inBlock / 8, lane = inBlock % 8;
