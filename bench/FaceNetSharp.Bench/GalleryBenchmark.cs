@@ -26,7 +26,7 @@ namespace FaceNetSharp.Bench;
 /// <c>--anchor-queries 200</c> (FAISS single-query timing per round), <c>--exact-queries</c> (default all: how many
 /// queries are checked against the exhaustive float32 answer), <c>--candidates 64</c>, <c>--threads</c> (default all
 /// cores), <c>--scalar</c> (the portable scan), <c>--global-scale S</c> (one int8 scale for all vectors), <c>--python /usr/bin/python3</c> (none: no anchor),
-/// <c>--load-size 0</c> (a SQLite gallery of that many faces opened through FaceGallery), <c>--seed 1</c>.
+/// <c>--real FILE.npy</c> (real embeddings from <c>facenet embed</c>, mixed in: see AppendReal), <c>--load-size 0</c> (a SQLite gallery of that many faces opened through FaceGallery), <c>--seed 1</c>.
 /// Writes the vectors for FAISS and the reference under the temp folder and deletes them.
 /// </para>
 /// </remarks>
@@ -61,6 +61,7 @@ internal static class GalleryBenchmark
         // --global-scale S: one int8 scale for all vectors (codes = x / S) instead of max|x|/127 per vector.
         float? globalScale = Option(args, "--global-scale", "") is { Length: > 0 } g ? float.Parse(g, CultureInfo.InvariantCulture) : null;
         string python = Option(args, "--python", "/usr/bin/python3");
+        string? real = Option(args, "--real", "") is { Length: > 0 } r ? r : null;
         int loadSize = Int(args, "--load-size", 0);
         int seed = Int(args, "--seed", 1);
 
@@ -72,7 +73,7 @@ internal static class GalleryBenchmark
         var summary = new List<string>();
         bool met = true;
         foreach (int size in sizes)
-            met &= RunSize(size, dims, queries, rounds, anchorQueries, Math.Min(exactQueries, queries), candidates, threads, scalar, globalScale, python, seed, summary);
+            met &= RunSize(size, dims, queries, rounds, anchorQueries, Math.Min(exactQueries, queries), candidates, threads, scalar, globalScale, python, real, seed, summary);
 
         Console.WriteLine();
         Console.WriteLine("Summary (medians over rounds; ratio = FAISS / ours, above 1 is faster than FAISS):");
@@ -84,7 +85,7 @@ internal static class GalleryBenchmark
     }
 
     private static bool RunSize(int size, int dims, int queryCount, int rounds, int anchorQueries, int exactQueries,
-        int candidates, int threads, bool scalar, float? globalScale, string python, int seed, List<string> summary)
+        int candidates, int threads, bool scalar, float? globalScale, string python, string? real, int seed, List<string> summary)
     {
         var dir = Path.Combine(Path.GetTempPath(), "facenetsharp-bench-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
@@ -98,9 +99,15 @@ internal static class GalleryBenchmark
             using var index = new GalleryIndex(dims) { GlobalScale = globalScale };
             index.EnsureCapacity(size);
             WriteBase(data, size, basePath, index);
+            var realPeople = new List<int>();
+            var heldOut = new List<float[]>();
+            if (real is not null) AppendReal(real, size, basePath, index, realPeople, heldOut);
             var view = index.View().Tuned(candidates, threads, scalar);
             build.Stop();
             var queries = data.Queries(queryCount, size / FacesPerPerson);
+            // Real embeddings: every tenth query (the kind 9, an unknown identity) becomes a held-out real face.
+            for (int q = 9, h = 0; q < queryCount && heldOut.Count > 0; q += 10, h++) queries[q] = heldOut[h % heldOut.Count];
+            int PersonOf(int row) => row < size ? row / FacesPerPerson : realPeople[row - size];
             using (var f = File.Create(queryPath))
                 foreach (var q in queries) f.Write(MemoryMarshal.AsBytes(q.AsSpan()));
 
@@ -160,14 +167,14 @@ internal static class GalleryBenchmark
 
             double batchMs = double.NaN;
             int faissTop1Same = -1;
-            var exact = ExactAnswers(basePath, queries, exactQueries, dims);
+            var exact = ExactAnswers(basePath, queries, exactQueries, dims, PersonOf);
             if (faiss is not null)
             {
                 faiss.StandardInput.WriteLine("batch");
                 var r = ReadJson(faiss)!.Value;
                 batchMs = r.GetProperty("ms_per_query").GetDouble();
                 var top1 = r.GetProperty("top1").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-                faissTop1Same = Enumerable.Range(0, exactQueries).Count(q => top1[q] / FacesPerPerson == exact[q][0].Person);
+                faissTop1Same = Enumerable.Range(0, exactQueries).Count(q => PersonOf((int)top1[q]) == exact[q][0].Person);
                 faiss.StandardInput.WriteLine("quit");
             }
             int top1Same = 0, top5Same = 0;
@@ -218,11 +225,47 @@ internal static class GalleryBenchmark
     }
 
     /// <summary>
+    /// Real embeddings (a .npy from <c>facenet embed</c>, labels beside it): the first 60% of each person's faces are
+    /// appended to the gallery (and to the vector file) as new people, the rest are returned as held-out queries.
+    /// </summary>
+    private static void AppendReal(string npy, int firstRow, string basePath, GalleryIndex index, List<int> personOfRealRow, List<float[]> heldOut)
+    {
+        var (rows, cols, data) = FaceNetSharp.Embedding.EmbeddingFile.ReadNpy(npy);
+        if (cols != index.Dimensions) throw new InvalidDataException($"{npy}: {cols}-d embeddings, the benchmark's gallery is {index.Dimensions}-d");
+        var labels = File.ReadAllLines(FaceNetSharp.Embedding.EmbeddingFile.LabelsPathOf(npy)).Select(l => l.Split('\t')[0]).ToArray();
+        using var file = new FileStream(basePath, FileMode.Append);
+        int row = firstRow, enrolled = 0;
+        var people = labels.Distinct().Order(StringComparer.Ordinal).ToArray();
+        for (int p = 0; p < people.Length; p++)
+        {
+            var faces = Enumerable.Range(0, rows).Where(i => labels[i] == people[p]).ToArray();
+            int enrol = (int)(faces.Length * 0.6);
+            for (int k = 0; k < faces.Length; k++)
+            {
+                var v = data.AsSpan(faces[k] * cols, cols).ToArray();
+                TensorPrimitives.Divide(v, TensorPrimitives.Norm(v), v);
+                if (k >= enrol) { heldOut.Add(v); continue; }
+                file.Write(MemoryMarshal.AsBytes(v.AsSpan()));
+                index.Append(row + 1, 1_000_000_000 + p, people[p], v);
+                personOfRealRow.Add(index.People - 1);
+                row++;
+                enrolled++;
+            }
+        }
+        // Interleave the held-out faces of different people.
+        var order = new Random(1);
+        var shuffled = heldOut.OrderBy(_ => order.Next()).ToList();
+        heldOut.Clear();
+        heldOut.AddRange(shuffled);
+        Console.WriteLine($"  real embeddings {npy}: {people.Length} people, {enrolled} faces enrolled, {shuffled.Count} held out as queries (every tenth query)");
+    }
+
+    /// <summary>
     /// The exhaustive float32 answer (TensorPrimitives.Dot of every row, as <see cref="GalleryIndexView.ExactTopPeople"/>
     /// computes it) for the first <paramref name="count"/> queries: the best 64 rows of each query, then people by
     /// their best row (score descending, lower person first).
     /// </summary>
-    private static List<(int Person, float Dot)>[] ExactAnswers(string basePath, float[][] queries, int count, int dims)
+    private static List<(int Person, float Dot)>[] ExactAnswers(string basePath, float[][] queries, int count, int dims, Func<int, int> personOf)
     {
         const int keep = 64, chunkRows = 1 << 15;
         var heaps = new PriorityQueue<int, (float, int)>[count];
@@ -261,7 +304,7 @@ internal static class GalleryBenchmark
         {
             var best = new Dictionary<int, float>();
             while (heaps[q].TryDequeue(out int row, out var key))
-                if (!best.TryGetValue(row / FacesPerPerson, out float b) || key.Item1 > b) best[row / FacesPerPerson] = key.Item1;
+                if (!best.TryGetValue(personOf(row), out float b) || key.Item1 > b) best[personOf(row)] = key.Item1;
             answers[q] = [.. best.Select(kv => (kv.Key, kv.Value)).OrderByDescending(a => a.Value).ThenBy(a => a.Key).Take(Top)];
         }
         return answers;
