@@ -56,7 +56,7 @@ internal static class OperatingPointsBenchmark
         {
             var sw = Stopwatch.StartNew();
             using var recognizer = FaceRecognizer.Open(model);
-            var metric = RecognitionMetrics.From(recognizer.Model.Metric);
+            var metric = recognizer.Model.Metric;
             var sets = new List<(OperatingPointData Data, List<float> Genuine, List<float> Impostor)>();
             foreach (var set in PeopleSets)
             {
@@ -82,7 +82,7 @@ internal static class OperatingPointsBenchmark
             var result = new OperatingPointSet
             {
                 Model = recognizer.Model.Name,
-                Metric = RecognitionMetrics.Name(metric),
+                Metric = EmbeddingMetrics.Name(metric),
                 MeasuredAt = DateTimeOffset.UtcNow,
                 Command = command,
                 Pipeline = "MTCNN with default options, largest face of each image, similarity alignment onto the model's template, " +
@@ -103,7 +103,7 @@ internal static class OperatingPointsBenchmark
     private static void Report(string model, OperatingPointData d, Stopwatch sw) =>
         Console.WriteLine($"{model}: {d.Set}: {d.Embedded} of {d.Images} images embedded, {d.GenuinePairs:N0} same / {d.ImpostorPairs:N0} different pairs ({sw.Elapsed.TotalSeconds:F0} s)");
 
-    private static (OperatingPointData, List<float>, List<float>) MeasurePeople(FaceRecognizer recognizer, RecognitionMetric metric,
+    private static (OperatingPointData, List<float>, List<float>) MeasurePeople(FaceRecognizer recognizer, EmbeddingMetric metric,
         string set, string dir, int workers)
     {
         var classes = FaceDataset.Load(dir)
@@ -126,7 +126,7 @@ internal static class OperatingPointsBenchmark
         return (new OperatingPointData(set, "detect", classes.Count, paths.Count, rows.Count, genuine.Count, impostor.Count), genuine, impostor);
     }
 
-    private static (OperatingPointData, List<float>, List<float>) MeasurePairs(FaceRecognizer recognizer, RecognitionMetric metric,
+    private static (OperatingPointData, List<float>, List<float>) MeasurePairs(FaceRecognizer recognizer, EmbeddingMetric metric,
         string set, string dir, int workers)
     {
         var pairs = File.ReadLines(Path.Combine(dir, "master.csv")).Skip(1).Select(l => l.Trim().Split(','))
