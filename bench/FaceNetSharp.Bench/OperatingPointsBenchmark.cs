@@ -84,7 +84,7 @@ internal static class OperatingPointsBenchmark
         {
             var sw = Stopwatch.StartNew();
             using var recognizer = FaceRecognizer.Open(model);
-            var metric = RecognitionMetrics.From(recognizer.Model.Metric);
+            var metric = recognizer.Model.Metric;
             var sets = new List<SetMeasure>();
             string? modelCache = cache is null ? null : Path.Combine(cache, recognizer.Model.Name);
             foreach (var set in PeopleSets)
@@ -105,7 +105,7 @@ internal static class OperatingPointsBenchmark
                 all[weighting] = new OperatingPointSet
                 {
                     Model = recognizer.Model.Name,
-                    Metric = RecognitionMetrics.Name(metric),
+                    Metric = EmbeddingMetrics.Name(metric),
                     MeasuredAt = DateTimeOffset.UtcNow,
                     Command = command,
                     Pipeline = "MTCNN with default options, largest face of each image, similarity alignment onto the model's template, " +
@@ -264,7 +264,7 @@ internal static class OperatingPointsBenchmark
         return vectors;
     }
 
-    private static SetMeasure MeasurePeople(FaceRecognizer recognizer, RecognitionMetric metric, string set, string dir, int workers, string? cache)
+    private static SetMeasure MeasurePeople(FaceRecognizer recognizer, EmbeddingMetric metric, string set, string dir, int workers, string? cache)
     {
         var classes = FaceDataset.Load(dir)
             .Select(c => c with { ImagePaths = [.. c.ImagePaths.Where(p => ImageExtensions.Contains(Path.GetExtension(p)))] })
@@ -294,7 +294,7 @@ internal static class OperatingPointsBenchmark
     /// deepface's labelled pairs. Its people are not named: they are the groups of photos joined by "Yes" pairs (a
     /// photo in no "Yes" pair is a person of its own), which the open-set check and the identity-pair weighting use.
     /// </summary>
-    private static SetMeasure MeasurePairs(FaceRecognizer recognizer, RecognitionMetric metric, string set, string dir, int workers, string? cache)
+    private static SetMeasure MeasurePairs(FaceRecognizer recognizer, EmbeddingMetric metric, string set, string dir, int workers, string? cache)
     {
         var pairs = File.ReadLines(Path.Combine(dir, "master.csv")).Skip(1).Select(l => l.Trim().Split(','))
             .Where(f => f.Length == 3).Select(f => (A: Path.Combine(dir, f[0]), B: Path.Combine(dir, f[1]), Same: f[2].Trim() == "Yes")).ToList();
@@ -321,7 +321,7 @@ internal static class OperatingPointsBenchmark
     }
 
     private static string Markdown(OperatingPointSet r, Dictionary<ImpostorWeighting, OperatingPointSet> all, ImpostorWeighting chosen,
-        List<SetMeasure> sets, RecognitionMetric metric)
+        List<SetMeasure> sets, EmbeddingMetric metric)
     {
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
@@ -372,7 +372,7 @@ internal static class OperatingPointsBenchmark
     /// The open-set check: on each set, galleries drawn as <c>gallery evaluate</c> draws them (hold-out 0.5, 5 draws,
     /// seed 666), identified at FPIR 1% with each weighting's points and N = enrolled faces or N = enrolled people.
     /// </summary>
-    private static string OpenSet(Dictionary<ImpostorWeighting, OperatingPointSet> all, List<SetMeasure> sets, RecognitionMetric metric)
+    private static string OpenSet(Dictionary<ImpostorWeighting, OperatingPointSet> all, List<SetMeasure> sets, EmbeddingMetric metric)
     {
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();

@@ -16,7 +16,7 @@ internal sealed class FaceService(FaceRecognizer recognizer, FaceGallery gallery
     public ServerOptions Options { get; } = options;
     public ImageLoadOptions ImageOptions { get; } = new() { MaxPixels = options.MaxPixels };
 
-    public string MetricName => RecognitionMetrics.Name(Recognizer.Model.Metric);
+    public string MetricName => EmbeddingMetrics.Name(Recognizer.Model.Metric);
 
     /// <summary>
     /// Runs <paramref name="work"/> (which decodes <paramref name="images"/>) in the gate, admitted by the pixels it

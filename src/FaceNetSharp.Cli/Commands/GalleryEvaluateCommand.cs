@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using FaceNetSharp.Cli.Options;
 using FaceNetSharp.Recognition;
 using Spectre.Console;
 
@@ -62,7 +63,7 @@ internal static class GalleryEvaluateCommand
             var doc = ctx.ForDocument(asJson); // with --json, stdout is the JSON alone: progress and per-file lines go to stderr
             using var recognizer = RecognizerCliOptions.Open(doc, parse, model, mtcnn);
             var info = recognizer.Model;
-            var metric = RecognitionMetrics.From(info.Metric);
+            var metric = info.Metric;
             var paths = classes.SelectMany(c => c.ImagePaths).ToList();
             var labels = classes.SelectMany(c => c.ImagePaths.Select(_ => c.Name)).ToList();
             var input = parse.GetValue(aligned) ? FaceInput.Aligned : FaceInput.Detect;
@@ -98,7 +99,7 @@ internal static class GalleryEvaluateCommand
                 var report = new
                 {
                     model = info.Name,
-                    metric = RecognitionMetrics.Name(metric),
+                    metric = EmbeddingMetrics.Name(metric),
                     people = classes.Count,
                     images = paths.Count,
                     without_face = withoutFace,
