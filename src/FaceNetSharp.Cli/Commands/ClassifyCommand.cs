@@ -128,15 +128,15 @@ internal static class ClassifyCommand
             {
                 var classifier = EmbeddingClassifiers.Load(parse.GetValue(file)!, info.Name, info.Dimensions);
                 var known = classifier.Classes.ToHashSet(StringComparer.Ordinal);
-                // Open set: the operating point for --fpir (or --far) at the classifier's size (its training faces for
-                // knn, its classes otherwise). Without a flag, the file's own threshold where it is the stricter.
-                int comparisons = classifier is KNearestClassifier knn ? knn.TrainingCount : classifier.Classes.Count;
+                // Open set: the operating point for --fpir (or --far) at the classifier's size, its classes (people; see
+                // IdentificationThreshold.Comparisons). Without a flag, the file's own threshold where it is the stricter.
+                int comparisons = IdentificationThreshold.Comparisons(classifier.Classes.Count);
                 var choice = rates.Read(parse, info, comparisons);
                 bool flagged = parse.GetValue(predictThreshold) is not null || parse.GetValue(rates.FarOption) is not null || parse.GetValue(rates.FpirOption) is not null;
                 float unknownAt = flagged ? choice.Threshold : Math.Min(choice.Threshold, classifier.Threshold);
                 string operatingPoint = unknownAt == choice.Threshold
-                    ? choice.Describe(classifier is KNearestClassifier ? "training faces" : "classes")
-                    : $"threshold {unknownAt:F3}: the classifier file's, stricter than {choice.Describe(classifier is KNearestClassifier ? "training faces" : "classes")}";
+                    ? choice.Describe("classes")
+                    : $"threshold {unknownAt:F3}: the classifier file's, stricter than {choice.Describe("classes")}";
                 ctx.Console.MarkupLineInterpolated($"Unknown at or above {operatingPoint}");
                 var (paths, labels) = Flatten(classes);
                 ctx.Console.MarkupLineInterpolated($"Number of classes: {classes.Count} ({classes.Count(c => known.Contains(c.Name))} known to the classifier)");

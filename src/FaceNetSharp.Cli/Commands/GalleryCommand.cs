@@ -94,7 +94,7 @@ internal static class GalleryCommand
             var c = ctx.ForDocument(asJson); // with --json, stdout is the JSON alone
             using var recognizer = RecognizerCliOptions.Open(c, parse, model, mtcnn);
             using var gallery = OpenGallery(c, parse, galleryPath, recognizer.Model);
-            var choice = rates.Read(parse, recognizer.Model, IdentificationThreshold.Comparisons(gallery.FaceCount));
+            var choice = rates.Read(parse, recognizer.Model, IdentificationThreshold.Comparisons(gallery.PeopleCount));
             float limit = choice.Threshold;
             string operatingPoint = choice.Describe();
             if (gallery.FaceCount == 0) c.Console.MarkupLineInterpolated($"[yellow]the gallery {gallery.FilePath} is empty: every face is unknown[/]");
@@ -255,10 +255,12 @@ internal static class GalleryCommand
     private static void WarnDamaged(CliContext ctx, string file, IReadOnlyList<GalleryFaceProblem> damaged)
     {
         if (damaged.Count == 0) return;
-        ctx.Console.MarkupLineInterpolated($"[yellow]warning:[/] {file}: {damaged.Count} damaged face(s) left out of the search:");
-        foreach (var p in damaged.Take(10)) ctx.Console.MarkupLineInterpolated($"  face {p.FaceId} of '{p.Person}': {p.Problem}");
-        if (damaged.Count > 10) ctx.Console.MarkupLineInterpolated($"  and {damaged.Count - 10} more");
-        ctx.Console.MarkupLineInterpolated($"  '{DropCommand(file)}' deletes them");
+        // a warning, not a result: stderr, whether stdout is a table or JSON
+        var errors = ctx.Errors;
+        errors.MarkupLineInterpolated($"[yellow]warning:[/] {file}: {damaged.Count} damaged face(s) left out of the search:");
+        foreach (var p in damaged.Take(10)) errors.MarkupLineInterpolated($"  face {p.FaceId} of '{p.Person}': {p.Problem}");
+        if (damaged.Count > 10) errors.MarkupLineInterpolated($"  and {damaged.Count - 10} more");
+        errors.MarkupLineInterpolated($"  '{DropCommand(file)}' deletes them");
     }
 
     /// <summary>The command that drops the damaged faces of <paramref name="file"/> (naming it unless it is the default gallery).</summary>

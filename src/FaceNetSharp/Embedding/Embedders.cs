@@ -40,8 +40,9 @@ public static class Embedders
     };
 
     /// <summary>
-    /// Opens a built-in embedder (installing it if missing) or an ONNX file of one's own, whose settings are read
-    /// from the card beside it (<c>NAME.card.json</c>, as written by <c>facenet models</c> and <c>facenet train</c>).
+    /// Opens a built-in embedder from <paramref name="store"/> (installed first by its <see cref="ModelStore.Installer"/>
+    /// if missing; without one a missing model is a <see cref="ModelInstallException"/>) or an ONNX file of one's own,
+    /// whose settings are read from the card beside it (<c>NAME.card.json</c>, as FaceNetSharp.Models and training write it).
     /// </summary>
     public static OnnxFaceEmbedder Open(ModelStore store, string nameOrPath, EmbedderOptions? options = null, IProgress<string>? log = null)
     {
@@ -52,6 +53,22 @@ public static class Embedders
             return new OnnxFaceEmbedder(store.PathOf(info.Name), info with { Sha256 = card?.OnnxSha256 }, options);
         }
         return new OnnxFaceEmbedder(nameOrPath, Describe(nameOrPath), options);
+    }
+
+    /// <summary>
+    /// Opens an embedder from a stream of ONNX bytes and its card (an app that ships its models as resources or
+    /// downloads them itself): the bytes are checked against <see cref="ModelCard.OnnxSha256"/>, and the card says
+    /// the input size, normalisation, metric and threshold. The caller disposes the stream.
+    /// <code>
+    /// using var card = File.OpenRead("mobilefacenet.card.json");
+    /// using var onnx = File.OpenRead("mobilefacenet.onnx");
+    /// using var embedder = Embedders.Open(onnx, ModelCard.Read(card, "mobilefacenet.card.json"));
+    /// </code>
+    /// </summary>
+    public static OnnxFaceEmbedder Open(Stream model, ModelCard card, EmbedderOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(card);
+        return new OnnxFaceEmbedder(model, FromCard(card, $"the card of {card.Name}"), options);
     }
 
     /// <summary>
