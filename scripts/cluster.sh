@@ -96,6 +96,7 @@ up() {
     setsid $facenet silo --postgres "$conn" --port $((silo_base + i)) --gateway-port $((gateway_base + i)) \
       >"$dir/silo-$i.log" 2>&1 </dev/null &
     echo $! >"$dir/silo-$i.pid"
+    echo "$((silo_base + i))" >"$dir/silo-$i.port"
     echo "$((gateway_base + i))" >"$dir/silo-$i.gateway"
   done
   # Ready when every silo has printed its "silo listening" line (it has joined the cluster).
@@ -127,7 +128,7 @@ down() {
     # a silo leaves the cluster cleanly within 20 s of SIGTERM; after 30 s it is killed
     for ((n = 0; n < 60; n++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     kill -KILL "$pid" 2>/dev/null || true
-    rm -f "$f" "${f%.pid}.gateway"
+    rm -f "$f" "${f%.pid}.port" "${f%.pid}.gateway"
   done
   if [ -f "$dir/pgdata/postmaster.pid" ]; then
     as_pg "$(pg_bin pg_ctl)" -D "$dir/pgdata" -m fast -w -t 60 stop >/dev/null || die "PostgreSQL did not stop, see $dir/postgres.log"

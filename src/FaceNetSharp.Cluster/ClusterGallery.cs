@@ -191,6 +191,10 @@ public sealed class ClusterGallery : IFaceGallery, IAsyncDisposable
         return counts.Sum();
     }
 
+    /// <summary>Where each shard lives now: shard number to its silo's "address:port".</summary>
+    public async Task<IReadOnlyList<string>> ShardSilosAsync(CancellationToken cancel = default) =>
+        await FanOutAsync(Enumerable.Range(0, Shards).ToArray(), g => g.Silo(), "say where its shards are", cancel);
+
     /// <summary>The people and their numbers of faces (read from PostgreSQL), by name in ordinal order.</summary>
     public Task<IReadOnlyList<GalleryPerson>> ListAsync(CancellationToken cancel = default) => WithDatabase(() => _store.ListAsync(cancel));
 
@@ -311,6 +315,9 @@ public sealed class ClusterGallery : IFaceGallery, IAsyncDisposable
         try
         {
             if (_client is not null) return _client;
+            // Orleans' membership provider opens its connections through Npgsql's shared pool: connections left idle
+            // there from before a PostgreSQL restart would fail their first use (57P01), so start from a clean pool.
+            using (var stale = new Npgsql.NpgsqlConnection(_database.ConnectionString)) Npgsql.NpgsqlConnection.ClearPool(stale);
             var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
             builder.UseOrleansClient(client =>
             {
@@ -332,7 +339,9 @@ public sealed class ClusterGallery : IFaceGallery, IAsyncDisposable
             catch (Exception e) when (e is not OperationCanceledException || !cancel.IsCancellationRequested)
             {
                 _ = Task.Run(() => { try { host.Dispose(); } catch (Exception) { } });
-                if (ClusterDatabase.IsUnreachable(e) || e.InnerException is { } inner && ClusterDatabase.IsUnreachable(inner))
+                // the membership table could not be read (not the wait for a silo, which is a TimeoutException)
+                if (e is Npgsql.NpgsqlException && ClusterDatabase.IsUnreachable(e) ||
+                    e.InnerException is Npgsql.NpgsqlException inner && ClusterDatabase.IsUnreachable(inner))
                     throw _database.Unreachable(e);
                 throw new ClusterUnavailableException(
                     $"no silo of the cluster answered within {_options.ConnectTimeout.TotalSeconds:F0} s (membership in {_database.Description}): " +

@@ -162,49 +162,51 @@ internal sealed class GalleryStore
     {
         await using var connection = await Database.OpenAsync(cancel);
         await using var tx = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancel);
-        await using var cmd = new NpgsqlCommand("""
+        int people = 0;
+        await using (var cmd = new NpgsqlCommand("""
             SELECT p.id, p.name, f.vector, f.source, f.added_at
             FROM facenet_people p JOIN facenet_faces f ON f.person_id = p.id ORDER BY p.name COLLATE "C", f.id
-            """, connection, tx);
-        await using var reader = await cmd.ExecuteReaderAsync(cancel);
-        int people = 0;
-        // AtomicFile writes synchronously; the rows are read synchronously inside it (one open reader, no other I/O).
-        AtomicFile.Write(jsonPath, stream =>
+            """, connection, tx))
+        await using (var reader = await cmd.ExecuteReaderAsync(cancel))
         {
-            using var w = new Utf8JsonWriter(stream);
-            w.WriteStartObject();
-            w.WriteString("format", ExportFormat);
-            w.WriteNumber("schemaVersion", ExportSchemaVersion);
-            w.WriteString("modelId", modelId);
-            w.WriteNumber("dimensions", dimensions);
-            w.WriteStartArray("people");
-            long current = -1;
-            var vector = new float[dimensions];
-            while (reader.Read())
+            // AtomicFile writes synchronously; the rows are read synchronously inside it (one open reader, no other I/O).
+            AtomicFile.Write(jsonPath, stream =>
             {
-                if (!TryDecode(reader.GetFieldValue<byte[]>(2), vector)) continue; // not a vector of this gallery: nothing to restore
-                long personId = reader.GetInt64(0);
-                if (personId != current)
-                {
-                    if (current != -1) { w.WriteEndArray(); w.WriteEndObject(); }
-                    current = personId;
-                    people++;
-                    w.WriteStartObject();
-                    w.WriteString("name", reader.GetString(1));
-                    w.WriteStartArray("faces");
-                }
+                using var w = new Utf8JsonWriter(stream);
                 w.WriteStartObject();
-                if (!reader.IsDBNull(3)) w.WriteString("source", reader.GetString(3));
-                w.WriteString("addedAt", reader.GetString(4));
-                w.WriteStartArray("vector");
-                foreach (var x in vector) w.WriteNumberValue(x);
+                w.WriteString("format", ExportFormat);
+                w.WriteNumber("schemaVersion", ExportSchemaVersion);
+                w.WriteString("modelId", modelId);
+                w.WriteNumber("dimensions", dimensions);
+                w.WriteStartArray("people");
+                long current = -1;
+                var vector = new float[dimensions];
+                while (reader.Read())
+                {
+                    if (!TryDecode(reader.GetFieldValue<byte[]>(2), vector)) continue; // not a vector of this gallery: nothing to restore
+                    long personId = reader.GetInt64(0);
+                    if (personId != current)
+                    {
+                        if (current != -1) { w.WriteEndArray(); w.WriteEndObject(); }
+                        current = personId;
+                        people++;
+                        w.WriteStartObject();
+                        w.WriteString("name", reader.GetString(1));
+                        w.WriteStartArray("faces");
+                    }
+                    w.WriteStartObject();
+                    if (!reader.IsDBNull(3)) w.WriteString("source", reader.GetString(3));
+                    w.WriteString("addedAt", reader.GetString(4));
+                    w.WriteStartArray("vector");
+                    foreach (var x in vector) w.WriteNumberValue(x);
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                }
+                if (current != -1) { w.WriteEndArray(); w.WriteEndObject(); }
                 w.WriteEndArray();
                 w.WriteEndObject();
-            }
-            if (current != -1) { w.WriteEndArray(); w.WriteEndObject(); }
-            w.WriteEndArray();
-            w.WriteEndObject();
-        });
+            });
+        }
         await tx.CommitAsync(cancel);
         return people;
     }

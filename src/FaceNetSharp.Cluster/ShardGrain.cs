@@ -28,6 +28,10 @@ public interface IGalleryShardGrain : IGrainWithIntegerKey
     /// <summary>How many faces the shard holds in memory.</summary>
     [AlwaysInterleave]
     Task<int> FaceCount();
+
+    /// <summary>The silo the shard lives on now, as "address:port" (its silo-to-silo endpoint).</summary>
+    [AlwaysInterleave]
+    Task<string> Silo();
 }
 
 /// <summary>
@@ -36,7 +40,7 @@ public interface IGalleryShardGrain : IGrainWithIntegerKey
 /// also refreshes every <see cref="RefreshPeriod"/>, in case such a call was lost with a silo.
 /// </summary>
 [ActivationCountBasedPlacement]
-internal sealed class GalleryShardGrain(GalleryStore store, ILogger<GalleryShardGrain> log)
+internal sealed class GalleryShardGrain(GalleryStore store, ILocalSiloDetails silo, ILogger<GalleryShardGrain> log)
     : Grain, IGalleryShardGrain
 {
     /// <summary>
@@ -91,4 +95,6 @@ internal sealed class GalleryShardGrain(GalleryStore store, ILogger<GalleryShard
     }
 
     public Task<int> FaceCount() => Task.FromResult(_view?.Rows ?? 0);
+
+    public Task<string> Silo() => Task.FromResult(silo.SiloAddress.Endpoint.ToString());
 }
