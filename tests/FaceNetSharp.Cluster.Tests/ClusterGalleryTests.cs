@@ -29,15 +29,27 @@ public sealed class ClusterGalleryTests(ClusterFixture cluster, ITestOutputHelpe
         var people = Enumerable.Range(0, 120).Select(i => (Name: $"person-{i:D3}", Direction: Synthetic.Direction(random))).ToList();
         var faces = people.ToDictionary(p => p.Name, p => Enumerable.Range(0, 3).Select(_ => Synthetic.Face(p.Direction, random)).ToList());
 
-        // 1. Enrol through one client (8 writers at once), identify through another: the SQLite gallery's answers.
+        // 1. Enrol through one client: half the people by 8 writers at once, the other half moved in from a SQLite
+        //    gallery (export, import into the cluster); identify through another client: the SQLite gallery's answers.
         var dir = Directory.CreateTempSubdirectory("facenet-cluster-local-");
+        var moved = Path.Combine(dir.FullName, "moved.json");
+        using (var other = FaceGallery.Open(Path.Combine(dir.FullName, "moved.db"), Synthetic.Model, Synthetic.Dimensions))
+        {
+            foreach (var p in people.Skip(60)) other.AddFaces(p.Name, faces[p.Name].Select(f => (f, (string?)$"{p.Name}.jpg")));
+            other.Export(moved);
+        }
+        // the reference: the same faces the same way (an import normalises the stored unit vectors again, which can
+        // move a last bit, in the SQLite gallery as in the cluster)
         using var local = FaceGallery.Open(Path.Combine(dir.FullName, "local.db"), Synthetic.Model, Synthetic.Dimensions);
+        foreach (var p in people.Take(60)) local.AddFaces(p.Name, faces[p.Name].Select(f => (f, (string?)$"{p.Name}.jpg")));
+        Assert.Equal(180, local.Import(moved));
         await using (var writer = await ClusterGallery.OpenAsync(cluster.Connection, Synthetic.Model, Synthetic.Dimensions))
         {
-            await Parallel.ForEachAsync(people, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (p, ct) =>
+            var writes = Parallel.ForEachAsync(people.Take(60), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (p, ct) =>
                 Assert.Equal(3, await writer.AddFacesAsync(p.Name, faces[p.Name].Select(f => (f, (string?)$"{p.Name}.jpg")), ct)));
+            Assert.Equal(180, await writer.ImportAsync(moved)); // beside the writers
+            await writes;
         }
-        foreach (var p in people) local.AddFaces(p.Name, faces[p.Name].Select(f => (f, (string?)$"{p.Name}.jpg")));
 
         await using (var reader = await ClusterGallery.OpenAsync(cluster.Connection, Synthetic.Model, Synthetic.Dimensions))
         {
@@ -64,6 +76,18 @@ public sealed class ClusterGalleryTests(ClusterFixture cluster, ITestOutputHelpe
         var mismatch = await Assert.ThrowsAsync<EmbeddingModelMismatchException>(() =>
             ClusterGallery.OpenAsync(cluster.Connection, "other-model", 128));
         Assert.Contains("synthetic-192", mismatch.Message);
+
+        //    and through the CLI (whose models are not this synthetic one): refused as a file of another model is,
+        //    exit 2, one line naming both models, nothing written
+        var (listCode, listText) = Facenet(cluster.Connection, "gallery", "list");
+        Assert.Equal(2, listCode);
+        Assert.Contains("the cluster gallery (PostgreSQL at 127.0.0.1:", listText);
+        Assert.Contains("was built with model 'synthetic-192'", listText);
+        var (exportCode, exportText) = Facenet(cluster.Connection, "gallery", "export", Path.Combine(dir.FullName, "refused.json"));
+        Assert.Equal(2, exportCode);
+        Assert.Contains("was built with model 'synthetic-192' (192 dims) and cannot be used with model 'mobilefacenet'", exportText);
+        Assert.DoesNotContain("   at ", exportText);
+        Assert.False(File.Exists(Path.Combine(dir.FullName, "refused.json")));
 
         // 3. A database with no silo: a clear error within the connect time-out, not a hang.
         await using (var admin = new NpgsqlConnection(cluster.Connection))
@@ -162,6 +186,16 @@ public sealed class ClusterGalleryTests(ClusterFixture cluster, ITestOutputHelpe
         cluster.Up();
         await AssertHoldsAsync(cluster.Connection, acknowledged, people.Count);
         try { dir.Delete(recursive: true); } catch (IOException) { }
+    }
+
+    /// <summary>Runs the CLI with FACENET_CLUSTER set, as a user after cluster.sh up would.</summary>
+    private static (int Code, string Output) Facenet(string connection, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "facenet.dll"));
+        foreach (var a in args) start.ArgumentList.Add(a);
+        start.Environment["FACENET_CLUSTER"] = connection;
+        return ClusterFixture.Run(start, TimeSpan.FromMinutes(2));
     }
 
     /// <summary>Every acknowledged enrolment is listed and found first by its own face, through a new client.</summary>
