@@ -56,7 +56,7 @@ public sealed class ClusterGallery : IFaceGallery, IAsyncDisposable
     private IClusterClient? _client;
     private bool _disposed;
 
-    private ClusterGallery(ClusterDatabase database, int shards, string modelId, int dimensions, RecognitionMetric metric, ClusterClientOptions options)
+    private ClusterGallery(ClusterDatabase database, int shards, string modelId, int dimensions, EmbeddingMetric metric, ClusterClientOptions options)
     {
         _database = database;
         _store = new GalleryStore(database);
@@ -77,7 +77,7 @@ public sealed class ClusterGallery : IFaceGallery, IAsyncDisposable
     public int Dimensions { get; }
 
     /// <inheritdoc/>
-    public RecognitionMetric Metric { get; }
+    public EmbeddingMetric Metric { get; }
 
     /// <summary>How many shards the gallery is split into.</summary>
     public int Shards { get; }
@@ -90,7 +90,7 @@ public sealed class ClusterGallery : IFaceGallery, IAsyncDisposable
     /// <exception cref="ClusterUnavailableException">PostgreSQL does not answer.</exception>
     /// <exception cref="EmbeddingModelMismatchException">The gallery holds another model's vectors.</exception>
     public static async Task<ClusterGallery> OpenAsync(string connectionString, string modelId, int dimensions,
-        RecognitionMetric metric = RecognitionMetric.Cosine, ClusterClientOptions? options = null, CancellationToken cancel = default)
+        EmbeddingMetric metric = EmbeddingMetric.Cosine, ClusterClientOptions? options = null, CancellationToken cancel = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(modelId);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimensions);
@@ -121,7 +121,7 @@ public sealed class ClusterGallery : IFaceGallery, IAsyncDisposable
 
     /// <summary>Synchronous <see cref="OpenAsync"/>.</summary>
     public static ClusterGallery Open(string connectionString, string modelId, int dimensions,
-        RecognitionMetric metric = RecognitionMetric.Cosine, ClusterClientOptions? options = null) =>
+        EmbeddingMetric metric = EmbeddingMetric.Cosine, ClusterClientOptions? options = null) =>
         OpenAsync(connectionString, modelId, dimensions, metric, options).GetAwaiter().GetResult();
 
     /// <summary>
@@ -197,6 +197,13 @@ public sealed class ClusterGallery : IFaceGallery, IAsyncDisposable
         return counts.Sum();
     }
 
+    /// <summary>How many people the silos hold in memory, over every shard (a person is in one shard).</summary>
+    public async Task<int> PeopleCountAsync(CancellationToken cancel = default)
+    {
+        var counts = await FanOutAsync(Enumerable.Range(0, Shards).ToArray(), g => g.PeopleCount(), "count people", cancel);
+        return counts.Sum();
+    }
+
     /// <summary>Where each shard lives now: shard number to its silo's "address:port".</summary>
     public async Task<IReadOnlyList<string>> ShardSilosAsync(CancellationToken cancel = default) =>
         await FanOutAsync(Enumerable.Range(0, Shards).ToArray(), g => g.Silo(), "say where its shards are", cancel);
@@ -222,6 +229,8 @@ public sealed class ClusterGallery : IFaceGallery, IAsyncDisposable
     }
 
     int IFaceGallery.FaceCount => FaceCountAsync().GetAwaiter().GetResult();
+
+    int IFaceGallery.PeopleCount => PeopleCountAsync().GetAwaiter().GetResult();
 
     int IFaceGallery.AddFaces(string person, IEnumerable<(float[] vector, string? source)> faces) => AddFacesAsync(person, faces).GetAwaiter().GetResult();
 

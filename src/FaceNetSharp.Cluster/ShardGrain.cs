@@ -29,6 +29,10 @@ public interface IGalleryShardGrain : IGrainWithIntegerKey
     [AlwaysInterleave]
     Task<int> FaceCount();
 
+    /// <summary>How many people (with a searchable face) the shard holds in memory.</summary>
+    [AlwaysInterleave]
+    Task<int> PeopleCount();
+
     /// <summary>The silo the shard lives on now, as "address:port" (its silo-to-silo endpoint).</summary>
     [AlwaysInterleave]
     Task<string> Silo();
@@ -95,6 +99,8 @@ internal sealed class GalleryShardGrain(GalleryStore store, ILocalSiloDetails si
     }
 
     public Task<int> FaceCount() => Task.FromResult(_view?.Rows ?? 0);
+
+    public Task<int> PeopleCount() => Task.FromResult(_view?.People ?? 0);
 
     public Task<string> Silo() => Task.FromResult(silo.SiloAddress.Endpoint.ToString());
 }

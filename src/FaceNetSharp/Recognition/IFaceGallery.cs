@@ -16,10 +16,13 @@ public interface IFaceGallery : IDisposable
     int Dimensions { get; }
 
     /// <summary>The metric identify reports distances in.</summary>
-    RecognitionMetric Metric { get; }
+    EmbeddingMetric Metric { get; }
 
     /// <summary>How many faces identify searches now.</summary>
     int FaceCount { get; }
+
+    /// <summary>How many people identify searches now (people with a searchable face): the N of a 1:N search.</summary>
+    int PeopleCount { get; }
 
     /// <summary>Adds faces to a person (created when new), all or none; see <see cref="FaceGallery.AddFaces"/>.</summary>
     int AddFaces(string person, IEnumerable<(float[] vector, string? source)> faces);
