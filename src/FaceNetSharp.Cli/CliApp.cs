@@ -63,6 +63,7 @@ internal static class CliApp
         root.Add(ClassifyCommand.Create(context));
         root.Add(GalleryCommand.Create(context));
         root.Add(ClusterCommand.Create(context));
+        root.Add(SiloCommand.Create(context));
         return root;
     }
 

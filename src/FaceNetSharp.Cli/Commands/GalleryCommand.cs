@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using FaceNetSharp.Cluster;
 using FaceNetSharp.Cli.Options;
 using FaceNetSharp.Embedding;
 using FaceNetSharp.Models;
@@ -14,6 +15,9 @@ namespace FaceNetSharp.Cli.Commands;
 /// </summary>
 internal static class GalleryCommand
 {
+    /// <summary><c>--cluster CONN</c> (or $FACENET_CLUSTER): the commands work on a cluster gallery instead of a file.</summary>
+    private static readonly Option<string?> Cluster = SiloCommand.ClusterOption();
+
     public static Command Create(CliContext ctx)
     {
         var galleryPath = new Option<string?>("--gallery")
@@ -23,7 +27,7 @@ internal static class GalleryCommand
         };
         var model = ModelOption.Create();
         model.Recursive = true;
-        var cmd = new Command("gallery", "Enrol people and identify faces against a persistent gallery (SQLite)") { galleryPath, model };
+        var cmd = new Command("gallery", "Enrol people and identify faces against a persistent gallery (SQLite)") { galleryPath, model, Cluster };
         cmd.Add(Add(ctx, galleryPath, model));
         cmd.Add(Identify(ctx, galleryPath, model));
         cmd.Add(List(ctx, galleryPath, model));
@@ -69,7 +73,7 @@ internal static class GalleryCommand
                 ctx.Console.MarkupLineInterpolated($"[green]enrolled[/] {file}");
             }
             int added = gallery.AddFaces(person, vectors);
-            ctx.Console.MarkupLineInterpolated($"{person}: {added} face(s) added to {gallery.FilePath}");
+            ctx.Console.MarkupLineInterpolated($"{person}: {added} face(s) added to {gallery.Location}");
             return problems == 0 ? 0 : 1;
         });
         return cmd;
@@ -97,7 +101,7 @@ internal static class GalleryCommand
             var choice = rates.Read(parse, recognizer.Model, IdentificationThreshold.Comparisons(gallery.PeopleCount));
             float limit = choice.Threshold;
             string operatingPoint = choice.Describe();
-            if (gallery.FaceCount == 0) c.Console.MarkupLineInterpolated($"[yellow]the gallery {gallery.FilePath} is empty: every face is unknown[/]");
+            if (gallery.FaceCount == 0) c.Console.MarkupLineInterpolated($"[yellow]the gallery {gallery.Location} is empty: every face is unknown[/]");
             var results = new List<object>();
             int problems = 0;
             foreach (var file in parse.GetValue(images)!)
@@ -156,7 +160,7 @@ internal static class GalleryCommand
             var table = new Table().AddColumns("person", "faces");
             foreach (var p in people) table.AddRow(Markup.Escape(p.Name), p.FaceCount.ToString());
             ctx.Console.Write(table);
-            ctx.Console.MarkupLineInterpolated($"{people.Count} people, {people.Sum(p => p.FaceCount)} faces in {gallery.FilePath} (model {gallery.ModelId})");
+            ctx.Console.MarkupLineInterpolated($"{people.Count} people, {people.Sum(p => p.FaceCount)} faces in {gallery.Location} (model {gallery.ModelId})");
             return 0;
         });
         return cmd;
@@ -206,7 +210,7 @@ internal static class GalleryCommand
             var path = parse.GetValue(file)!;
             if (!File.Exists(path)) throw new FileNotFoundException($"{path} not found");
             int added = gallery.Import(path);
-            ctx.Console.MarkupLineInterpolated($"imported {added} face(s) into {gallery.FilePath}");
+            ctx.Console.MarkupLineInterpolated($"imported {added} face(s) into {gallery.Location}");
             return 0;
         });
         return cmd;
@@ -218,7 +222,9 @@ internal static class GalleryCommand
         var cmd = new Command("check", "List faces whose stored vectors are damaged (wrong length, NaN or infinity, not unit length), and optionally drop them") { drop };
         cmd.SetAction(parse =>
         {
-            using var gallery = OpenGallery(ctx, parse, galleryPath, RecognizerCliOptions.Info(parse, model), warn: false);
+            if (SiloCommand.ClusterConnection(parse, Cluster) is not null)
+                throw new ArgumentException("gallery check reads a gallery file; a cluster's PostgreSQL refuses damaged vectors' rows only at load (the shard skips them)");
+            using var gallery = OpenFile(ctx, parse, galleryPath, RecognizerCliOptions.Info(parse, model), warn: false);
             bool dropping = parse.GetValue(drop);
             var problems = dropping ? gallery.DropDamagedFaces() : gallery.CheckFaces();
             if (problems.Count == 0)
@@ -244,7 +250,14 @@ internal static class GalleryCommand
     /// Opens the gallery file; with <paramref name="warn"/>, faces whose stored vectors are damaged (left out of the
     /// search) are reported by person and face id, with the command that deletes them.
     /// </summary>
-    private static FaceGallery OpenGallery(CliContext ctx, ParseResult parse, Option<string?> galleryPath, EmbedderInfo info, bool warn = true)
+    private static IFaceGallery OpenGallery(CliContext ctx, ParseResult parse, Option<string?> galleryPath, EmbedderInfo info)
+    {
+        if (SiloCommand.ClusterConnection(parse, Cluster) is not { } cluster) return OpenFile(ctx, parse, galleryPath, info);
+        if (parse.GetValue(galleryPath) is not null) throw new ArgumentException("give --gallery FILE or --cluster CONN, not both");
+        return ClusterGallery.Open(cluster, info.Name, info.Dimensions, info.Metric);
+    }
+
+    private static FaceGallery OpenFile(CliContext ctx, ParseResult parse, Option<string?> galleryPath, EmbedderInfo info, bool warn = true)
     {
         var gallery = FaceGallery.Open(parse.GetValue(galleryPath) ?? DefaultGalleryPath(), info.Name, info.Dimensions, info.Metric);
         if (warn) WarnDamaged(ctx, gallery.FilePath, gallery.DamagedFaces);

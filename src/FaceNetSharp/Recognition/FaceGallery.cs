@@ -40,7 +40,7 @@ namespace FaceNetSharp.Recognition;
 /// the search in <see cref="Identify"/> runs outside the lock on a frozen view of the index.
 /// </para>
 /// </remarks>
-public sealed class FaceGallery : IDisposable
+public sealed class FaceGallery : IFaceGallery
 {
     /// <summary>The schema this code writes. A file with a higher version was written by newer code and is refused.</summary>
     public const int SchemaVersion = 1;
@@ -86,6 +86,8 @@ public sealed class FaceGallery : IDisposable
 
     /// <summary>The gallery file's full path.</summary>
     public string FilePath { get; }
+
+    string IFaceGallery.Location => FilePath;
 
     /// <summary>The id of the embedding model the gallery's vectors come from.</summary>
     public string ModelId { get; }
