@@ -125,6 +125,8 @@ internal static class CliApp
                 break;
             }
             case ModelInstallException or ImageLoadException or IOException or UnauthorizedAccessException or ArgumentException or InvalidDataException
+                // an execution provider the installed ONNX Runtime lacks (InferenceOptions): the message says what to install
+                or NotSupportedException
                 // files that name themselves and the line: pairs files, training data folders, learning-rate schedules
                 or FaceNetSharp.Evaluation.LfwPairsFormatException or FaceNetSharp.Training.Data.DatasetException
                 or FaceNetSharp.Training.Training.LearningRateScheduleException:

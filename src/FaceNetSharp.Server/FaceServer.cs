@@ -85,16 +85,9 @@ public sealed class FaceServer : IAsyncDisposable
     public static FaceRecognizer OpenRecognizer(string model = "mobilefacenet", string? modelsDirectory = null, IProgress<string>? log = null)
     {
         MemoryTrimmer.ConfigureAllocator(); // before the sessions' threads allocate
-        bool arena = Models.OnnxSessions.CpuMemoryArena;
-        Models.OnnxSessions.CpuMemoryArena = false;
-        try
-        {
-            return FaceRecognizer.Open(model, modelsDirectory, embedding: new Embedding.EmbedderOptions { IntraOpThreads = 1 }, log: log);
-        }
-        finally
-        {
-            Models.OnnxSessions.CpuMemoryArena = arena;
-        }
+        var inference = new InferenceOptions { IntraOpThreads = 1, CpuMemoryArena = false };
+        return FaceRecognizer.Open(model, modelsDirectory, new Detection.MtcnnOptions { Inference = inference },
+            new Embedding.EmbedderOptions { Inference = inference }, log);
     }
 
     /// <summary>

@@ -51,7 +51,7 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
     {
         _options = options ?? new MtcnnOptions();
         _options.Validate();
-        using var so = OnnxSessions.CreateOptions(_options.IntraOpThreads);
+        using var so = OnnxSessions.CreateOptions(_options.Inference, MtcnnOptions.DefaultIntraOpThreads);
         _pnet = OnnxSessions.Open(pnetPath, so);
         try
         {
