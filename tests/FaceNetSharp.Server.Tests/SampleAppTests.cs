@@ -61,6 +61,24 @@ public sealed partial class SampleAppTests
         }
     }
 
+    [Fact]
+    public void The_readmes_aspnet_example_is_the_samples_program()
+    {
+        var readme = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "README.md"));
+        var section = readme[readme.IndexOf("## ASP.NET Core", StringComparison.Ordinal)..];
+        var block = CodeBlock().Match(section);
+        Assert.True(block.Success, "README.md's ASP.NET Core section has no csharp block");
+        var program = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "samples", Name, "Program.cs"));
+        Assert.Equal(Lines(program), Lines(block.Groups[1].Value));
+        Assert.True(Lines(program).Length <= 10, "the sample is about ten lines");
+    }
+
+    private static string[] Lines(string code) =>
+        code.Split('\n').Select(l => Regex.Replace(l.Trim(), @"\s+", " ")).Where(l => l.Length > 0).ToArray();
+
+    [GeneratedRegex(@"```csharp\n(.*?)```", RegexOptions.Singleline)]
+    private static partial Regex CodeBlock();
+
     private static async Task<string> WaitForUrlAsync(Process process, StringBuilder log, TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();

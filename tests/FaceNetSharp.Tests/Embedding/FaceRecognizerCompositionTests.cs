@@ -76,6 +76,40 @@ public sealed class FaceRecognizerCompositionTests(InstalledModelsFixture models
         Assert.NotNull(again.EmbedLargestFace(ImageLoader.Load(Hopkins(2))));
     }
 
+    // README.md's composition example, with the model files' names replaced by the installed store's paths.
+    private static FaceRecognizer ReadmeExample(string pnet, string rnet, string onet, string mobilefacenet)
+    {
+        var cpu = new InferenceOptions { IntraOpThreads = 2 };          // or ExecutionProvider = "cuda", DeviceId = 0
+        var detector = new MtcnnDetector(pnet, rnet, onet, new MtcnnOptions { Inference = cpu });
+        var embedder = new OnnxFaceEmbedder(mobilefacenet, Embedders.MobileFaceNet, new EmbedderOptions { Inference = cpu });
+        var faces = new FaceRecognizer(detector, embedder);      // disposes both (leaveOpen: true keeps them)
+        return faces;
+    }
+
+    [SkippableFact]
+    public void The_readmes_composition_example_is_this_code_and_tells_same_from_different()
+    {
+        var readme = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "README.md"));
+        var start = readme.IndexOf("var cpu = new InferenceOptions", StringComparison.Ordinal);
+        Assert.True(start >= 0, "README.md has no composition example");
+        var documented = Lines(readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)]);
+        var mine = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "tests", "FaceNetSharp.Tests", "Embedding", "FaceRecognizerCompositionTests.cs"));
+        var body = mine[mine.IndexOf("var cpu = new InferenceOptions", StringComparison.Ordinal)..mine.IndexOf("return faces;", StringComparison.Ordinal)];
+        body = body.Replace("pnet, rnet, onet,", "\"mtcnn-pnet.onnx\", \"mtcnn-rnet.onnx\", \"mtcnn-onet.onnx\",")
+            .Replace("(mobilefacenet,", "(\"mobilefacenet.onnx\",").Replace("var faces =", "using var faces =");
+        Assert.Equal(documented, Lines(body));
+
+        var store = models.Require();
+        using var faces = ReadmeExample(store.PathOf(ModelNames.MtcnnPNet), store.PathOf(ModelNames.MtcnnRNet),
+            store.PathOf(ModelNames.MtcnnONet), store.PathOf(ModelNames.MobileFaceNet));
+        var h1 = faces.EmbedLargestFace(ImageLoader.Load(Hopkins(1)))!.Vector;
+        Assert.True(faces.IsSamePerson(h1, faces.EmbedLargestFace(ImageLoader.Load(Hopkins(2)))!.Vector));
+        Assert.False(faces.IsSamePerson(h1, faces.EmbedLargestFace(ImageLoader.Load(Biden))!.Vector));
+    }
+
+    private static string[] Lines(string code) =>
+        code.Split('\n').Select(l => System.Text.RegularExpressions.Regex.Replace(l.Trim(), @"\s+", " ")).Where(l => l.Length > 0).ToArray();
+
     /// <summary>A detector of one's own: MTCNN's faces, only the largest kept.</summary>
     private sealed class LargestOnlyDetector(IFaceDetector inner) : IFaceDetector, IDisposable
     {
