@@ -1,4 +1,8 @@
 using FaceNetSharp.Bench;
+using FaceNetSharp.Models;
+
+// The benchmarks install the default models on first use, as the CLI does.
+ModelInstaller.UseAsDefault();
 
 // dotnet run -c Release --project bench/FaceNetSharp.Bench -- <benchmark> [options]
 var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.OrdinalIgnoreCase)

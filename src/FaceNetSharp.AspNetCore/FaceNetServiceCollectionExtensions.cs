@@ -51,7 +51,7 @@ public static class FaceNetServiceCollectionExtensions
                     "FaceNetOptions.GalleryPath is not set: AddFaceNet(o => o.GalleryPath = \"people.db\") names the gallery's SQLite file " +
                     "(or register a FaceGallery of your own).");
             var info = sp.GetRequiredService<FaceRecognizer>().Model;
-            return FaceGallery.Open(o.GalleryPath, info.Name, info.Dimensions, RecognitionMetrics.From(info.Metric));
+            return FaceGallery.Open(o.GalleryPath, info.Name, info.Dimensions, info.Metric);
         });
         services.TryAddSingleton(sp =>
         {

@@ -54,7 +54,7 @@ public sealed class FaceServer : IAsyncDisposable
         try
         {
             var info = recognizer.Model;
-            var gallery = FaceGallery.Open(options.GalleryPath, info.Name, info.Dimensions, RecognitionMetrics.From(info.Metric));
+            var gallery = FaceGallery.Open(options.GalleryPath, info.Name, info.Dimensions, info.Metric);
             try
             {
                 return Create(options, recognizer, gallery, [gallery, recognizer]);
@@ -164,7 +164,7 @@ public sealed class FaceServer : IAsyncDisposable
 
         app.MapOpenApi();
         app.MapGet("/health", (FaceRecognizer recognizer, InferenceGate gate) => new HealthResponse("ok", recognizer.Model.Name,
-                recognizer.Model.Dimensions, RecognitionMetrics.Name(recognizer.Model.Metric), recognizer.Model.Threshold,
+                recognizer.Model.Dimensions, EmbeddingMetrics.Name(recognizer.Model.Metric), recognizer.Model.Threshold,
                 gate.MaxConcurrency, options.MaxRequestBytes, options.MaxPixels, gate.PixelBudget, options.ApiKey is not null))
             .WithName("Health").WithSummary("Liveness and the server's model and limits (no API key needed)");
         app.MapFaceNetApi("/v1");

@@ -40,8 +40,9 @@ public static class Embedders
     };
 
     /// <summary>
-    /// Opens a built-in embedder (installing it if missing) or an ONNX file of one's own, whose settings are read
-    /// from the card beside it (<c>NAME.card.json</c>, as written by <c>facenet models</c> and <c>facenet train</c>).
+    /// Opens a built-in embedder from <paramref name="store"/> (installed first by its <see cref="ModelStore.Installer"/>
+    /// if missing; without one a missing model is a <see cref="ModelInstallException"/>) or an ONNX file of one's own,
+    /// whose settings are read from the card beside it (<c>NAME.card.json</c>, as FaceNetSharp.Models and training write it).
     /// </summary>
     public static OnnxFaceEmbedder Open(ModelStore store, string nameOrPath, EmbedderOptions? options = null, IProgress<string>? log = null)
     {
@@ -52,6 +53,22 @@ public static class Embedders
             return new OnnxFaceEmbedder(store.PathOf(info.Name), info with { Sha256 = card?.OnnxSha256 }, options);
         }
         return new OnnxFaceEmbedder(nameOrPath, Describe(nameOrPath), options);
+    }
+
+    /// <summary>
+    /// Opens an embedder from a stream of ONNX bytes and its card (an app that ships its models as resources or
+    /// downloads them itself): the bytes are checked against <see cref="ModelCard.OnnxSha256"/>, and the card says
+    /// the input size, normalisation, metric and threshold. The caller disposes the stream.
+    /// <code>
+    /// using var card = File.OpenRead("mobilefacenet.card.json");
+    /// using var onnx = File.OpenRead("mobilefacenet.onnx");
+    /// using var embedder = Embedders.Open(onnx, ModelCard.Read(card, "mobilefacenet.card.json"));
+    /// </code>
+    /// </summary>
+    public static OnnxFaceEmbedder Open(Stream model, ModelCard card, EmbedderOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(card);
+        return new OnnxFaceEmbedder(model, FromCard(card, $"the card of {card.Name}"), options);
     }
 
     /// <summary>
@@ -85,12 +102,8 @@ public static class Embedders
         var shape = input.Shape;
         if (shape.Count != 4 || shape[2] is not { } h || shape[3] is not { } w || h != w || input.Mean.Count != 3)
             throw new ModelInstallException($"{where}: an embedder card needs a square [N,3,S,S] input and three channel means");
-        var metric = metricName?.ToLowerInvariant() switch
-        {
-            "cosine" => EmbeddingMetric.Cosine,
-            "euclidean" => EmbeddingMetric.Euclidean,
-            _ => throw new ModelInstallException($"{where}: metric must be 'cosine' or 'euclidean', not '{metricName}'"),
-        };
+        var metric = EmbeddingMetrics.TryParse(metricName)
+            ?? throw new ModelInstallException($"{where}: metric must be 'cosine' or 'euclidean', not '{metricName}'");
         var dims = outputs.Count > 0 && outputs[0].Shape is [_, long d] ? (int)d : 0;
         return new EmbedderInfo(name, (int)h, input.Mean.Select(m => (float)m).ToArray(), (float)input.Scale,
             h == 150 ? AlignmentTemplate.Dlib150 : AlignmentTemplate.ArcFace112, dims, metric,
