@@ -25,7 +25,7 @@ if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
     Console.Error.WriteLine("  mtcnn-golden [Area|PilBox] [shared data folder (../shared/data)]");
     Console.Error.WriteLine("  embed [faces per measurement (256)]");
     Console.Error.WriteLine("  operating-points [--data ../shared/data/faces] [--models mobilefacenet,dlib] [--out src/FaceNetSharp/Models/Calibration] [--workers N]");
-    Console.Error.WriteLine("  gallery [--sizes 1000,10000,100000,1000000] [--dims 192] [--queries 200] [--load-size 100000] [--seed 1]");
+    Console.Error.WriteLine("  gallery [--sizes 100000,1000000] [--queries 1000] [--rounds 3] [--anchor-queries 200] [--exact-queries N] [--candidates 64] [--threads N] [--scalar] [--global-scale S] [--python /usr/bin/python3|none] [--real EMBEDDINGS.npy] [--load-size 0] [--seed 1]");
     return 2;
 }
 return run(args[1..]);
