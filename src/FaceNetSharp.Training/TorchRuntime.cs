@@ -8,7 +8,7 @@ namespace FaceNetSharp.Training;
 /// </summary>
 /// <remarks>
 /// libtorch's OpenMP worker threads spin while they wait for work (libgomp's default wait policy). On a busy
-/// machine that turned a 15 ms forward pass into about 2 s (measured here, see the project's STACK notes).
+/// machine that turned a 15 ms forward pass into about 2 s (../shared/docs/STACK.md, where it was measured).
 /// <c>OMP_WAIT_POLICY=PASSIVE</c> makes them sleep instead. libgomp reads the variable from the native
 /// environment when it is loaded, and <see cref="Environment.SetEnvironmentVariable(string, string)"/> only changes
 /// .NET's copy on Linux, so the variable is set through libc's <c>setenv</c>. A value the user already set is kept.

@@ -30,7 +30,7 @@ internal static class ClassifyCommand
         var data = new Argument<string>("DATA_DIR") { Description = "Folder of people: Name/*.jpg (photos, or chips with --aligned)" };
         var file = new Argument<string>("CLASSIFIER_FILE") { Description = train ? "Classifier file to write (JSON)" : "Classifier file written by classify train" };
         var model = ModelOption.Create();
-        var aligned = new Option<bool>("--aligned") { Description = "The images are aligned face chips: embed them as they are (resized to the model's input) instead of detecting faces" };
+        var aligned = new Option<bool>("--aligned") { Description = "The images are aligned face chips at the model's input size (facenet align --mode similarity): embed them as they are instead of detecting faces" };
         var split = new Option<bool>("--use-split-dataset", "--use_split_dataset") { Description = "Split each class into train and test images (facenet); train uses the train part, predict the test part" };
         var minImages = new Option<int>("--min-nrof-images-per-class", "--min_nrof_images_per_class") { Description = "With --use-split-dataset, classes with fewer images are left out (facenet: 20)", DefaultValueFactory = _ => FacenetMinImagesPerClass };
         var trainImages = new Option<int>("--nrof-train-images-per-class", "--nrof_train_images_per_class") { Description = "With --use-split-dataset, training images per class (facenet: 10)", DefaultValueFactory = _ => FacenetTrainImagesPerClass };

@@ -30,7 +30,7 @@ internal static class ClusterCommand
         var threshold = new Option<float?>("--threshold") { Description = "Distance that joins two faces (default: the model's same-person threshold, in its metric)" };
         var far = new Option<double?>("--far") { Description = "Join two faces below the model's operating point for this false-accept rate per pair instead (e.g. 0.001: fewer people merged, more split)" };
         var minSize = new Option<int>("--min-cluster-size", "--min_cluster_size") { Description = "Smaller clusters become noise; DBSCAN's min_samples too (facenet cluster.py: 1)", DefaultValueFactory = _ => 1 };
-        var aligned = new Option<bool>("--aligned") { Description = "The images are aligned face chips: one face each, no detection" };
+        var aligned = new Option<bool>("--aligned") { Description = "The images are aligned face chips at the model's input size: one face each, no detection" };
         var score = new Option<bool>("--score") { Description = "Score against the truth given by the folders: a photo's parent folder names its person (photos directly in INPUT_DIR are not scored)" };
         var seed = new Option<int>("--seed") { Description = "Seed of Chinese whispers' visiting order", DefaultValueFactory = _ => 0 };
         var workers = new Option<int>("--workers") { Description = "Images processed at once", DefaultValueFactory = _ => Environment.ProcessorCount };

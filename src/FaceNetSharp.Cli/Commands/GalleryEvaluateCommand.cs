@@ -22,7 +22,7 @@ internal static class GalleryEvaluateCommand
         var holdOut = new Option<double>("--hold-out") { Description = "Share of the people held out of the gallery as strangers in each draw", DefaultValueFactory = _ => 0.5 };
         var draws = new Option<int>("--draws") { Description = "Random draws of strangers and enrolled photos", DefaultValueFactory = _ => 5 };
         var seed = new Option<int>("--seed") { Description = "Seed of the draws", DefaultValueFactory = _ => 666 };
-        var aligned = new Option<bool>("--aligned") { Description = "The images are aligned face chips: embed them as they are instead of detecting faces" };
+        var aligned = new Option<bool>("--aligned") { Description = "The images are aligned face chips at the model's input size: embed them as they are instead of detecting faces" };
         var json = new Option<bool>("--json") { Description = "Print JSON: {model, metric, searches, default, suggested, rows: [{threshold, label, fpir, fnir, dir, ...}]}" };
         var workers = new Option<int>("--workers") { Description = "Images processed at once", DefaultValueFactory = _ => Environment.ProcessorCount };
         var fpirOption = new Option<double?>("--fpir")

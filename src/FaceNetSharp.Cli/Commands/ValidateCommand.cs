@@ -110,20 +110,8 @@ internal static class ValidateCommand
             }
             if (parse.GetValue(report) is { } reportPath)
             {
-                WriteReport(reportPath, result, info, new
-                {
-                    images_dir = chipsDir,
-                    raw_dir = parse.GetValue(align) ? inputDir : null,
-                    pairs_file = Path.GetFullPath(pairsFile),
-                    folds = settings.Folds,
-                    distance = metric == DistanceMetric.Cosine ? "cosine" : "euclidean",
-                    distance_metric = (int)metric,
-                    subtract_mean = settings.SubtractMean,
-                    flip = embedder.Flip(parse),
-                    batch_size = batchSize,
-                    far_target = settings.FarTarget,
-                    aligned_on_the_fly = parse.GetValue(align),
-                });
+                PairValidationReport.Write(reportPath, result, info, settings, new PairValidationRun(
+                    chipsDir, Path.GetFullPath(pairsFile), parse.GetValue(align) ? inputDir : null, embedder.Flip(parse), batchSize));
                 ctx.Console.MarkupLineInterpolated($"Report: {reportPath}");
             }
             return Task.FromResult(0);
@@ -238,34 +226,5 @@ internal static class ValidateCommand
         ctx.Console.WriteLine($"Validation rate: {r.Val.ToString("F5", CultureInfo.InvariantCulture)}+-{r.ValStd.ToString("F5", CultureInfo.InvariantCulture)} @ FAR={r.Far.ToString("F5", CultureInfo.InvariantCulture)}");
         ctx.Console.WriteLine($"Area Under Curve (AUC): {F4(r.Auc)}");
         ctx.Console.WriteLine($"Equal Error Rate (EER): {F4(r.Eer)}");
-    }
-
-    private static void WriteReport(string path, PairValidationResult result, EmbedderInfo info, object settingsJson)
-    {
-        var r = result.Report;
-        var json = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object?>
-        {
-            ["accuracy"] = r.Accuracy,
-            ["accuracy_std"] = r.AccuracyStd,
-            ["val"] = r.Val,
-            ["val_std"] = r.ValStd,
-            ["far"] = r.Far,
-            ["auc"] = r.Auc,
-            ["eer"] = r.Eer,
-            ["pairs_used"] = result.PairsUsed,
-            ["pairs_missing"] = result.PairsMissing,
-            ["same_pairs"] = r.SamePairs,
-            ["different_pairs"] = r.DifferentPairs,
-            ["fold_accuracies"] = r.FoldAccuracies,
-            ["best_threshold"] = r.BestThreshold,
-            ["tar_at_far"] = r.TarAtFar.OrderByDescending(k => k.Key).ToDictionary(k => k.Key.ToString("0e0", CultureInfo.InvariantCulture), k => k.Value),
-            ["missing_images"] = result.MissingImages,
-            ["unusable_images"] = result.UnusableImages.Select(u => new { file = u.Path, reason = u.Outcome == FileEmbeddingOutcome.NoFace ? "no face" : u.Error }).ToArray(),
-            ["model"] = info.Name,
-            ["model_sha256"] = info.Sha256,
-            ["model_threshold"] = info.Threshold,
-            ["settings"] = settingsJson,
-        }, new JsonSerializerOptions { WriteIndented = true });
-        AtomicFile.Write(path, json);
     }
 }

@@ -16,7 +16,7 @@ namespace FaceNetSharp.Training.Logging;
 /// <c>Summary</c> (summary.proto) holds repeated <c>value</c> = 1, each <c>Value{tag = 1 (string), simple_value = 2 (float)}</c>.
 /// These few fields are encoded by hand with Google.Protobuf's <see cref="CodedOutputStream"/>.
 /// </remarks>
-public sealed class TensorBoardWriter : IDisposable
+internal sealed class TensorBoardWriter : IDisposable
 {
     private readonly FileStream stream;
 
@@ -99,5 +99,6 @@ public sealed class TensorBoardWriter : IDisposable
 
     private static double WallTime() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
 
+    /// <summary>Closes the event file.</summary>
     public void Dispose() => stream.Dispose();
 }

@@ -51,6 +51,8 @@ public sealed class InceptionResnetV1 : EmbeddingNetwork
     private readonly Linear last_linear;
     private readonly BatchNorm1d last_bn;
 
+    /// <summary>A new network with freshly initialised weights.</summary>
+    /// <param name="options">Its settings; null: the defaults.</param>
     public InceptionResnetV1(InceptionResnetV1Options? options = null) : base(nameof(InceptionResnetV1))
     {
         Options = options ?? new InceptionResnetV1Options();
@@ -77,13 +79,16 @@ public sealed class InceptionResnetV1 : EmbeddingNetwork
         RegisterComponents();
     }
 
+    /// <summary>The settings the network was built with.</summary>
     public InceptionResnetV1Options Options { get; }
 
+    /// <inheritdoc/>
     public override int EmbeddingSize => Options.EmbeddingSize;
 
     /// <summary>160, facenet's --image_size default (any size from 75 up runs: the pool is adaptive).</summary>
     public override int InputSize => 160;
 
+    /// <summary>The embeddings (N x <see cref="EmbeddingSize"/>, not normalised) of a batch of images (N x 3 x S x S).</summary>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
@@ -154,6 +159,7 @@ public sealed class InceptionResnetV1 : EmbeddingNetwork
     private static Sequential Repeat(int count, Func<nn.Module<Tensor, Tensor>> make) =>
         nn.Sequential(Enumerable.Range(0, count).Select(i => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), make())));
 
+    /// <inheritdoc/>
     protected override void Dispose(bool disposing)
     {
         if (disposing)

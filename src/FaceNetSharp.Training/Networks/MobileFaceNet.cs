@@ -62,6 +62,8 @@ public sealed class MobileFaceNet : EmbeddingNetwork
     private readonly ConvUnit gdc_pw;
     private readonly ConvUnit linear;
 
+    /// <summary>A new network with freshly initialised weights.</summary>
+    /// <param name="options">Its settings; null: the defaults.</param>
     public MobileFaceNet(MobileFaceNetOptions? options = null) : base(nameof(MobileFaceNet))
     {
         Options = options ?? new MobileFaceNetOptions();
@@ -82,13 +84,16 @@ public sealed class MobileFaceNet : EmbeddingNetwork
         RegisterComponents();
     }
 
+    /// <summary>The settings the network was built with.</summary>
     public MobileFaceNetOptions Options { get; }
 
+    /// <inheritdoc/>
     public override int EmbeddingSize => Options.EmbeddingSize;
 
     /// <summary>112: the 7x7 global depthwise conv needs a 7x7 map, i.e. a 112x112 input.</summary>
     public override int InputSize => 112;
 
+    /// <summary>The embeddings (N x <see cref="EmbeddingSize"/>, not normalised) of a batch of images (N x 3 x S x S).</summary>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
@@ -125,6 +130,7 @@ public sealed class MobileFaceNet : EmbeddingNetwork
         return nn.Sequential(blocks);
     }
 
+    /// <inheritdoc/>
     protected override void Dispose(bool disposing)
     {
         if (disposing)

@@ -16,8 +16,9 @@ namespace FaceNetSharp.Training.Runs;
 /// module's <c>*.conv.weight</c>/<c>*.conv.bias</c> and <c>*.prelu.weight</c> parameters; each is copied with a shape
 /// check. Fine-tuning then trains the folded convs directly (no batch norm: the learning rate should be small).
 /// </remarks>
-public static class MobileFaceNetOnnxWeights
+internal static class MobileFaceNetOnnxWeights
 {
+    /// <summary>Copies the ONNX file's folded weights into <paramref name="net"/> (built with folded batch norm), checking every shape.</summary>
     public static void Load(MobileFaceNet net, string onnxPath)
     {
         if (!net.Options.FoldedBatchNorm) throw new ArgumentException("pretrained MobileFaceNet weights need the folded network (FoldedBatchNorm: true)");

@@ -68,6 +68,10 @@ public static class PretrainedWeights
         return new PretrainedShape(null, null, null, null);
     }
 
+    /// <summary>
+    /// Loads pretrained weights into <paramref name="net"/>: a checkpoint of this trainer, a PyTorch state dict (.pt) or
+    /// an ONNX MobileFaceNet, by the file's kind; every tensor's shape is checked.
+    /// </summary>
     public static void Load(EmbeddingNetwork net, string path)
     {
         if (Directory.Exists(path))

@@ -5,13 +5,37 @@ using FaceNetSharp.Training.Export;
 namespace FaceNetSharp.Training.Runs;
 
 /// <summary>Network architecture (facenet <c>--model_def</c>).</summary>
-public enum ModelDefinition { InceptionResnetV1, MobileFaceNet }
+public enum ModelDefinition
+{
+    /// <summary>facenet's models.inception_resnet_v1 (160x160 input by default).</summary>
+    InceptionResnetV1,
+    /// <summary>MobileFaceNet, the default embedder's network (112x112 input, ArcFace template).</summary>
+    MobileFaceNet,
+}
 
 /// <summary>facenet <c>--optimizer</c>.</summary>
-public enum OptimizerKind { Adagrad, Adadelta, Adam, RmsProp, Mom }
+public enum OptimizerKind
+{
+    /// <summary>ADAGRAD (initial accumulator 0.1, as TensorFlow's); facenet's default.</summary>
+    Adagrad,
+    /// <summary>ADADELTA (rho 0.9, epsilon 1e-6).</summary>
+    Adadelta,
+    /// <summary>ADAM (beta1 0.9, beta2 0.999, epsilon 0.1).</summary>
+    Adam,
+    /// <summary>RMSPROP (decay 0.9, momentum 0.9, epsilon 1.0).</summary>
+    RmsProp,
+    /// <summary>MOM: momentum 0.9, Nesterov.</summary>
+    Mom,
+}
 
 /// <summary>Classification loss of softmax training: facenet's softmax, or ArcFace's additive angular margin.</summary>
-public enum ClassifierLoss { Softmax, ArcFace }
+public enum ClassifierLoss
+{
+    /// <summary>facenet's softmax cross entropy over a linear classifier.</summary>
+    Softmax,
+    /// <summary>ArcFace: additive angular margin on normalised weights and embeddings (<see cref="TrainingOptions.ArcFaceScale"/>, <see cref="TrainingOptions.ArcFaceMargin"/>).</summary>
+    ArcFace,
+}
 
 /// <summary>How the classifier of softmax training starts.</summary>
 public enum ClassifierInit
@@ -25,7 +49,13 @@ public enum ClassifierInit
 }
 
 /// <summary>Softmax or triplet training.</summary>
-public enum TrainingMode { Softmax, Triplet }
+public enum TrainingMode
+{
+    /// <summary>train_softmax.py: a classifier over the training identities.</summary>
+    Softmax,
+    /// <summary>train_tripletloss.py: triplets selected online from sampled people.</summary>
+    Triplet,
+}
 
 /// <summary>
 /// Every setting of a training run, with facenet's names and defaults (train_softmax.py and train_tripletloss.py,
@@ -33,6 +63,7 @@ public enum TrainingMode { Softmax, Triplet }
 /// </summary>
 public sealed record TrainingOptions
 {
+    /// <summary>Softmax (train_softmax.py) or triplet (train_tripletloss.py) training.</summary>
     public TrainingMode Mode { get; init; } = TrainingMode.Softmax;
     /// <summary>Folder of class folders of aligned face images.</summary>
     public required string DataDir { get; init; }
@@ -48,6 +79,7 @@ public sealed record TrainingOptions
     public int EpochSize { get; init; } = 1000;
     /// <summary>facenet default 500.</summary>
     public int MaxNrofEpochs { get; init; } = 500;
+    /// <summary>facenet <c>--optimizer</c>; facenet default ADAGRAD.</summary>
     public OptimizerKind Optimizer { get; init; } = OptimizerKind.Adagrad;
     /// <summary>Initial learning rate; a negative value reads it from <see cref="LearningRateScheduleFile"/>. facenet default 0.1.</summary>
     public double LearningRate { get; init; } = 0.1;
@@ -69,27 +101,39 @@ public sealed record TrainingOptions
     public double WeightDecay { get; init; }
     /// <summary>Keep probability of dropout for the fully connected layer(s); facenet default 1.0.</summary>
     public double KeepProbability { get; init; } = 1.0;
+    /// <summary>Random crops of the image size out of larger images (facenet <c>--random_crop</c>); off by default.</summary>
     public bool RandomCrop { get; init; }
+    /// <summary>Random horizontal flips (facenet <c>--random_flip</c>); off by default.</summary>
     public bool RandomFlip { get; init; }
+    /// <summary>Random rotations of -10 to 10 degrees (facenet <c>--random_rotate</c>); off by default.</summary>
     public bool RandomRotate { get; init; }
+    /// <summary><c>(x - 127.5) / 128</c> instead of per-image standardisation (facenet <c>--use_fixed_image_standardization</c>).</summary>
     public bool UseFixedImageStandardization { get; init; }
+    /// <summary>Weight of the center loss; facenet default 0.0 (off).</summary>
     public double CenterLossFactor { get; init; }
     /// <summary>facenet default 0.95.</summary>
     public double CenterLossAlfa { get; init; } = 0.95;
+    /// <summary>Weight of the prelogits norm loss; facenet default 0.0 (off).</summary>
     public double PrelogitsNormLossFactor { get; init; }
     /// <summary>facenet default 1.0.</summary>
     public double PrelogitsNormP { get; init; } = 1.0;
+    /// <summary>Share of each class's images held out for validation; facenet default 0.0 (none).</summary>
     public double ValidationSetSplitRatio { get; init; }
+    /// <summary>Classes whose training part has fewer images are left out of both parts; facenet default 0.</summary>
     public int MinNrofValImagesPerClass { get; init; }
     /// <summary>facenet default 5.</summary>
     public int ValidateEveryNEpochs { get; init; } = 5;
+    /// <summary>Folder of aligned LFW-style images evaluated after every epoch (facenet <c>--lfw_dir</c>); null: none.</summary>
     public string? LfwDir { get; init; }
+    /// <summary>The pairs file for <see cref="LfwDir"/> (facenet <c>--lfw_pairs</c>).</summary>
     public string? LfwPairs { get; init; }
     /// <summary>facenet default 10.</summary>
     public int LfwNrofFolds { get; init; } = 10;
     /// <summary>0 = squared Euclidean, 1 = cosine (facenet numbering).</summary>
     public int LfwDistanceMetric { get; init; }
+    /// <summary>Concatenate the mirrored image's embedding when evaluating the pairs (facenet <c>--lfw_use_flipped_images</c>).</summary>
     public bool LfwUseFlippedImages { get; init; }
+    /// <summary>Subtract the training folds' mean embedding when evaluating the pairs (facenet <c>--lfw_subtract_mean</c>).</summary>
     public bool LfwSubtractMean { get; init; }
     /// <summary>facenet default 100.</summary>
     public int LfwBatchSize { get; init; } = 100;
@@ -101,6 +145,7 @@ public sealed record TrainingOptions
     public string ModelsBaseDir { get; init; } = "~/models/facenet";
     /// <summary>Random seed; facenet default 666.</summary>
     public int Seed { get; init; } = 666;
+    /// <summary>Classification loss of softmax training; softmax by default. Not a facenet flag.</summary>
     public ClassifierLoss Loss { get; init; } = ClassifierLoss.Softmax;
     /// <summary>Start of the classifier weights; see <see cref="Runs.ClassifierInit"/>. Not a facenet flag.</summary>
     public ClassifierInit ClassifierInit { get; init; } = ClassifierInit.Auto;

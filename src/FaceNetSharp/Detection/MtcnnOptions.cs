@@ -42,8 +42,8 @@ public sealed record MtcnnOptions
     /// <summary>
     /// The largest P-Net run, in input pixels of a pyramid level: levels are scanned in horizontal bands of at most this
     /// many pixels (full rows), which bounds ONNX Runtime's working memory for one run (measured about 200 bytes per
-    /// input pixel: peak RSS of `facenet detect` on 40 Mpx was 580, 450 and 370 MB at 2^20, 2^19 and 2^18, at the same
-    /// speed). Results do not depend on it (each band re-reads 10 rows of the previous one). 2^18 by default.
+    /// input pixel: peak RSS of `facenet detect` on the 40-Mpx images of scripts/detection-memory.sh was 580, 450 and
+    /// 370 MB at 2^20, 2^19 and 2^18, at the same speed). Results do not depend on it (each band re-reads 10 rows of the previous one). 2^18 by default.
     /// </summary>
     internal int PNetBandPixels { get; init; } = 1 << 18;
 

@@ -108,9 +108,8 @@ public sealed class ImageFileEmbedder
         var info = _recognizer.Model;
         if (_options.Aligned)
         {
-            if (image.Width != info.InputSize || image.Height != info.InputSize)
-                return (new FileEmbedding(path, FileEmbeddingOutcome.WrongSize, null, 0, null,
-                    $"{path}: the chip is {image.Width}x{image.Height}; {info.Name} takes {info.InputSize}x{info.InputSize} chips aligned to the {info.Template} template"), null);
+            if (AlignedChips.SizeError(path, image, info) is { } wrongSize)
+                return (new FileEmbedding(path, FileEmbeddingOutcome.WrongSize, null, 0, null, wrongSize), null);
             return (new FileEmbedding(path, FileEmbeddingOutcome.Failed, null, 1, null, null), image);
         }
         var faces = _recognizer.Detect(image);

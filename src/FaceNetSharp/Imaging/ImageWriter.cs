@@ -20,7 +20,7 @@ public enum ImageFileFormat
 public static class ImageWriter
 {
     /// <summary>
-    /// zlib level for PNG: 1 (fastest). STACK.md measured Skia's default level (6) at 0.8 s for a 1080p PNG against
+    /// zlib level for PNG: 1 (fastest). ../shared/docs/STACK.md measured Skia's default level (6) at 0.8 s for a 1080p PNG against
     /// 0.15 s for a fast level; chips and debug images do not need the few percent of size the slow level saves.
     /// </summary>
     internal const int PngZlibLevel = 1;

@@ -10,9 +10,10 @@ public enum FaceInput
     Detect,
 
     /// <summary>
-    /// Each file is already one aligned face chip (e.g. the output of <c>facenet align --mode similarity</c>): it is
-    /// embedded as it is, resized to the embedder's input size when its size differs (pixel-area resampling of the
-    /// whole image, aspect ratio not kept). No detection runs.
+    /// Each file is already one aligned face chip at the embedder's input size, on its template (e.g. the output of
+    /// <c>facenet align --mode similarity</c>): it is embedded as it is, no detection runs. A file of another size
+    /// is <see cref="PhotoOutcome.Failed"/> with an error giving both sizes, as <see cref="Embedding.ImageFileEmbedder"/>
+    /// answers it: resizing would embed a face off the model's template without a word.
     /// </summary>
     Aligned,
 }
@@ -24,7 +25,10 @@ public enum PhotoOutcome
     Embedded,
     /// <summary>The image loaded but MTCNN found no face in it.</summary>
     NoFace,
-    /// <summary>The file could not be read as an image (see <see cref="PhotoFaces.Error"/>).</summary>
+    /// <summary>
+    /// The file could not be read as an image, or, as an aligned chip, is not the embedder's input size (see
+    /// <see cref="PhotoFaces.Error"/>).
+    /// </summary>
     Failed,
 }
 
@@ -74,8 +78,9 @@ public static class PhotoEmbedding
 
         if (input == FaceInput.Aligned)
         {
-            var chip = AsChip(image, recognizer.Model.InputSize);
-            return new PhotoFaces(path, PhotoOutcome.Embedded, [new PhotoFace(0, null, chip, recognizer.EmbedAligned([chip])[0])], null);
+            if (Embedding.AlignedChips.SizeError(path, image, recognizer.Model) is { } wrongSize)
+                return new PhotoFaces(path, PhotoOutcome.Failed, [], wrongSize);
+            return new PhotoFaces(path, PhotoOutcome.Embedded, [new PhotoFace(0, null, image, recognizer.EmbedAligned([image])[0])], null);
         }
 
         var detected = recognizer.Detect(image);
@@ -104,8 +109,4 @@ public static class PhotoEmbedding
         });
         return results;
     }
-
-    /// <summary>The image itself when it is <paramref name="size"/> square, else the whole image resized to it (pixel area).</summary>
-    public static RgbImage AsChip(RgbImage image, int size) =>
-        image.Width == size && image.Height == size ? image : ImageResize.Resize(image, PixelRect.Of(image), size, size, ResizeKernel.Area);
 }
