@@ -143,6 +143,8 @@ internal static class CliApp
                 if (RepairHint(m) is { } hint) console.MarkupLineInterpolated($"{hint}");
                 break;
             case ImageLoadException or IOException or UnauthorizedAccessException or ArgumentException or InvalidDataException
+                // an execution provider the installed ONNX Runtime lacks (InferenceOptions): the message says what to install
+                or NotSupportedException
                 // files that name themselves and the line: pairs files, training data folders, learning-rate schedules
                 or FaceNetSharp.Evaluation.LfwPairsFormatException:
             case var _ when OneLineErrors?.Invoke(e) == true:

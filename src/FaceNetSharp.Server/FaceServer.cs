@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
+using FaceNetSharp.AspNetCore;
 using FaceNetSharp.Recognition;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -12,8 +13,10 @@ using Microsoft.Extensions.Hosting;
 namespace FaceNetSharp.Server;
 
 /// <summary>
-/// The HTTP front end: JSON endpoints under <c>/v1</c>, <c>/health</c>, the OpenAPI document at
-/// <c>/openapi/v1.json</c> and the web page at <c>/</c>, on Kestrel.
+/// The HTTP front end of <c>facenet serve</c>: the JSON endpoints under <c>/v1</c> (FaceNetSharp.AspNetCore's
+/// <see cref="FaceNetServiceCollectionExtensions.AddFaceNet"/> and <see cref="FaceNetEndpointRouteBuilderExtensions.MapFaceNetApi"/>),
+/// <c>/health</c>, the OpenAPI document at <c>/openapi/v1.json</c> and the web page at <c>/</c>, on Kestrel, behind
+/// the API key and the Host and Origin checks (<see cref="RequestGuards"/>).
 /// <code>
 /// await using var server = FaceServer.Open(new ServerOptions { GalleryPath = "people.db" });
 /// await server.StartAsync();
@@ -29,18 +32,16 @@ public sealed class FaceServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly IDisposable[] _owned;
 
-    private FaceServer(WebApplication app, FaceService service, MemoryTrimmer? trimmer, IDisposable[] owned)
+    private FaceServer(WebApplication app, IDisposable[] owned)
     {
-        Trimmer = trimmer;
         _app = app;
-        Service = service;
         _owned = owned;
     }
 
-    internal FaceService Service { get; }
+    internal FaceService Service => _app.Services.GetRequiredService<FaceService>();
 
-    /// <summary>What gives memory back when the server goes idle; null when FACENETSHARP_SERVER_TRIM=off.</summary>
-    internal MemoryTrimmer? Trimmer { get; }
+    /// <summary>What gives memory back when the server goes idle; null when FACENETSHARP_SERVER_TRIM=off, or before the start.</summary>
+    internal MemoryTrimmer? Trimmer => _app.Services.GetRequiredService<FaceNetStartup>().Trimmer;
 
     /// <summary>
     /// Opens the models (installing missing default models), the gallery, and builds the server; both are disposed
@@ -72,29 +73,16 @@ public sealed class FaceServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Opens the recognizer the way the server wants it: every ONNX run on one thread (MTCNN's default, and here
-    /// also the embedder's), because the server's parallelism comes from concurrent requests (one per core, see
-    /// <see cref="ServerOptions.MaxConcurrency"/>); an embedder that also used every core would oversubscribe them.
+    /// Opens the recognizer the way the server wants it: <see cref="FaceNetOptions.ServerInference"/> for both
+    /// networks (one thread inside each run, since the server's parallelism comes from concurrent requests; no CPU
+    /// memory arena, so that the memory of a large request goes back), after limiting glibc's malloc arenas
+    /// process-wide (<see cref="MemoryTrimmer.ConfigureAllocator"/>).
     /// </summary>
-    /// <remarks>
-    /// Process-wide, it also limits glibc's malloc arenas (<see cref="MemoryTrimmer.ConfigureAllocator"/>).
-    /// The sessions are opened without ONNX Runtime's CPU memory arena: an arena keeps the most memory a session ever
-    /// needed (gigabytes after one 40-Mpx image) for the life of the process, where without it the memory of a
-    /// request goes back when it ends (scripts/server-memory.sh measures both; see the server README).
-    /// </remarks>
     public static FaceRecognizer OpenRecognizer(string model = "mobilefacenet", string? modelsDirectory = null, IProgress<string>? log = null)
     {
         MemoryTrimmer.ConfigureAllocator(); // before the sessions' threads allocate
-        bool arena = Models.OnnxSessions.CpuMemoryArena;
-        Models.OnnxSessions.CpuMemoryArena = false;
-        try
-        {
-            return FaceRecognizer.Open(model, modelsDirectory, embedding: new Embedding.EmbedderOptions { IntraOpThreads = 1 }, log: log);
-        }
-        finally
-        {
-            Models.OnnxSessions.CpuMemoryArena = arena;
-        }
+        var defaults = new FaceNetOptions();
+        return FaceRecognizer.Open(model, modelsDirectory, defaults.Detection, defaults.Embedding, log);
     }
 
     /// <summary>
@@ -114,10 +102,14 @@ public sealed class FaceServer : IAsyncDisposable
         if (gallery.ModelId != recognizer.Model.Name || gallery.Dimensions != recognizer.Model.Dimensions)
             throw new EmbeddingModelMismatchException(gallery.FilePath, gallery.ModelId, gallery.Dimensions,
                 recognizer.Model.Name, recognizer.Model.Dimensions);
+        // Out of range limits are refused here, naming the setting, rather than when the server starts.
+        new FaceNetOptions
+        {
+            MaxPixels = options.MaxPixels, MaxPixelsInFlight = options.MaxPixelsInFlight, MaxConcurrency = options.MaxConcurrency,
+            QueueTimeout = options.QueueTimeout, IdentifyFpir = options.IdentifyFpir,
+        }.Validate();
 
         var guards = new RequestGuards(options);
-        var gate = new InferenceGate(options.MaxConcurrency, options.QueueTimeout, options.MaxPixelsInFlight);
-        var service = new FaceService(recognizer, gallery, gate, options);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -129,9 +121,19 @@ public sealed class FaceServer : IAsyncDisposable
         // The form reader's own limit must not trip before Kestrel's (which answers 413 with a clear message).
         builder.Services.Configure<FormOptions>(f => f.MultipartBodyLengthLimit = Math.Max(f.MultipartBodyLengthLimit, options.MaxRequestBytes + 1));
         builder.Logging.SetMinimumLevel(options.MinimumLogLevel);
-        builder.Services.AddSingleton(service);
+        // The recognizer and gallery are the caller's (registered as instances, the container does not dispose them).
+        builder.Services.AddSingleton(recognizer);
+        builder.Services.AddSingleton(gallery);
+        builder.Services.AddFaceNet(o =>
+        {
+            o.GalleryPath = gallery.FilePath;
+            o.MaxPixels = options.MaxPixels;
+            o.MaxPixelsInFlight = options.MaxPixelsInFlight;
+            o.MaxConcurrency = options.MaxConcurrency;
+            o.QueueTimeout = options.QueueTimeout;
+            o.IdentifyFpir = options.IdentifyFpir;
+        });
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = DescribeRoutingProblem);
-        builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         // Pages of the allowed origins read the answers (RequestGuards lets their POST/DELETE through); the API key
         // travels in a header, so they may send it; no cookies are involved.
         if (guards.AllowedOrigins.Count > 0)
@@ -161,16 +163,12 @@ public sealed class FaceServer : IAsyncDisposable
         app.UseStaticFiles(new StaticFileOptions { FileProvider = page });
 
         app.MapOpenApi();
-        app.MapGet("/health", (FaceService s) => new HealthResponse("ok", s.Recognizer.Model.Name, s.Recognizer.Model.Dimensions,
-                s.MetricName, s.Recognizer.Model.Threshold, s.Gate.MaxConcurrency, s.Options.MaxRequestBytes, s.Options.MaxPixels, s.Gate.PixelBudget,
-                s.Options.ApiKey is not null))
+        app.MapGet("/health", (FaceRecognizer recognizer, InferenceGate gate) => new HealthResponse("ok", recognizer.Model.Name,
+                recognizer.Model.Dimensions, EmbeddingMetrics.Name(recognizer.Model.Metric), recognizer.Model.Threshold,
+                gate.MaxConcurrency, options.MaxRequestBytes, options.MaxPixels, gate.PixelBudget, options.ApiKey is not null))
             .WithName("Health").WithSummary("Liveness and the server's model and limits (no API key needed)");
-        // Uploads are authorised by the API key header (when set), not by cookies, so antiforgery tokens add nothing.
-        FaceApi.Map(app.MapGroup("/v1").DisableAntiforgery());
-
-        // FACENETSHARP_SERVER_TRIM=off leaves the trim out, to measure what it does (scripts/server-memory.sh).
-        var trimmer = Environment.GetEnvironmentVariable("FACENETSHARP_SERVER_TRIM") == "off" ? null : new MemoryTrimmer(gate);
-        return new FaceServer(app, service, trimmer, [.. trimmer is null ? Array.Empty<IDisposable>() : [trimmer], gate, .. owned]);
+        app.MapFaceNetApi("/v1");
+        return new FaceServer(app, owned);
     }
 
     /// <summary>
@@ -228,6 +226,7 @@ public sealed class FaceServer : IAsyncDisposable
     /// <summary>Stops listening; requests in flight finish first.</summary>
     public Task StopAsync(CancellationToken cancel = default) => _app.StopAsync(cancel);
 
+    /// <summary>Stops the server and disposes it, then the recognizer and gallery it opened (not those it was given).</summary>
     public async ValueTask DisposeAsync()
     {
         await _app.DisposeAsync();

@@ -31,7 +31,7 @@ public sealed record ServerOptions
     /// few phone photos beside it, or two dozen 2-Mpx photos. Measured by scripts/server-memory.sh: see the server
     /// README for the memory this lets the process reach.
     /// </summary>
-    public const long DefaultMaxPixelsInFlight = 48_000_000;
+    public const long DefaultMaxPixelsInFlight = AspNetCore.FaceNetOptions.DefaultMaxPixelsInFlight;
 
     /// <summary>
     /// The most pixels (decoded width x height, read from the image headers before decoding) the requests admitted
@@ -76,7 +76,4 @@ public sealed record ServerOptions
     /// unless a request gives its own <c>fpir</c> (<see cref="Recognition.IdentificationThreshold"/>).
     /// </summary>
     public double IdentifyFpir { get; init; } = Recognition.IdentificationThreshold.DefaultFpir;
-
-    /// <summary>The largest number of matches <c>/v1/identify</c> returns per face.</summary>
-    public const int MaxTop = 100;
 }

@@ -17,19 +17,41 @@ public sealed record FaceEmbedding(DetectedFace Face, float[] Vector);
 /// var b = faces.EmbedLargestFace(ImageLoader.Load("b.jpg"));
 /// bool same = a is not null &amp;&amp; b is not null &amp;&amp; faces.IsSamePerson(a.Vector, b.Vector);
 /// </code>
-/// Thread-safe: one instance can serve concurrent calls.
+/// Or composed from any detector and embedder (the recognizer disposes them unless <c>leaveOpen</c>):
+/// <code>
+/// var detector = new MtcnnDetector("pnet.onnx", "rnet.onnx", "onet.onnx");
+/// var embedder = new OnnxFaceEmbedder("mobilefacenet.onnx", Embedders.MobileFaceNet);
+/// using var faces = new FaceRecognizer(detector, embedder);
+/// </code>
+/// Thread-safe: one instance can serve concurrent calls (when its detector and embedder are, as FaceNetSharp's are).
 /// </summary>
 public sealed class FaceRecognizer : IDisposable
 {
-    private readonly MtcnnDetector _detector;
-    private readonly OnnxFaceEmbedder _embedder;
+    private readonly IFaceDetector _detector;
+    private readonly IFaceEmbedder _embedder;
     private readonly FaceAligner _aligner;
+    private readonly bool _leaveOpen;
 
-    private FaceRecognizer(MtcnnDetector detector, OnnxFaceEmbedder embedder)
+    /// <summary>
+    /// Composes the pipeline from a detector (faces with the five landmarks) and an embedder (its
+    /// <see cref="EmbedderInfo"/> says the chip size, the alignment template, the metric and the threshold).
+    /// </summary>
+    /// <param name="detector">Finds the faces and their landmarks, e.g. an <see cref="MtcnnDetector"/>.</param>
+    /// <param name="embedder">Embeds the aligned chips, e.g. an <see cref="OnnxFaceEmbedder"/>.</param>
+    /// <param name="leaveOpen">
+    /// False (the default): <see cref="Dispose"/> also disposes the detector and the embedder (those that are
+    /// <see cref="IDisposable"/>). True: the caller keeps them, e.g. to share them between recognizers.
+    /// </param>
+    public FaceRecognizer(IFaceDetector detector, IFaceEmbedder embedder, bool leaveOpen = false)
     {
+        ArgumentNullException.ThrowIfNull(detector);
+        ArgumentNullException.ThrowIfNull(embedder);
+        var info = embedder.Info ?? throw new ArgumentException("the embedder has no Info", nameof(embedder));
+        if (info.InputSize < 1) throw new ArgumentException($"the embedder's input size is {info.InputSize}", nameof(embedder));
         _detector = detector;
         _embedder = embedder;
-        _aligner = new FaceAligner(new FaceAlignerOptions { Mode = AlignmentMode.Similarity, Template = embedder.Info.Template, ImageSize = embedder.Info.InputSize });
+        _leaveOpen = leaveOpen;
+        _aligner = new FaceAligner(new FaceAlignerOptions { Mode = AlignmentMode.Similarity, Template = info.Template, ImageSize = info.InputSize });
     }
 
     /// <summary>
@@ -58,6 +80,9 @@ public sealed class FaceRecognizer : IDisposable
 
     /// <summary>The detector.</summary>
     public IFaceDetector Detector => _detector;
+
+    /// <summary>The embedder.</summary>
+    public IFaceEmbedder Embedder => _embedder;
 
     /// <summary>Faces in the image, highest score first.</summary>
     public IReadOnlyList<DetectedFace> Detect(RgbImage image) => _detector.Detect(image);
@@ -97,9 +122,11 @@ public sealed class FaceRecognizer : IDisposable
     /// <summary>True when the distance is below the model's threshold.</summary>
     public bool IsSamePerson(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => Distance(a, b) < _embedder.Info.Threshold;
 
+    /// <summary>Disposes the detector and the embedder, unless the recognizer was made with <c>leaveOpen</c>.</summary>
     public void Dispose()
     {
-        _embedder.Dispose();
-        _detector.Dispose();
+        if (_leaveOpen) return;
+        (_embedder as IDisposable)?.Dispose();
+        (_detector as IDisposable)?.Dispose();
     }
 }

@@ -71,7 +71,7 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
     {
         _options = options ?? new MtcnnOptions();
         _options.Validate();
-        using var so = OnnxSessions.CreateOptions(_options.IntraOpThreads);
+        using var so = OnnxSessions.CreateOptions(_options.Inference, MtcnnOptions.DefaultIntraOpThreads);
         _pnet = pnet(so);
         try
         {

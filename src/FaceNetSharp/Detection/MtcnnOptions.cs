@@ -17,8 +17,18 @@ public sealed record MtcnnOptions
     /// <summary>Ratio between neighbouring pyramid levels (facenet: 0.709, about 1/sqrt(2)).</summary>
     public double ScaleFactor { get; init; } = 0.709;
 
-    /// <summary>Threads ONNX Runtime may use inside one network run (intra-op). 0 lets ONNX Runtime choose.</summary>
-    public int IntraOpThreads { get; init; } = 1;
+    /// <summary>
+    /// How ONNX Runtime runs the three networks: execution provider, threads, memory arena. Its intra-op threads
+    /// default to 1 here (<see cref="DefaultIntraOpThreads"/>).
+    /// </summary>
+    public InferenceOptions Inference { get; init; } = new();
+
+    /// <summary>
+    /// MTCNN's intra-op threads when <see cref="Inference"/> leaves them open: 1. Its networks are small, and one image
+    /// runs many of them (a P-Net per pyramid level), so threads inside a run cost more than they give; callers
+    /// parallelise over images instead.
+    /// </summary>
+    public const int DefaultIntraOpThreads = 1;
 
     /// <summary>Largest number of crops sent to R-Net or O-Net in one batch (bounds memory on crowded photos).</summary>
     public int MaxBatch { get; init; } = 256;

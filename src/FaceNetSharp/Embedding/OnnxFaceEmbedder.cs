@@ -17,8 +17,11 @@ public sealed record EmbedderOptions
     /// </summary>
     public int BatchSize { get; init; } = 16;
 
-    /// <summary>Threads ONNX Runtime may use inside one run.</summary>
-    public int IntraOpThreads { get; init; } = Environment.ProcessorCount;
+    /// <summary>
+    /// How ONNX Runtime runs the network: execution provider, threads, memory arena. Its intra-op threads default to
+    /// every core here (one batch of chips is one large run).
+    /// </summary>
+    public InferenceOptions Inference { get; init; } = new();
 }
 
 /// <summary>
@@ -59,7 +62,7 @@ public sealed class OnnxFaceEmbedder : IFaceEmbedder, IDisposable
         _path = label;
         string onnxPath = label;
         if (_options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), "BatchSize must be at least 1");
-        using var so = OnnxSessions.CreateOptions(_options.IntraOpThreads);
+        using var so = OnnxSessions.CreateOptions(_options.Inference, Environment.ProcessorCount);
         _session = open(so);
         try
         {

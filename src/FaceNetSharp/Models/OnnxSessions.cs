@@ -9,34 +9,79 @@ internal static class OnnxSessions
     public static RunOptions DefaultRun { get; } = new();
 
     /// <summary>
-    /// Whether sessions opened from now on keep ONNX Runtime's CPU memory arena (and memory patterns). The arena
-    /// keeps the most a session ever needed for the rest of its life; a long-lived process that sees the odd large
-    /// image (the server) turns it off so that memory goes back after the request. Process-wide.
-    /// <c>FACENETSHARP_ORT_ARENA=on|off</c> overrides it, to measure what the arena does (scripts/server-memory.sh).
+    /// Sequential execution, all graph optimisations, one inter-op thread and the CPU provider (STACK.md: the settings
+    /// of the measured ONNX Runtime figures), with <paramref name="intraOpThreads"/> threads inside a run.
     /// </summary>
-    public static bool CpuMemoryArena { get; set; } = true;
+    public static SessionOptions CreateOptions(int intraOpThreads) =>
+        CreateOptions(new InferenceOptions { ExecutionProvider = InferenceOptions.Cpu, IntraOpThreads = intraOpThreads }, intraOpThreads);
 
     /// <summary>
-    /// Sequential execution, all graph optimisations, one inter-op thread (STACK.md: the settings of the measured
-    /// ONNX Runtime figures). Set <c>FACENETSHARP_EXECUTION_PROVIDER=cuda</c> to use the CUDA provider where the
-    /// ONNX Runtime package in use has it (the default CPU package does not).
+    /// The session options <paramref name="inference"/> asks for: all graph optimisations; sequential execution
+    /// unless more than one inter-op thread is asked; <paramref name="defaultIntraOpThreads"/> (the component's
+    /// default) when it leaves intra-op threads open; its execution provider appended by name.
     /// </summary>
-    public static SessionOptions CreateOptions(int intraOpThreads)
+    /// <exception cref="NotSupportedException">The ONNX Runtime loaded here lacks the provider (the message names the ones it has).</exception>
+    public static SessionOptions CreateOptions(InferenceOptions inference, int defaultIntraOpThreads)
     {
-        bool arena = CpuMemoryArena;
+        ArgumentNullException.ThrowIfNull(inference);
+        int intra = inference.IntraOpThreads ?? defaultIntraOpThreads;
+        ArgumentOutOfRangeException.ThrowIfNegative(intra, nameof(InferenceOptions.IntraOpThreads));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(inference.InterOpThreads, nameof(InferenceOptions.InterOpThreads));
+        bool arena = inference.CpuMemoryArena;
         if (Environment.GetEnvironmentVariable("FACENETSHARP_ORT_ARENA") is { } env) arena = env != "off";
         var so = NativeRuntime(() => new SessionOptions
         {
-            IntraOpNumThreads = intraOpThreads,
-            InterOpNumThreads = 1,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            IntraOpNumThreads = intra,
+            InterOpNumThreads = inference.InterOpThreads,
+            ExecutionMode = inference.InterOpThreads > 1 ? ExecutionMode.ORT_PARALLEL : ExecutionMode.ORT_SEQUENTIAL,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             EnableCpuMemArena = arena,
             EnableMemoryPattern = arena,
         });
-        if (string.Equals(Environment.GetEnvironmentVariable("FACENETSHARP_EXECUTION_PROVIDER"), "cuda", StringComparison.OrdinalIgnoreCase))
-            so.AppendExecutionProvider_CUDA();
+        try
+        {
+            AppendProvider(so, inference);
+        }
+        catch
+        {
+            so.Dispose();
+            throw;
+        }
         return so;
+    }
+
+    /// <summary>
+    /// Appends the provider <see cref="InferenceOptions.ExecutionProvider"/> names (nothing for the CPU, ONNX
+    /// Runtime's fallback anyway), after checking that the loaded ONNX Runtime has it: a CPU-only package would
+    /// otherwise fail with a bare native error, or not at all.
+    /// </summary>
+    private static void AppendProvider(SessionOptions so, InferenceOptions inference)
+    {
+        string name = inference.ExecutionProvider?.Trim() ?? "";
+        if (name.Length == 0 || name.Equals(InferenceOptions.Cpu, StringComparison.OrdinalIgnoreCase)) return;
+        // ONNX Runtime's names: CUDAExecutionProvider, OpenVINOExecutionProvider, ...
+        string full = name.EndsWith("ExecutionProvider", StringComparison.OrdinalIgnoreCase) ? name : name + "ExecutionProvider";
+        var available = OrtEnv.Instance().GetAvailableProviders();
+        if (!available.Contains(full, StringComparer.OrdinalIgnoreCase))
+            throw new NotSupportedException(
+                $"execution provider '{name}' is not in the ONNX Runtime loaded here ({typeof(SessionOptions).Assembly.GetName().Version}), " +
+                $"which has {string.Join(", ", available)}. " +
+                (name.Equals(InferenceOptions.Cuda, StringComparison.OrdinalIgnoreCase)
+                    ? "For CUDA, reference the Microsoft.ML.OnnxRuntime.Gpu package (or .Gpu.Linux / .Gpu.Windows) in place of Microsoft.ML.OnnxRuntime, with CUDA and cuDNN installed; "
+                    : "Reference the ONNX Runtime package built with it; ") +
+                $"or ask for '{InferenceOptions.Cpu}' ({InferenceOptions.ExecutionProviderVariable} or InferenceOptions.ExecutionProvider).");
+        try
+        {
+            if (name.Equals(InferenceOptions.Cuda, StringComparison.OrdinalIgnoreCase))
+                so.AppendExecutionProvider_CUDA(inference.DeviceId);
+            else
+                so.AppendExecutionProvider(name, inference.ProviderOptions?.ToDictionary() ?? []);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            // The package has the provider but it cannot start here (e.g. no GPU, or CUDA/cuDNN libraries missing).
+            throw new NotSupportedException($"execution provider '{name}' could not be started: {e.Message}", e);
+        }
     }
 
     /// <summary>

@@ -5,16 +5,31 @@ using FaceNetSharp.Imaging;
 using FaceNetSharp.Recognition;
 using Microsoft.AspNetCore.Mvc;
 
-namespace FaceNetSharp.Server;
+namespace FaceNetSharp.AspNetCore;
 
-/// <summary>What the endpoints share: the recognizer, the gallery, the gate and the limits (one per server).</summary>
-internal sealed class FaceService(FaceRecognizer recognizer, FaceGallery gallery, InferenceGate gate, ServerOptions options)
+/// <summary>
+/// What the endpoints share: the recognizer, the gallery, the gate and the limits (one per application, a singleton
+/// of <see cref="FaceNetServiceCollectionExtensions.AddFaceNet"/>).
+/// </summary>
+internal sealed class FaceService
 {
-    public FaceRecognizer Recognizer { get; } = recognizer;
-    public FaceGallery Gallery { get; } = gallery;
-    public InferenceGate Gate { get; } = gate;
-    public ServerOptions Options { get; } = options;
-    public ImageLoadOptions ImageOptions { get; } = new() { MaxPixels = options.MaxPixels };
+    public FaceService(FaceRecognizer recognizer, FaceGallery gallery, InferenceGate gate, FaceNetOptions options)
+    {
+        if (gallery.ModelId != recognizer.Model.Name || gallery.Dimensions != recognizer.Model.Dimensions)
+            throw new EmbeddingModelMismatchException(gallery.FilePath, gallery.ModelId, gallery.Dimensions,
+                recognizer.Model.Name, recognizer.Model.Dimensions);
+        Recognizer = recognizer;
+        Gallery = gallery;
+        Gate = gate;
+        Options = options;
+        ImageOptions = new() { MaxPixels = options.MaxPixels };
+    }
+
+    public FaceRecognizer Recognizer { get; }
+    public FaceGallery Gallery { get; }
+    public InferenceGate Gate { get; }
+    public FaceNetOptions Options { get; }
+    public ImageLoadOptions ImageOptions { get; }
 
     public string MetricName => EmbeddingMetrics.Name(Recognizer.Model.Metric);
 
@@ -52,6 +67,9 @@ internal static class FaceApi
 
     public static void Map(RouteGroupBuilder v1)
     {
+        // Uploads are read from the request by the handlers (not bound from the form), so antiforgery has nothing to
+        // check; failures a caller can fix become problem details here, whatever middleware the application has.
+        v1.DisableAntiforgery().AddEndpointFilter(ApiProblems.FilterAsync);
         v1.MapPost("/detect", DetectAsync)
             .WithName("Detect").WithSummary("Faces of an image (MTCNN): boxes, scores, landmarks")
             .Accepts<ImageForm>(Multipart).Produces<DetectResponse>().WithImageProblems();
@@ -172,11 +190,11 @@ internal static class FaceApi
     private static int ParseTop(string? text)
     {
         if (string.IsNullOrWhiteSpace(text)) return 3;
-        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int top) || top < 1 || top > ServerOptions.MaxTop)
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int top) || top < 1 || top > FaceNetOptions.MaxTop)
         {
             // Echo a short excerpt only: the field may be megabytes long.
             string got = text.Length <= 20 ? $"'{text}'" : $"'{text[..20]}…' ({text.Length:N0} characters)";
-            throw ApiProblemException.BadRequest($"'top' must be a whole number from 1 to {ServerOptions.MaxTop}; got {got}.");
+            throw ApiProblemException.BadRequest($"'top' must be a whole number from 1 to {FaceNetOptions.MaxTop}; got {got}.");
         }
         return top;
     }

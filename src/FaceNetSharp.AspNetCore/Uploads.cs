@@ -1,6 +1,6 @@
 using FaceNetSharp.Imaging;
 
-namespace FaceNetSharp.Server;
+namespace FaceNetSharp.AspNetCore;
 
 /// <summary>One uploaded image, read into memory (still encoded) with the label error messages use.</summary>
 internal sealed record Upload(string Label, byte[] Bytes)

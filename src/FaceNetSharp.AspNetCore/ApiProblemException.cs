@@ -1,8 +1,8 @@
-namespace FaceNetSharp.Server;
+namespace FaceNetSharp.AspNetCore;
 
 /// <summary>
 /// A request the API refuses, with the HTTP status and a message for the caller; turned into
-/// <c>application/problem+json</c> by <see cref="ProblemExceptionHandler"/>.
+/// <c>application/problem+json</c> by <see cref="ApiProblems"/>.
 /// </summary>
 internal sealed class ApiProblemException(int status, string title, string detail) : Exception(detail)
 {

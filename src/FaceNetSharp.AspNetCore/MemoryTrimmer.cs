@@ -1,7 +1,7 @@
 using System.Runtime;
 using System.Runtime.InteropServices;
 
-namespace FaceNetSharp.Server;
+namespace FaceNetSharp.AspNetCore;
 
 /// <summary>
 /// Gives memory back to the system once the server goes idle after work: without this, the process keeps what its
@@ -38,6 +38,9 @@ internal sealed class MemoryTrimmer : IDisposable
         _busyTimer = new Timer(_ => TrimNativeIfBusy(), null, BusyTrimPeriod, BusyTrimPeriod);
         gate.Idle += OnIdle;
     }
+
+    /// <summary>False when <c>FACENETSHARP_SERVER_TRIM=off</c> leaves the trimmer out (to measure what it does, scripts/server-memory.sh).</summary>
+    public static bool Enabled => Environment.GetEnvironmentVariable("FACENETSHARP_SERVER_TRIM") != "off";
 
     /// <summary>How many trims ran (for tests and logs).</summary>
     public long Trims => Interlocked.Read(ref _trims);
@@ -76,7 +79,7 @@ internal sealed class MemoryTrimmer : IDisposable
     // glibc's mallopt parameter number M_ARENA_MAX (malloc.h).
     private const int ArenaMaxParam = -8;
     // At most two malloc arenas, as MALLOC_ARENA_MAX=2 would. glibc's default is 8 per core, and memory freed in one
-    // arena serves no other: with ONNX Runtime allocating its per-run buffers (no memory arena, see OpenRecognizer)
+    // arena serves no other: with ONNX Runtime allocating its per-run buffers (no memory arena, see FaceNetOptions.ServerInference)
     // on whichever pool thread runs the request, the arenas each kept their own high-water mark. Measured with
     // scripts/server-memory.sh photos (56 requests, 8 clients, 2 cores, 2026-11-30): peak RSS 1.42 GB with the
     // default, 0.97 GB with two arenas; a fixed 1 MiB mmap threshold (mallopt M_MMAP_THRESHOLD) kept it at 0.49 GB

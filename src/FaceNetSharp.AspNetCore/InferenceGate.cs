@@ -1,15 +1,18 @@
 using System.Diagnostics;
 
-namespace FaceNetSharp.Server;
+namespace FaceNetSharp.AspNetCore;
 
 /// <summary>
 /// Admission of decode + inference jobs, by two budgets: slots (how many jobs run at once; ONNX Runtime already
 /// uses threads inside a run, so more jobs than cores only add latency and memory) and pixels in flight (the decoded
 /// size of the images being worked on, from their headers: the memory a job takes grows with its pixels, so this
 /// budget bounds the memory of concurrent large images where the slot count cannot). A request that cannot get both
-/// within the queue timeout is refused (503) instead of waiting without bound. Thread-safe.
+/// within the queue timeout is refused (503) instead of waiting without bound. Thread-safe. One per application:
+/// <see cref="FaceNetServiceCollectionExtensions.AddFaceNet"/> registers it as a singleton, from
+/// <see cref="FaceNetOptions.MaxConcurrency"/>, <see cref="FaceNetOptions.QueueTimeout"/> and
+/// <see cref="FaceNetOptions.MaxPixelsInFlight"/>; an application's own endpoints may run their work in it too.
 /// </summary>
-internal sealed class InferenceGate : IDisposable
+public sealed class InferenceGate : IDisposable
 {
     private readonly SemaphoreSlim _slots;
     private readonly TimeSpan _queueTimeout;
@@ -19,6 +22,10 @@ internal sealed class InferenceGate : IDisposable
     private TaskCompletionSource _pixelsReleased = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _rejected;
 
+    /// <summary>A gate of <paramref name="maxConcurrency"/> slots and <paramref name="pixelBudget"/> pixels in flight.</summary>
+    /// <param name="maxConcurrency">How many jobs run at once.</param>
+    /// <param name="queueTimeout">How long a job may wait for a slot and its pixels before it is refused.</param>
+    /// <param name="pixelBudget">The most pixels the jobs admitted at once may hold.</param>
     public InferenceGate(int maxConcurrency, TimeSpan queueTimeout, long pixelBudget = long.MaxValue)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxConcurrency);
@@ -30,6 +37,7 @@ internal sealed class InferenceGate : IDisposable
         _slots = new SemaphoreSlim(maxConcurrency, maxConcurrency);
     }
 
+    /// <summary>How many jobs run at once.</summary>
     public int MaxConcurrency { get; }
 
     /// <summary>The most pixels (width x height, summed over the jobs running or admitted) in flight at once.</summary>
@@ -141,8 +149,9 @@ internal sealed class InferenceGate : IDisposable
     /// <summary>Gives back a slot taken with <see cref="TryTakeAsync"/>.</summary>
     internal void Give() => _slots.Release();
 
+    /// <summary>Releases the slots' semaphore.</summary>
     public void Dispose() => _slots.Dispose();
 }
 
 /// <summary>No slot, or not enough of the pixel budget, came free within the queue timeout (answered 503 with Retry-After).</summary>
-internal sealed class ServerBusyException(string message) : Exception(message);
+public sealed class ServerBusyException(string message) : Exception(message);

@@ -1,17 +1,31 @@
 using FaceNetSharp.Imaging;
-using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 
-namespace FaceNetSharp.Server;
+namespace FaceNetSharp.AspNetCore;
 
 /// <summary>
 /// Turns the failures a caller can fix (bad upload, body too large, no face, busy server) into
-/// <c>application/problem+json</c> with a message saying what was wrong. Anything else is left to the default
-/// handler (500 without details).
+/// <c>application/problem+json</c> with a message saying what was wrong: an endpoint filter on the API's group, so
+/// that the answers do not depend on the host's middleware. Anything else is left to the host (500).
 /// </summary>
-internal sealed class ProblemExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+internal static class ApiProblems
 {
-    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    /// <summary>The endpoint filter: runs the handler, and answers the failures <see cref="Describe"/> knows.</summary>
+    public static async ValueTask<object?> FilterAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        try
+        {
+            return await next(context);
+        }
+        catch (Exception e) when (Describe(e) is { } problem)
+        {
+            if (problem.Status == StatusCodes.Status503ServiceUnavailable) context.HttpContext.Response.Headers.RetryAfter = "1";
+            return Results.Problem(problem);
+        }
+    }
+
+    /// <summary>The problem details of a failure the caller can fix; null for anything else.</summary>
+    public static ProblemDetails? Describe(Exception exception)
     {
         var (status, title, detail) = exception switch
         {
@@ -28,15 +42,6 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problems) :
             ServerBusyException e => (StatusCodes.Status503ServiceUnavailable, "Server busy", e.Message),
             _ => (0, "", ""),
         };
-        if (status == 0) return false;
-
-        if (status == StatusCodes.Status503ServiceUnavailable) context.Response.Headers.RetryAfter = "1";
-        context.Response.StatusCode = status;
-        return await problems.TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            Exception = exception,
-            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
-        });
+        return status == 0 ? null : new ProblemDetails { Status = status, Title = title, Detail = detail };
     }
 }

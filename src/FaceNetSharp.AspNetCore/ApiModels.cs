@@ -1,7 +1,7 @@
 using FaceNetSharp.Detection;
 using FaceNetSharp.Recognition;
 
-namespace FaceNetSharp.Server;
+namespace FaceNetSharp.AspNetCore;
 
 // The JSON shapes of the API (camelCase on the wire). Coordinates are pixels of the decoded, upright image
 // (EXIF orientation applied), as MTCNN reports them: they may fall slightly outside the image.
