@@ -10,6 +10,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
     ["embed"] = EmbedBenchmark.Run,
     ["gallery"] = GalleryBenchmark.Run,
     ["operating-points"] = OperatingPointsBenchmark.Run,
+    ["int8"] = Int8Benchmark.Run,
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
@@ -21,6 +22,7 @@ if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
     Console.Error.WriteLine("  mtcnn-golden [Area|PilBox] [shared data folder (../shared/data)]");
     Console.Error.WriteLine("  embed [faces per measurement (256)]");
     Console.Error.WriteLine("  operating-points [--data ../shared/data/faces] [--models mobilefacenet,dlib] [--out src/FaceNetSharp/Models/Calibration] [--workers N]");
+    Console.Error.WriteLine("  int8 [--data ../shared/data/faces] [--models mobilefacenet,dlib-resnet] [--methods minmax,percentile] [--faces 256] [--no-accuracy] [--write src/FaceNetSharp/Models/Quantization]");
     Console.Error.WriteLine("  gallery [--sizes 1000,10000,100000,1000000] [--dims 192] [--queries 200] [--load-size 100000] [--seed 1]");
     return 2;
 }
