@@ -205,44 +205,13 @@ internal static class Int8Benchmark
 
     private sealed record PairSet(string Name, List<(string A, string B, bool Same)> Pairs, HashSet<string> Files);
 
-    /// <summary>kz-celebs' LFW-style pairs.txt, ORL (every same pair and as many different pairs, seeded), deepface's master.csv.</summary>
+    /// <summary>kz-celebs and ORL (every same pair of the first photos of each person and as many different pairs, seeded), deepface's master.csv.</summary>
     private static List<PairSet> LoadSets(string data)
     {
         var sets = new List<PairSet>();
-        var kz = Path.Combine(data, "kz-celebs-talgin");
-        if (File.Exists(Path.Combine(kz, "pairs.txt")))
-        {
-            var lfw = LfwPairs.Load(Path.Combine(kz, "pairs.txt"));
-            string P(LfwImageKey k) => Path.Combine(kz, "our_dataset", k.Person, k.FileStem + ".png");
-            sets.Add(Make("kz-celebs pairs.txt", [.. lfw.Pairs.Select(p => (P(p.First), P(p.Second), p.IsSame))]));
-        }
-        else Console.Error.WriteLine($"skipped kz-celebs: {kz}/pairs.txt not found");
-
-        var orl = Path.Combine(data, "orl-att-faces", "orl_faces");
-        if (Directory.Exists(orl))
-        {
-            var people = Directory.GetDirectories(orl).Order(StringComparer.Ordinal)
-                .Select(d => Directory.GetFiles(d, "*.pgm").Order(StringComparer.Ordinal).ToList()).Where(f => f.Count > 0).ToList();
-            var pairs = new List<(string, string, bool)>();
-            foreach (var f in people)
-                for (int i = 0; i < f.Count; i++)
-                    for (int j = i + 1; j < f.Count; j++) pairs.Add((f[i], f[j], true));
-            var rng = new Random(1);
-            int sameCount = pairs.Count;
-            var seen = new HashSet<(string, string)>();
-            while (pairs.Count < 2 * sameCount)
-            {
-                int a = rng.Next(people.Count), b = rng.Next(people.Count);
-                if (a == b) continue;
-                var pa = people[a][rng.Next(people[a].Count)];
-                var pb = people[b][rng.Next(people[b].Count)];
-                if (seen.Add((pa, pb))) pairs.Add((pa, pb, false));
-            }
-            // interleave so that KFold's contiguous folds each hold both kinds
-            var mixed = pairs.Take(sameCount).Zip(pairs.Skip(sameCount)).SelectMany(t => new[] { t.First, t.Second }).ToList();
-            sets.Add(Make("ORL (all same + equal random different, seed 1)", mixed));
-        }
-        else Console.Error.WriteLine($"skipped ORL: {orl} not found");
+        // kz-celebs' pairs.txt lists same-person pairs only, so both people sets are paired here the same way
+        People("kz-celebs-talgin/our_dataset", "*.png", 20);
+        People("orl-att-faces/orl_faces", "*.pgm", 10);
 
         var deepface = Path.Combine(data, "deepface-tests", "tests", "unit", "dataset");
         if (File.Exists(Path.Combine(deepface, "master.csv")))
@@ -253,6 +222,33 @@ internal static class Int8Benchmark
         }
         else Console.Error.WriteLine($"skipped deepface: {deepface}/master.csv not found");
         return sets;
+
+        // the first `per` photos of each person: every same pair, and as many different pairs drawn at random (seed 1),
+        // interleaved so that KFold's contiguous folds each hold both kinds
+        void People(string set, string pattern, int per)
+        {
+            var dir = Path.Combine(data, set);
+            if (!Directory.Exists(dir)) { Console.Error.WriteLine($"skipped {set}: {dir} not found"); return; }
+            var people = Directory.GetDirectories(dir).Order(StringComparer.Ordinal)
+                .Select(d => Directory.GetFiles(d, pattern).Order(StringComparer.Ordinal).Take(per).ToList()).Where(f => f.Count > 1).ToList();
+            var same = new List<(string, string, bool)>();
+            foreach (var f in people)
+                for (int i = 0; i < f.Count; i++)
+                    for (int j = i + 1; j < f.Count; j++) same.Add((f[i], f[j], true));
+            var rng = new Random(1);
+            var different = new List<(string, string, bool)>();
+            var seen = new HashSet<(string, string)>();
+            while (different.Count < same.Count)
+            {
+                int a = rng.Next(people.Count), b = rng.Next(people.Count);
+                if (a == b) continue;
+                var pa = people[a][rng.Next(people[a].Count)];
+                var pb = people[b][rng.Next(people[b].Count)];
+                if (seen.Add((pa, pb))) different.Add((pa, pb, false));
+            }
+            sets.Add(Make($"{set.Split('/')[0]} (first {per} photos of {people.Count} people: every same pair, as many random different)",
+                [.. same.Zip(different).SelectMany(t => new[] { t.First, t.Second })]));
+        }
 
         static PairSet Make(string name, List<(string, string, bool)> pairs) =>
             new(name, pairs, [.. pairs.SelectMany(p => new[] { p.Item1, p.Item2 })]);

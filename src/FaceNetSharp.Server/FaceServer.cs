@@ -47,9 +47,9 @@ public sealed class FaceServer : IAsyncDisposable
     /// with it. Call <see cref="StartAsync"/> to listen.
     /// </summary>
     public static FaceServer Open(ServerOptions options, string model = "mobilefacenet", string? modelsDirectory = null,
-        IProgress<string>? log = null)
+        IProgress<string>? log = null, Embedding.EmbeddingPrecision precision = Embedding.EmbeddingPrecision.Float32)
     {
-        var recognizer = OpenRecognizer(model, modelsDirectory, log);
+        var recognizer = OpenRecognizer(model, modelsDirectory, log, precision);
         try
         {
             var info = recognizer.Model;
@@ -82,14 +82,15 @@ public sealed class FaceServer : IAsyncDisposable
     /// needed (gigabytes after one 40-Mpx image) for the life of the process, where without it the memory of a
     /// request goes back when it ends (scripts/server-memory.sh measures both; see the server README).
     /// </remarks>
-    public static FaceRecognizer OpenRecognizer(string model = "mobilefacenet", string? modelsDirectory = null, IProgress<string>? log = null)
+    public static FaceRecognizer OpenRecognizer(string model = "mobilefacenet", string? modelsDirectory = null, IProgress<string>? log = null,
+        Embedding.EmbeddingPrecision precision = Embedding.EmbeddingPrecision.Float32)
     {
         MemoryTrimmer.ConfigureAllocator(); // before the sessions' threads allocate
         bool arena = Models.OnnxSessions.CpuMemoryArena;
         Models.OnnxSessions.CpuMemoryArena = false;
         try
         {
-            return FaceRecognizer.Open(model, modelsDirectory, embedding: new Embedding.EmbedderOptions { IntraOpThreads = 1 }, log: log);
+            return FaceRecognizer.Open(model, modelsDirectory, embedding: new Embedding.EmbedderOptions { IntraOpThreads = 1, Precision = precision }, log: log);
         }
         finally
         {

@@ -19,6 +19,22 @@ public sealed record EmbedderOptions
 
     /// <summary>Threads ONNX Runtime may use inside one run.</summary>
     public int IntraOpThreads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// Which version of a built-in embedder runs: the float32 model, or its int8 version (made on this machine the first
+    /// time it is asked for; see <see cref="Models.Quantization.Int8Models"/>). A model given as an .onnx path runs as it is.
+    /// </summary>
+    public EmbeddingPrecision Precision { get; init; } = EmbeddingPrecision.Float32;
+}
+
+/// <summary>The arithmetic a built-in embedder runs in.</summary>
+public enum EmbeddingPrecision
+{
+    /// <summary>The float32 model as converted from its package.</summary>
+    Float32,
+
+    /// <summary>Its int8 quantization: about 2x the faces/s on CPUs with VNNI, vectors within the card's measured loss.</summary>
+    Int8,
 }
 
 /// <summary>

@@ -28,11 +28,15 @@ internal static class Int8Models
     /// <summary>The store name of <paramref name="baseModel"/>'s int8 version.</summary>
     public static string NameOf(string baseModel) => baseModel + "-int8";
 
-    /// <summary>True when <paramref name="baseModel"/>'s int8 model is installed, readable, and made from the installed float32 model by this quantizer.</summary>
+    /// <summary>
+    /// True when <paramref name="baseModel"/>'s int8 model is installed and intact (<see cref="ModelStore.Check"/>) and
+    /// was made from the installed float32 model by this quantizer.
+    /// </summary>
     public static bool IsCurrent(ModelStore store, string baseModel)
     {
         var name = NameOf(baseModel);
-        if (!File.Exists(store.PathOf(name))) return false;
+        // a damaged file (its SHA-256 is not its card's) is made again, as a missing one is
+        if (store.Check(name).Status != ModelStatus.Installed) return false;
         try
         {
             var card = store.ReadCard(name);
