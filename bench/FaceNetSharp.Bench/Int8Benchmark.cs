@@ -40,6 +40,9 @@ internal static class Int8Benchmark
                 : throw new ArgumentException($"--methods: '{m}' is not minmax or percentile")).ToList();
         int faces = int.Parse(Arg(args, "--faces") ?? "256", CultureInfo.InvariantCulture);
         bool accuracy = !args.Contains("--no-accuracy");
+        OnnxQuantizer.FloatTailConvs = int.Parse(Arg(args, "--float-tail") ?? "0", CultureInfo.InvariantCulture);
+        bool quick = args.Contains("--quick");
+        OnnxQuantizer.KeepPReluFloat = args.Contains("--float-prelu");
         string? write = Arg(args, "--write");
         string command = "dotnet run -c Release --project bench/FaceNetSharp.Bench -- int8 " + string.Join(' ', args);
         var c = CultureInfo.InvariantCulture;
@@ -102,6 +105,24 @@ internal static class Int8Benchmark
                         speed[(v.Label, 1)] / speed[("fp32", 1)], speed[(v.Label, 16)] / speed[("fp32", 16)], speed[(v.Label, 1)], speed[(v.Label, 16)]));
                 Console.WriteLine();
 
+                if (quick)
+                {
+                    // lowest and mean cosine to float32 over the first 4 photos of each kz-celebs person
+                    var kz = Path.Combine(data, "kz-celebs-talgin", "our_dataset");
+                    using var fp = FaceRecognizer.Open(model, store.Directory);
+                    var qchips = Directory.GetDirectories(kz).Order(StringComparer.Ordinal).SelectMany(d => Directory.GetFiles(d, "*.png").Order(StringComparer.Ordinal).Take(4))
+                        .Select(p => { var im = ImageLoader.Load(p); var f = fp.Detect(im).MaxBy(x => x.Box.Area); return f is null ? null : fp.Align(im, f); })
+                        .Where(x => x is not null).Select(x => x!).ToList();
+                    var reference = fp.EmbedAligned(qchips);
+                    foreach (var v in variants.Skip(1))
+                    {
+                        using var e = new OnnxFaceEmbedder(v.Path, info);
+                        var q = e.Embed(qchips);
+                        var cs = reference.Zip(q, (x, y) => (double)TensorPrimitives.Dot(x, y)).ToList();
+                        Console.WriteLine($"{model} {v.Label} float tail {OnnxQuantizer.FloatTailConvs}: cosine to fp32 over {qchips.Count} kz faces: min {cs.Min():F4}, mean {cs.Average():F4}");
+                    }
+                    continue;
+                }
                 if (sets.Count == 0) continue;
                 detections ??= Detect(store, sets);
                 var aligner = new FaceAligner(new FaceAlignerOptions { Mode = AlignmentMode.Similarity, Template = info.Template, ImageSize = info.InputSize });
@@ -148,8 +169,8 @@ internal static class Int8Benchmark
                 Console.WriteLine();
                 if (write is not null)
                 {
-                    var chosen = variants.FirstOrDefault(v => v.Method == Int8Models.DefaultMethod);
-                    if (chosen.Card is null) { Console.Error.WriteLine($"--write: the default method {Int8Models.DefaultMethod} was not measured"); continue; }
+                    var chosen = variants.FirstOrDefault(v => v.Method == Int8Models.MethodFor(model));
+                    if (chosen.Card is null) { Console.Error.WriteLine($"--write: {model}'s method {Int8Models.MethodFor(model)} was not measured"); continue; }
                     var report = new Int8LossReport(DateTimeOffset.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", c), command,
                         chosen.Card.Quantization!.CalibrationMethod, reports[chosen.Label]);
                     var json = JsonSerializer.Serialize(report, ModelCard.Json) + "\n";
@@ -218,7 +239,9 @@ internal static class Int8Benchmark
         {
             var pairs = File.ReadLines(Path.Combine(deepface, "master.csv")).Skip(1).Select(l => l.Trim().Split(','))
                 .Where(f => f.Length == 3).Select(f => (Path.Combine(deepface, f[0]), Path.Combine(deepface, f[1]), f[2].Trim() == "Yes")).ToList();
-            sets.Add(Make("deepface master.csv", pairs));
+            // shuffled (seed 1): the file lists its 38 same pairs first, which would leave KFold's later folds without any
+            var rng = new Random(1);
+            sets.Add(Make("deepface master.csv (shuffled, seed 1)", [.. pairs.OrderBy(_ => rng.Next())]));
         }
         else Console.Error.WriteLine($"skipped deepface: {deepface}/master.csv not found");
         return sets;

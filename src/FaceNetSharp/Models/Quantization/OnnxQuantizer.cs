@@ -31,10 +31,21 @@ internal static class OnnxQuantizer
     public static IReadOnlyList<NodeProto> QuantizableConvs(ModelProto model)
     {
         var inits = model.Graph.Initializer.ToDictionary(t => t.Name);
-        return [.. model.Graph.Node.Where(n => n.OpType == "Conv" && n.Input.Count >= 2
+        var convs = model.Graph.Node.Where(n => n.OpType == "Conv" && n.Input.Count >= 2
             && inits.TryGetValue(n.Input[1], out var w) && w.DataType == FloatType && w.Dims.Count == 4
-            && (n.Input.Count < 3 || n.Input[2].Length == 0 || inits.ContainsKey(n.Input[2])))];
+            && (n.Input.Count < 3 || n.Input[2].Length == 0 || inits.ContainsKey(n.Input[2]))).ToList();
+        return convs.Take(Math.Max(0, convs.Count - FloatTailConvs)).ToList();
     }
+
+    /// <summary>
+    /// How many of the last Convs (in graph order) stay float32 (the embedding head). 0: keeping MobileFaceNet's last
+    /// two in float32 did not raise its lowest cosine to float32 (0.709 either way, bench int8 --quick, 2026-11-30);
+    /// the bench's <c>--float-tail N</c> sets it to measure again.
+    /// </summary>
+    internal static int FloatTailConvs;
+
+    /// <summary>Leaves PRelu in float32 between Q/DQ pairs instead of rewriting it (for the bench's comparison).</summary>
+    internal static bool KeepPReluFloat;
 
     /// <summary>
     /// A Conv whose only consumer is a PRelu with per-channel slopes. ONNX Runtime has no quantized PRelu, and its float
@@ -65,6 +76,7 @@ internal static class OnnxQuantizer
         var consumers = Consumers(model.Graph);
         var outputs = model.Graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         var splits = new List<PReluSplit>();
+        if (KeepPReluFloat) return splits;
         foreach (var conv in convs)
         {
             if (outputs.Contains(conv.Output[0])) continue;
