@@ -28,6 +28,10 @@ internal static class Int8Models
     public static CalibrationMethod MethodFor(string baseModel) =>
         baseModel == ModelNames.MobileFaceNet ? CalibrationMethod.Percentile : CalibrationMethod.MinMax;
 
+    /// <summary>How the card names <paramref name="method"/>.</summary>
+    internal static string MethodLabel(CalibrationMethod method) =>
+        method == CalibrationMethod.MinMax ? "min/max" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"percentile {ActivationCalibrator.Percentile * 100:0.##} %");
+
     /// <summary>The store name of <paramref name="baseModel"/>'s int8 version.</summary>
     public static string NameOf(string baseModel) => baseModel + "-int8";
 
@@ -45,7 +49,8 @@ internal static class Int8Models
             var card = store.ReadCard(name);
             var baseCard = store.ReadCard(baseModel);
             return card?.Quantization is { } q && baseCard is not null && q.QuantizerVersion == QuantizerVersion
-                && q.BaseOnnxSha256 == baseCard.OnnxSha256 && card.ConverterVersion == ModelCatalog.ConverterVersion;
+                && q.BaseOnnxSha256 == baseCard.OnnxSha256 && card.ConverterVersion == ModelCatalog.ConverterVersion
+                && q.CalibrationMethod == MethodLabel(MethodFor(baseModel));
         }
         catch (ModelInstallException)
         {
@@ -120,7 +125,7 @@ internal static class Int8Models
                 Weights = "int8, symmetric, per output channel (scale = max|w| / 127), bias int32 at scale s_x * s_w",
                 Activations = "uint8, asymmetric, per tensor, at each Conv's input and output (after its Relu where it has one)",
                 QuantizedConvs = OnnxQuantizer.QuantizableConvs(fp32).Count,
-                CalibrationMethod = method == CalibrationMethod.MinMax ? "min/max" : $"percentile {ActivationCalibrator.Percentile * 100:0.##} %",
+                CalibrationMethod = MethodLabel(method),
                 CalibrationSource = $"the faces MTCNN finds in {SamplePhotos.Files.Count} sample photos of npm {SamplePhotos.Package.Spec} " +
                     $"(package/demo/sample1-6.jpg, pinned by SHA-256), aligned for the model, each also mirrored",
                 CalibrationChips = inputs.Count,
