@@ -151,7 +151,7 @@ internal static class CliApp
             case ModelInstallException or ImageLoadException or IOException or UnauthorizedAccessException or ArgumentException or InvalidDataException
                 // files that name themselves and the line: pairs files, training data folders, learning-rate schedules
                 or FaceNetSharp.Evaluation.LfwPairsFormatException or FaceNetSharp.Training.Data.DatasetException
-                or FaceNetSharp.Training.Training.LearningRateScheduleException:
+                or FaceNetSharp.Training.Runs.LearningRateScheduleException:
                 console.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
                 break;
             default:

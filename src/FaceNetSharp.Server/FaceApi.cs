@@ -16,7 +16,7 @@ internal sealed class FaceService(FaceRecognizer recognizer, FaceGallery gallery
     public ServerOptions Options { get; } = options;
     public ImageLoadOptions ImageOptions { get; } = new() { MaxPixels = options.MaxPixels };
 
-    public string MetricName => RecognitionMetrics.Name(Recognizer.Model.Metric);
+    public string MetricName => EmbeddingMetrics.Name(Recognizer.Model.Metric);
 
     /// <summary>
     /// Runs <paramref name="work"/> (which decodes <paramref name="images"/>) in the gate, admitted by the pixels it
@@ -146,7 +146,7 @@ internal static class FaceApi
             return (decoded, svc.Recognizer.EmbedAll(decoded));
         }, cancel);
         // 1:N: the threshold for the server's FPIR (or the request's 'fpir') at the gallery's size, not the 1:1 one.
-        var choice = IdentificationThreshold.Choose(svc.Recognizer.Model, IdentificationThreshold.Comparisons(svc.Gallery.FaceCount), fpir: fpir);
+        var choice = IdentificationThreshold.Choose(svc.Recognizer.Model, IdentificationThreshold.Comparisons(svc.Gallery.PeopleCount), fpir: fpir);
         float threshold = choice.Threshold;
         var result = faces.Select(f =>
         {

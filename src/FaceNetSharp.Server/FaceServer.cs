@@ -53,7 +53,7 @@ public sealed class FaceServer : IAsyncDisposable
         try
         {
             var info = recognizer.Model;
-            var gallery = FaceGallery.Open(options.GalleryPath, info.Name, info.Dimensions, RecognitionMetrics.From(info.Metric));
+            var gallery = FaceGallery.Open(options.GalleryPath, info.Name, info.Dimensions, info.Metric);
             try
             {
                 return Create(options, recognizer, gallery, [gallery, recognizer]);

@@ -26,7 +26,7 @@ public sealed class IdentifyOperatingPointTests(ServerFixture fixture)
         foreach (var stranger in strangers)
         {
             var r = await Json.OkAsync<IdentifyResponse>(await s.Client.PostAsync("/v1/identify", Form.Of(("image", stranger))));
-            Assert.Contains("for FPIR 1% at 50 faces", r.OperatingPoint);
+            Assert.Contains("for FPIR 1% at 10 people", r.OperatingPoint);
             Assert.Equal(0.01, r.Fpir);
             Assert.True(r.Threshold < oneToOne, $"{r.Threshold} vs {oneToOne}");
             var face = Assert.Single(r.Faces);
@@ -40,7 +40,7 @@ public sealed class IdentifyOperatingPointTests(ServerFixture fixture)
         var form = Form.Of(("image", strangers[0]));
         form.Add(new StringContent("0.2"), "fpir");
         var loose = await Json.OkAsync<IdentifyResponse>(await s.Client.PostAsync("/v1/identify", form));
-        Assert.Contains("for FPIR 20% at 50 faces", loose.OperatingPoint);
+        Assert.Contains("for FPIR 20% at 10 people", loose.OperatingPoint);
         var bad = Form.Of(("image", strangers[0]));
         bad.Add(new StringContent("1.5"), "fpir");
         var problem = await Json.ProblemAsync(await s.Client.PostAsync("/v1/identify", bad), HttpStatusCode.BadRequest);

@@ -26,7 +26,7 @@ public sealed class ServerFixture : IDisposable
         options = configure?.Invoke(options) ?? options;
         var info = Recognizer.Model;
         var gallery = FaceGallery.Open(options.GalleryPath, info.Name, info.Dimensions,
-            info.Metric == Embedding.EmbeddingMetric.Cosine ? RecognitionMetric.Cosine : RecognitionMetric.Euclidean);
+            info.Metric == EmbeddingMetric.Cosine ? EmbeddingMetric.Cosine : EmbeddingMetric.Euclidean);
         var server = FaceServer.Create(options, Recognizer, gallery);
         await server.StartAsync();
         var url = server.Urls.Single();

@@ -1,4 +1,4 @@
-using FaceNetSharp.Training.Training;
+using FaceNetSharp.Training.Runs;
 
 namespace FaceNetSharp.Training.Tests;
 

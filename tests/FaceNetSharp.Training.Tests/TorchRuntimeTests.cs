@@ -70,8 +70,8 @@ public sealed class TrainingDeviceTests
     [Fact]
     public void Cpu_is_accepted_and_unknown_devices_are_refused()
     {
-        Assert.Equal(TorchSharp.DeviceType.CPU, FaceNetSharp.Training.Training.TrainingDevice.Resolve("CPU").type);
-        var e = Assert.Throws<ArgumentException>(() => FaceNetSharp.Training.Training.TrainingDevice.Resolve("tpu"));
+        Assert.Equal(TorchSharp.DeviceType.CPU, FaceNetSharp.Training.Runs.TrainingDevice.Resolve("CPU").type);
+        var e = Assert.Throws<ArgumentException>(() => FaceNetSharp.Training.Runs.TrainingDevice.Resolve("tpu"));
         Assert.Contains("--device tpu", e.Message);
     }
 
@@ -79,7 +79,7 @@ public sealed class TrainingDeviceTests
     public void Cuda_without_a_cuda_libtorch_is_a_clear_error()
     {
         Skip.If(TorchSharp.torch.cuda.is_available(), "this machine has CUDA");
-        var e = Assert.Throws<ArgumentException>(() => FaceNetSharp.Training.Training.TrainingDevice.Resolve("cuda"));
+        var e = Assert.Throws<ArgumentException>(() => FaceNetSharp.Training.Runs.TrainingDevice.Resolve("cuda"));
         Assert.Contains("libtorch's CUDA package", e.Message);
     }
 }
@@ -93,8 +93,8 @@ public sealed class TrainingSeedTests
     [Fact]
     public void Seeds_are_the_same_in_every_process_and_differ_by_position()
     {
-        Assert.Equal(1482606981, FaceNetSharp.Training.Training.TrainingSeed.Of(666, 1));
-        Assert.Equal(630608446, FaceNetSharp.Training.Training.TrainingSeed.Of(666, 2));
-        Assert.Equal(1950940411, FaceNetSharp.Training.Training.TrainingSeed.Of(666, 1, 7));
+        Assert.Equal(1482606981, FaceNetSharp.Training.Runs.TrainingSeed.Of(666, 1));
+        Assert.Equal(630608446, FaceNetSharp.Training.Runs.TrainingSeed.Of(666, 2));
+        Assert.Equal(1950940411, FaceNetSharp.Training.Runs.TrainingSeed.Of(666, 1, 7));
     }
 }

@@ -1,4 +1,4 @@
-using FaceNetSharp.Training.Training;
+using FaceNetSharp.Training.Runs;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using FaceNetSharp.Alignment;
+using FaceNetSharp.Cli.Options;
 using FaceNetSharp.Detection;
 using Spectre.Console;
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using FaceNetSharp.Cli.Options;
 using FaceNetSharp.Recognition;
 using Spectre.Console;
 
@@ -28,7 +29,7 @@ internal static class ClassifyCommand
     {
         var data = new Argument<string>("DATA_DIR") { Description = "Folder of people: Name/*.jpg (photos, or chips with --aligned)" };
         var file = new Argument<string>("CLASSIFIER_FILE") { Description = train ? "Classifier file to write (JSON)" : "Classifier file written by classify train" };
-        var model = RecognizerCliOptions.ModelOption();
+        var model = ModelOption.Create();
         var aligned = new Option<bool>("--aligned") { Description = "The images are aligned face chips: embed them as they are (resized to the model's input) instead of detecting faces" };
         var split = new Option<bool>("--use-split-dataset", "--use_split_dataset") { Description = "Split each class into train and test images (facenet); train uses the train part, predict the test part" };
         var minImages = new Option<int>("--min-nrof-images-per-class", "--min_nrof_images_per_class") { Description = "With --use-split-dataset, classes with fewer images are left out (facenet: 20)", DefaultValueFactory = _ => FacenetMinImagesPerClass };
@@ -89,7 +90,7 @@ internal static class ClassifyCommand
             using var recognizer = RecognizerCliOptions.Open(ctx, parse, model, mtcnn);
             var info = recognizer.Model;
             var input = parse.GetValue(aligned) ? FaceInput.Aligned : FaceInput.Detect;
-            var metric = RecognitionMetrics.From(info.Metric);
+            var metric = info.Metric;
 
             if (train)
             {
@@ -117,9 +118,9 @@ internal static class ClassifyCommand
                 ctx.Console.MarkupLineInterpolated($"Trained {trained.Classifier.Method} on {samples.Count} faces of {trained.Classifier.Classes.Count} people ({paths.Count - samples.Count} images without a face)");
                 if (trained.Calibration is { } c)
                     ctx.Console.MarkupLineInterpolated(
-                        $"Unknown threshold {c.Threshold:F3} ({RecognitionMetrics.Name(metric)} distance), calibrated leave-one-out on the training faces: FAR {c.FalseAcceptRate:P1} of {c.ImpostorCount}, FRR {c.FalseRejectRate:P1} of {c.GenuineCount}");
+                        $"Unknown threshold {c.Threshold:F3} ({EmbeddingMetrics.Name(metric)} distance), calibrated leave-one-out on the training faces: FAR {c.FalseAcceptRate:P1} of {c.ImpostorCount}, FRR {c.FalseRejectRate:P1} of {c.GenuineCount}");
                 else
-                    ctx.Console.MarkupLineInterpolated($"Unknown threshold {trained.Classifier.Threshold:F3} ({RecognitionMetrics.Name(metric)} distance, {(options.Threshold is null ? "the model's" : "given")})");
+                    ctx.Console.MarkupLineInterpolated($"Unknown threshold {trained.Classifier.Threshold:F3} ({EmbeddingMetrics.Name(metric)} distance, {(options.Threshold is null ? "the model's" : "given")})");
                 ctx.Console.MarkupLineInterpolated($"Saved classifier model to file \"{path}\"");
                 return 0;
             }
@@ -127,15 +128,15 @@ internal static class ClassifyCommand
             {
                 var classifier = EmbeddingClassifiers.Load(parse.GetValue(file)!, info.Name, info.Dimensions);
                 var known = classifier.Classes.ToHashSet(StringComparer.Ordinal);
-                // Open set: the operating point for --fpir (or --far) at the classifier's size (its training faces for
-                // knn, its classes otherwise). Without a flag, the file's own threshold where it is the stricter.
-                int comparisons = classifier is KNearestClassifier knn ? knn.TrainingCount : classifier.Classes.Count;
+                // Open set: the operating point for --fpir (or --far) at the classifier's size, its classes (people; see
+                // IdentificationThreshold.Comparisons). Without a flag, the file's own threshold where it is the stricter.
+                int comparisons = IdentificationThreshold.Comparisons(classifier.Classes.Count);
                 var choice = rates.Read(parse, info, comparisons);
                 bool flagged = parse.GetValue(predictThreshold) is not null || parse.GetValue(rates.FarOption) is not null || parse.GetValue(rates.FpirOption) is not null;
                 float unknownAt = flagged ? choice.Threshold : Math.Min(choice.Threshold, classifier.Threshold);
                 string operatingPoint = unknownAt == choice.Threshold
-                    ? choice.Describe(classifier is KNearestClassifier ? "training faces" : "classes")
-                    : $"threshold {unknownAt:F3}: the classifier file's, stricter than {choice.Describe(classifier is KNearestClassifier ? "training faces" : "classes")}";
+                    ? choice.Describe("classes")
+                    : $"threshold {unknownAt:F3}: the classifier file's, stricter than {choice.Describe("classes")}";
                 ctx.Console.MarkupLineInterpolated($"Unknown at or above {operatingPoint}");
                 var (paths, labels) = Flatten(classes);
                 ctx.Console.MarkupLineInterpolated($"Number of classes: {classes.Count} ({classes.Count(c => known.Contains(c.Name))} known to the classifier)");

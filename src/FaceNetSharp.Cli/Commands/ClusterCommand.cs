@@ -1,4 +1,5 @@
 using System.CommandLine;
+using FaceNetSharp.Cli.Options;
 using FaceNetSharp.Recognition;
 using Spectre.Console;
 
@@ -33,7 +34,7 @@ internal static class ClusterCommand
         var score = new Option<bool>("--score") { Description = "Score against the truth given by the folders: a photo's parent folder names its person (photos directly in INPUT_DIR are not scored)" };
         var seed = new Option<int>("--seed") { Description = "Seed of Chinese whispers' visiting order", DefaultValueFactory = _ => 0 };
         var workers = new Option<int>("--workers") { Description = "Images processed at once", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var model = RecognizerCliOptions.ModelOption();
+        var model = ModelOption.Create();
         var mtcnn = MtcnnCliOptions.Create();
         var cmd = new Command("cluster", "Group every face of a folder of photos by person")
         {
@@ -60,7 +61,7 @@ internal static class ClusterCommand
             {
                 Algorithm = parse.GetValue(algorithm) == "dbscan" ? ClusterAlgorithm.Dbscan : ClusterAlgorithm.ChineseWhispers,
                 Threshold = joinAt?.Threshold ?? info.Threshold,
-                Metric = RecognitionMetrics.From(info.Metric),
+                Metric = info.Metric,
                 MinClusterSize = parse.GetValue(minSize),
                 Seed = parse.GetValue(seed),
             };

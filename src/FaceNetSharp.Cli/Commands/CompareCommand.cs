@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using FaceNetSharp.Cli.Options;
 using FaceNetSharp.Embedding;
 using Spectre.Console;
 
@@ -70,7 +71,7 @@ internal static class CompareCommand
                     c.Out.WriteLine(JsonSerializer.Serialize(new
                     {
                         model = info.Name,
-                        metric = FaceNetSharp.Recognition.RecognitionMetrics.Name(info.Metric),
+                        metric = EmbeddingMetrics.Name(info.Metric),
                         threshold = info.Threshold,
                         files = used.Select(u => u.Path).ToArray(),
                         distances,
@@ -125,29 +126,4 @@ internal static class CompareCommand
             }
         }
     }
-}
-
-/// <summary>The embedder flags shared by compare, validate and embed: <c>--model</c> and <c>--flip</c>.</summary>
-internal sealed class EmbedderCliOptions
-{
-    private readonly Option<string> _model = new("--model") { Description = "mobilefacenet, dlib, or the path of an .onnx model with its .card.json", DefaultValueFactory = _ => "mobilefacenet" };
-    private readonly Option<bool> _flip = new("--flip", "--use_flipped_images") { Description = "Also embed the mirrored face and add the two vectors (facenet --use_flipped_images)" };
-
-    public static EmbedderCliOptions Create() => new();
-
-    public void AddTo(Command cmd)
-    {
-        cmd.Add(_model);
-        cmd.Add(_flip);
-    }
-
-    public string Model(ParseResult parse) => parse.GetValue(_model)!;
-
-    public bool Flip(ParseResult parse) => parse.GetValue(_flip);
-
-    /// <summary>The detector and the chosen embedder (installed first when missing).</summary>
-    public FaceRecognizer Open(ParseResult parse, CliContext ctx, Detection.MtcnnOptions detection, int? batchSize = null) =>
-        FaceRecognizer.Open(Model(parse), CliApp.Store(parse).Directory, detection,
-            new EmbedderOptions { FlipAugmentation = Flip(parse), BatchSize = batchSize ?? new EmbedderOptions().BatchSize, Precision = CliApp.EmbeddingPrecisionOf(parse) },
-            DetectCommand.ModelsLog(ctx));
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using FaceNetSharp.Cli.Options;
 using FaceNetSharp.Detection;
 using FaceNetSharp.Imaging;
 using Spectre.Console;
@@ -106,38 +107,4 @@ internal static class DetectCommand
 internal sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
 {
     public void Report(T value) => report(value);
-}
-
-/// <summary>The MTCNN flags shared by detect and align (facenet's defaults).</summary>
-internal sealed class MtcnnCliOptions
-{
-    private readonly Option<double> _minSize = new("--min-face-size", "--minsize") { Description = "Smallest face in pixels (facenet: 20)", DefaultValueFactory = _ => 20 };
-    private readonly Option<double[]> _thresholds = new("--thresholds") { Description = "P-Net, R-Net, O-Net score thresholds (facenet: 0.6 0.7 0.7)", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [0.6, 0.7, 0.7] };
-    private readonly Option<double> _factor = new("--scale-factor") { Description = "Pyramid scale factor (facenet: 0.709)", DefaultValueFactory = _ => 0.709 };
-    private readonly Option<MtcnnResampling> _resampling = new("--resampling") { Description = "Area (OpenCV INTER_AREA, facenet) or PilBox (PIL's BOX filter)", DefaultValueFactory = _ => MtcnnResampling.Area };
-
-    public static MtcnnCliOptions Create() => new();
-
-    public void AddTo(Command cmd)
-    {
-        cmd.Add(_minSize);
-        cmd.Add(_thresholds);
-        cmd.Add(_factor);
-        cmd.Add(_resampling);
-    }
-
-    public MtcnnOptions Read(ParseResult parse)
-    {
-        var t = parse.GetValue(_thresholds)!;
-        if (t.Length != 3) throw new ArgumentException("--thresholds takes three values (P-Net R-Net O-Net), e.g. --thresholds 0.6 0.7 0.7");
-        return new MtcnnOptions
-        {
-            MinFaceSize = parse.GetValue(_minSize),
-            PNetThreshold = t[0],
-            RNetThreshold = t[1],
-            ONetThreshold = t[2],
-            ScaleFactor = parse.GetValue(_factor),
-            Resampling = parse.GetValue(_resampling),
-        };
-    }
 }

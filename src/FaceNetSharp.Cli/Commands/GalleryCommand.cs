@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using FaceNetSharp.Cli.Options;
 using FaceNetSharp.Embedding;
 using FaceNetSharp.Models;
 using FaceNetSharp.Recognition;
@@ -20,7 +21,7 @@ internal static class GalleryCommand
             Description = "Gallery file (default: $XDG_DATA_HOME/facenetsharp/gallery.db, else ~/.local/share/facenetsharp/gallery.db)",
             Recursive = true,
         };
-        var model = RecognizerCliOptions.ModelOption();
+        var model = ModelOption.Create();
         model.Recursive = true;
         var cmd = new Command("gallery", "Enrol people and identify faces against a persistent gallery (SQLite)") { galleryPath, model };
         cmd.Add(Add(ctx, galleryPath, model));
@@ -93,7 +94,7 @@ internal static class GalleryCommand
             var c = ctx.ForDocument(asJson); // with --json, stdout is the JSON alone
             using var recognizer = RecognizerCliOptions.Open(c, parse, model, mtcnn);
             using var gallery = OpenGallery(c, parse, galleryPath, recognizer.Model);
-            var choice = rates.Read(parse, recognizer.Model, IdentificationThreshold.Comparisons(gallery.FaceCount));
+            var choice = rates.Read(parse, recognizer.Model, IdentificationThreshold.Comparisons(gallery.PeopleCount));
             float limit = choice.Threshold;
             string operatingPoint = choice.Describe();
             if (gallery.FaceCount == 0) c.Console.MarkupLineInterpolated($"[yellow]the gallery {gallery.FilePath} is empty: every face is unknown[/]");
@@ -139,7 +140,7 @@ internal static class GalleryCommand
                 }
             }
             if (asJson) c.Out.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
-            else c.Console.MarkupLineInterpolated($"[grey]{operatingPoint} ({RecognitionMetrics.Name(gallery.Metric)} distance, model {gallery.ModelId})[/]");
+            else c.Console.MarkupLineInterpolated($"[grey]{operatingPoint} ({EmbeddingMetrics.Name(gallery.Metric)} distance, model {gallery.ModelId})[/]");
             return problems == 0 ? 0 : 1;
         });
         return cmd;
@@ -245,7 +246,7 @@ internal static class GalleryCommand
     /// </summary>
     private static FaceGallery OpenGallery(CliContext ctx, ParseResult parse, Option<string?> galleryPath, EmbedderInfo info, bool warn = true)
     {
-        var gallery = FaceGallery.Open(parse.GetValue(galleryPath) ?? DefaultGalleryPath(), info.Name, info.Dimensions, RecognitionMetrics.From(info.Metric));
+        var gallery = FaceGallery.Open(parse.GetValue(galleryPath) ?? DefaultGalleryPath(), info.Name, info.Dimensions, info.Metric);
         if (warn) WarnDamaged(ctx, gallery.FilePath, gallery.DamagedFaces);
         return gallery;
     }
@@ -254,59 +255,16 @@ internal static class GalleryCommand
     private static void WarnDamaged(CliContext ctx, string file, IReadOnlyList<GalleryFaceProblem> damaged)
     {
         if (damaged.Count == 0) return;
-        ctx.Console.MarkupLineInterpolated($"[yellow]warning:[/] {file}: {damaged.Count} damaged face(s) left out of the search:");
-        foreach (var p in damaged.Take(10)) ctx.Console.MarkupLineInterpolated($"  face {p.FaceId} of '{p.Person}': {p.Problem}");
-        if (damaged.Count > 10) ctx.Console.MarkupLineInterpolated($"  and {damaged.Count - 10} more");
-        ctx.Console.MarkupLineInterpolated($"  '{DropCommand(file)}' deletes them");
+        // a warning, not a result: stderr, whether stdout is a table or JSON
+        var errors = ctx.Errors;
+        errors.MarkupLineInterpolated($"[yellow]warning:[/] {file}: {damaged.Count} damaged face(s) left out of the search:");
+        foreach (var p in damaged.Take(10)) errors.MarkupLineInterpolated($"  face {p.FaceId} of '{p.Person}': {p.Problem}");
+        if (damaged.Count > 10) errors.MarkupLineInterpolated($"  and {damaged.Count - 10} more");
+        errors.MarkupLineInterpolated($"  '{DropCommand(file)}' deletes them");
     }
 
     /// <summary>The command that drops the damaged faces of <paramref name="file"/> (naming it unless it is the default gallery).</summary>
     private static string DropCommand(string file) =>
         Path.GetFullPath(file) == Path.GetFullPath(DefaultGalleryPath()) ? "facenet gallery check --drop" : $"facenet gallery check --drop --gallery {file}";
 
-}
-
-/// <summary>The embedding-model flag and opening the recognizer, shared by gallery, classify and cluster.</summary>
-internal static class RecognizerCliOptions
-{
-    public static Option<string> ModelOption() => new("--model")
-    {
-        Description = "Embedding model: mobilefacenet, dlib, or an .onnx file with its .card.json",
-        DefaultValueFactory = _ => "mobilefacenet",
-    };
-
-    /// <summary>Opens MTCNN and the embedder (installing missing default models, with the install log on the console).</summary>
-    public static FaceRecognizer Open(CliContext ctx, ParseResult parse, Option<string> model, MtcnnCliOptions mtcnn) =>
-        FaceRecognizer.Open(parse.GetValue(model)!, parse.GetValue(CliApp.ModelsDir), mtcnn.Read(parse),
-            new EmbedderOptions { Precision = CliApp.EmbeddingPrecisionOf(parse) }, DetectCommand.ModelsLog(ctx));
-
-    /// <summary>The model's size, metric and threshold without loading it (for commands that only read a file).</summary>
-    public static EmbedderInfo Info(ParseResult parse, Option<string> model) => Embedders.Describe(parse.GetValue(model)!);
-
-    /// <summary>
-    /// Embeds many files with a progress bar (as <c>facenet align</c> shows one), printing a line for each file that
-    /// failed or had no face; the batch goes on.
-    /// </summary>
-    public static IReadOnlyList<PhotoFaces> EmbedWithProgress(CliContext ctx, FaceRecognizer recognizer, IReadOnlyList<string> paths,
-        FaceInput input, bool largestOnly, int workers, string what, CancellationToken cancel)
-    {
-        return CliProgress.RunPolled(ctx, what, paths.Count, itemDone => PhotoEmbedding.EmbedMany(recognizer, paths, input, largestOnly,
-            Math.Max(1, workers), r => itemDone(ProblemLine(r)), cancel), cancel);
-    }
-
-    /// <summary>Prints why a file gave no face (red for an unreadable file, yellow for no face); true when it has faces.</summary>
-    public static bool ReportProblem(CliContext ctx, PhotoFaces photo)
-    {
-        if (ProblemLine(photo) is not { } line) return true;
-        ctx.Console.MarkupLine(line);
-        return false;
-    }
-
-    /// <summary>The markup line saying why a file gave no face, or null when it has faces.</summary>
-    private static string? ProblemLine(PhotoFaces photo) => photo.Outcome switch
-    {
-        PhotoOutcome.Failed => CliProgress.Failed(Markup.Escape(photo.Error ?? "")),
-        PhotoOutcome.NoFace => $"[yellow]no face:[/] {Markup.Escape(photo.Path)}",
-        _ => null,
-    };
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using FaceNetSharp.Cli.Options;
 using FaceNetSharp.Recognition;
 using Spectre.Console;
 
@@ -48,14 +49,21 @@ internal static class GalleryEvaluateCommand
             if (options.Enrol < 1) throw new ArgumentException("--enrol must be at least 1");
             if (options.HoldOut is < 0 or >= 1 || double.IsNaN(options.HoldOut)) throw new ArgumentException("--hold-out must be at least 0 and below 1");
             if (options.Draws < 1) throw new ArgumentException("--draws must be at least 1");
-            var classes = FaceDataset.Load(parse.GetValue(data)!).Where(c => c.ImagePaths.Count > 0).ToList();
+            // An unreadable person folder is left out and said so on stderr (as are unreadable images, while embedding);
+            // the rest is still measured, and the exit code is then 1.
+            int unreadableFolders = 0;
+            var classes = FaceDataset.Load(parse.GetValue(data)!, problem =>
+            {
+                unreadableFolders++;
+                ctx.Errors.MarkupLineInterpolated($"[red]failed:[/] {problem} (left out)");
+            }).Where(c => c.ImagePaths.Count > 0).ToList();
             if (classes.Count < 2) throw new ArgumentException($"{parse.GetValue(data)}: needs at least two people (subfolders with images); found {classes.Count}");
 
             bool asJson = parse.GetValue(json);
             var doc = ctx.ForDocument(asJson); // with --json, stdout is the JSON alone: progress and per-file lines go to stderr
             using var recognizer = RecognizerCliOptions.Open(doc, parse, model, mtcnn);
             var info = recognizer.Model;
-            var metric = RecognitionMetrics.From(info.Metric);
+            var metric = info.Metric;
             var paths = classes.SelectMany(c => c.ImagePaths).ToList();
             var labels = classes.SelectMany(c => c.ImagePaths.Select(_ => c.Name)).ToList();
             var input = parse.GetValue(aligned) ? FaceInput.Aligned : FaceInput.Detect;
@@ -64,11 +72,13 @@ internal static class GalleryEvaluateCommand
                 Math.Max(1, parse.GetValue(workers)), "embedding", cancel);
             var faces = photos.Select((p, i) => (p, Label: labels[i])).Where(x => x.p.Largest is not null)
                 .Select(x => (x.Label, x.p.Largest!.Vector)).ToList();
-            int failed = photos.Count - faces.Count;
+            int failed = photos.Count(p => p.Outcome == PhotoOutcome.Failed);
+            int withoutFace = photos.Count - faces.Count - failed;
+            int exitCode = failed == 0 && unreadableFolders == 0 ? 0 : 1;
 
             var result = OpenSetEvaluation.Run(faces, metric, options);
             // The default: each draw's own gallery size decides its threshold, as gallery identify would.
-            ThresholdChoice ChoiceFor(OpenSetDraw d) => IdentificationThreshold.Choose(info, IdentificationThreshold.Comparisons(d.EnrolledFaces), fpir: fpir);
+            ThresholdChoice ChoiceFor(OpenSetDraw d) => IdentificationThreshold.Choose(info, IdentificationThreshold.Comparisons(d.EnrolledPeople), fpir: fpir);
             var first = ChoiceFor(result[0]);
             var rows = new List<(string Label, OpenSetRates Rates)>
             {
@@ -89,10 +99,12 @@ internal static class GalleryEvaluateCommand
                 var report = new
                 {
                     model = info.Name,
-                    metric = RecognitionMetrics.Name(metric),
+                    metric = EmbeddingMetrics.Name(metric),
                     people = classes.Count,
                     images = paths.Count,
-                    without_face = failed,
+                    without_face = withoutFace,
+                    unreadable_images = failed,
+                    unreadable_folders = unreadableFolders,
                     enrol = options.Enrol,
                     hold_out = options.HoldOut,
                     draws = options.Draws,
@@ -118,11 +130,11 @@ internal static class GalleryEvaluateCommand
                     }).ToArray(),
                 };
                 ctx.Out.WriteLine(JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
-                return Task.FromResult(0);
+                return Task.FromResult(exitCode);
             }
 
             ctx.Console.MarkupLineInterpolated(
-                $"{options.Draws} draws (seed {options.Seed}): {result[0].EnrolledPeople} people enrolled with {options.Enrol} photos each, {result[0].Strangers} held out as strangers; {pooled.MatedSearches} searches of enrolled people, {pooled.NonMatedSearches} of strangers ({failed} images without a face)");
+                $"{options.Draws} draws (seed {options.Seed}): {result[0].EnrolledPeople} people enrolled with {options.Enrol} photos each, {result[0].Strangers} held out as strangers; {pooled.MatedSearches} searches of enrolled people, {pooled.NonMatedSearches} of strangers ({withoutFace} images without a face{(failed + unreadableFolders > 0 ? $", {failed} unreadable images and {unreadableFolders} unreadable folders left out" : "")})");
             var table = new Table().AddColumns("threshold", "", "FPIR (strangers named)", "FNIR (enrolled not named right)", "DIR", "wrong names");
             foreach (var (label, r) in rows)
                 table.AddRow(r.Threshold.ToString("F3", c), Markup.Escape(label), Rate(r.Fpir, r.FalsePositives, r.NonMatedSearches),
@@ -141,7 +153,7 @@ internal static class GalleryEvaluateCommand
             {
                 ctx.Console.MarkupLine("[yellow]no strangers to measure FPIR with: use --hold-out above 0 and at least two people[/]");
             }
-            return Task.FromResult(0);
+            return Task.FromResult(exitCode);
         });
         return cmd;
     }

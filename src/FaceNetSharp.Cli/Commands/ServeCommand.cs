@@ -23,7 +23,7 @@ internal static class ServeCommand
         };
         var apiKey = new Option<string?>("--api-key") { Description = $"Require this key in the X-Api-Key header of every /v1 request (default: ${ApiKeyVariable})" };
         var gallery = new Option<string?>("--gallery") { Description = "The gallery's SQLite file (default: the one 'facenet gallery' uses, $XDG_DATA_HOME/facenetsharp/gallery.db, else ~/.local/share/facenetsharp/gallery.db)" };
-        var model = new Option<string>("--model") { Description = "Embedding model: mobilefacenet, dlib, or an .onnx path with its card", DefaultValueFactory = _ => "mobilefacenet" };
+        var model = Options.ModelOption.Create();
         var maxRequestMb = new Option<double>("--max-request-mb") { Description = "Largest request body in MiB (413 beyond)", DefaultValueFactory = _ => ServerOptions.DefaultMaxRequestBytes / (1024.0 * 1024) };
         var maxPixels = new Option<long>("--max-pixels") { Description = "Largest image, width x height (413 beyond)", DefaultValueFactory = _ => Imaging.ImageLoadOptions.DefaultMaxPixels };
         var maxConcurrency = new Option<int>("--max-concurrency") { Description = "Inferences run at once (default: the number of cores)", DefaultValueFactory = _ => Environment.ProcessorCount };

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using FaceNetSharp.Models;
 using FaceNetSharp.Training.Import;
-using FaceNetSharp.Training.Training;
+using FaceNetSharp.Training.Runs;
 using Spectre.Console;
 
 namespace FaceNetSharp.Cli.Commands;

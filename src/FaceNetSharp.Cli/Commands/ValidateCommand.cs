@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using FaceNetSharp.Alignment;
+using FaceNetSharp.Cli.Options;
 using FaceNetSharp.Embedding;
 using FaceNetSharp.Evaluation;
 using FaceNetSharp.Imaging;

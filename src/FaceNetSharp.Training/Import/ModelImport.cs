@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using FaceNetSharp.Models;
 using FaceNetSharp.Training.Export;
 using FaceNetSharp.Training.Networks;
-using FaceNetSharp.Training.Training;
+using FaceNetSharp.Training.Runs;
 
 namespace FaceNetSharp.Training.Import;
 

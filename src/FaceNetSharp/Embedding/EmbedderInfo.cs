@@ -2,15 +2,6 @@ using FaceNetSharp.Alignment;
 
 namespace FaceNetSharp.Embedding;
 
-/// <summary>How vectors of an embedder are compared.</summary>
-public enum EmbeddingMetric
-{
-    /// <summary>Euclidean distance between unit vectors, in [0, 2].</summary>
-    Euclidean,
-    /// <summary>Cosine distance 1 - cos, in [0, 2].</summary>
-    Cosine,
-}
-
 /// <summary>
 /// What an embedding model needs and gives: input size and normalisation (<c>(rgb - Mean[c]) * Scale</c>, RGB order),
 /// the alignment it was trained on, its output size, the metric and threshold for "same person" (1:1, balanced), and

@@ -97,12 +97,8 @@ public static class Embedders
         var shape = input.Shape;
         if (shape.Count != 4 || shape[2] is not { } h || shape[3] is not { } w || h != w || input.Mean.Count != 3)
             throw new ModelInstallException($"{where}: an embedder card needs a square [N,3,S,S] input and three channel means");
-        var metric = metricName?.ToLowerInvariant() switch
-        {
-            "cosine" => EmbeddingMetric.Cosine,
-            "euclidean" => EmbeddingMetric.Euclidean,
-            _ => throw new ModelInstallException($"{where}: metric must be 'cosine' or 'euclidean', not '{metricName}'"),
-        };
+        var metric = EmbeddingMetrics.TryParse(metricName)
+            ?? throw new ModelInstallException($"{where}: metric must be 'cosine' or 'euclidean', not '{metricName}'");
         var dims = outputs.Count > 0 && outputs[0].Shape is [_, long d] ? (int)d : 0;
         return new EmbedderInfo(name, (int)h, input.Mean.Select(m => (float)m).ToArray(), (float)input.Scale,
             h == 150 ? AlignmentTemplate.Dlib150 : AlignmentTemplate.ArcFace112, dims, metric,

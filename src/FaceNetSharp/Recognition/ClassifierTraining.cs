@@ -44,7 +44,7 @@ public static class ClassifierTraining
     /// training faces (<see cref="ThresholdCalibration"/>), which needs two classes and a class with two faces;
     /// otherwise <paramref name="fallbackThreshold"/> (the embedder's own) is used and no calibration is returned.
     /// </summary>
-    public static TrainedClassifier Train(string modelId, int dimensions, RecognitionMetric metric,
+    public static TrainedClassifier Train(string modelId, int dimensions, EmbeddingMetric metric,
         IReadOnlyList<(string Label, float[] Vector)> samples, ClassifierTrainingOptions options, float fallbackThreshold)
     {
         ArgumentNullException.ThrowIfNull(samples);

@@ -38,7 +38,7 @@ public static class Clustering
     /// <param name="seed">Seeds the visiting order; the same seed gives the same labels.</param>
     /// <returns>A label per vector, numbered from 0 in order of first appearance (no noise).</returns>
     public static int[] ChineseWhispers(IReadOnlyList<float[]> vectors, float threshold,
-        RecognitionMetric metric = RecognitionMetric.Euclidean, int iterations = DefaultWhispersIterations, int seed = 0)
+        EmbeddingMetric metric = EmbeddingMetric.Euclidean, int iterations = DefaultWhispersIterations, int seed = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(iterations);
         var neighbours = Neighbourhoods(vectors, threshold, metric, inclusive: false);
@@ -90,7 +90,7 @@ public static class Clustering
     /// <param name="metric">The distance metric.</param>
     /// <returns>A label per vector: clusters numbered from 0 in order of discovery, -1 for noise.</returns>
     public static int[] Dbscan(IReadOnlyList<float[]> vectors, float eps, int minPoints,
-        RecognitionMetric metric = RecognitionMetric.Euclidean)
+        EmbeddingMetric metric = EmbeddingMetric.Euclidean)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(minPoints);
         var neighbours = Neighbourhoods(vectors, eps, metric, inclusive: true);
@@ -153,7 +153,7 @@ public static class Clustering
     /// For each vector, the indices of the vectors (itself included) within <paramref name="radius"/>: distance
     /// below it, or at most it when <paramref name="inclusive"/>.
     /// </summary>
-    private static List<int>[] Neighbourhoods(IReadOnlyList<float[]> vectors, float radius, RecognitionMetric metric, bool inclusive)
+    private static List<int>[] Neighbourhoods(IReadOnlyList<float[]> vectors, float radius, EmbeddingMetric metric, bool inclusive)
     {
         ArgumentNullException.ThrowIfNull(vectors);
         if (!float.IsFinite(radius) || radius < 0) throw new ArgumentOutOfRangeException(nameof(radius), radius, "must be finite and non-negative");

@@ -71,7 +71,7 @@ public sealed class FaceGallery : IDisposable
     private bool _changedHere;
     private bool _disposed;
 
-    private FaceGallery(string path, SqliteConnection connection, string modelId, int dimensions, RecognitionMetric metric)
+    private FaceGallery(string path, SqliteConnection connection, string modelId, int dimensions, EmbeddingMetric metric)
     {
         FilePath = path;
         _connection = connection;
@@ -92,7 +92,7 @@ public sealed class FaceGallery : IDisposable
     public int Dimensions { get; }
 
     /// <summary>The metric <see cref="Identify"/> reports distances in (a choice of this instance, not stored).</summary>
-    public RecognitionMetric Metric { get; }
+    public EmbeddingMetric Metric { get; }
 
     /// <summary>
     /// Opens the gallery at <paramref name="path"/>, creating the file (and its folder) when it does not exist.
@@ -104,7 +104,7 @@ public sealed class FaceGallery : IDisposable
     /// <exception cref="EmbeddingModelMismatchException">The file was built with another model id or dimension.</exception>
     /// <exception cref="InvalidDataException">The file is not a SQLite database, not a gallery, or from a newer schema.</exception>
     public static FaceGallery Open(string path, string modelId, int dimensions,
-        RecognitionMetric metric = RecognitionMetric.Cosine)
+        EmbeddingMetric metric = EmbeddingMetric.Cosine)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentException.ThrowIfNullOrWhiteSpace(modelId);
@@ -462,6 +462,23 @@ public sealed class FaceGallery : IDisposable
                 problems.Add(new GalleryFaceProblem(faceId, reader.GetString(2), problem));
         }
         return problems;
+    }
+
+    /// <summary>
+    /// How many people the in-memory matrix holds (people with at least one searchable face) after bringing it up to
+    /// date with the file: the N of a 1:N search (<see cref="IdentificationThreshold.Comparisons"/>).
+    /// </summary>
+    public int PeopleCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                ThrowIfDisposed();
+                Refresh();
+                return _view.People;
+            }
+        }
     }
 
     /// <summary>How many faces the in-memory matrix holds after bringing it up to date with the file.</summary>

@@ -8,7 +8,7 @@ public sealed record GalleryPerson(string Name, int FaceCount);
 /// <summary>One candidate answer of <see cref="FaceGallery.Identify"/>: a person and their best face's distance.</summary>
 /// <param name="Person">The person's name.</param>
 /// <param name="Distance">
-/// The distance from the query to the person's closest face, in the gallery's <see cref="RecognitionMetric"/>
+/// The distance from the query to the person's closest face, in the gallery's <see cref="EmbeddingMetric"/>
 /// (both metrics range over [0, 2] for unit vectors; smaller is more alike).
 /// </param>
 /// <param name="IsKnown">

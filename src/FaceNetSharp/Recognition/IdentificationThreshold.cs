@@ -17,17 +17,20 @@ public static class IdentificationThreshold
     public const double DefaultFpir = 0.01;
 
     /// <summary>
-    /// The number of comparisons N a search of a gallery of <paramref name="enrolledFaces"/> faces makes, for
-    /// FPIR = 1 - (1 - FAR)^N: every enrolled face, since a stranger is named when any one of them is close enough.
-    /// (A person's faces resemble a stranger alike, so the true rate lies between what the number of people and the
-    /// number of faces give; the faces' is the conservative end.) An empty gallery counts as one.
+    /// The number of comparisons N a search of a gallery of <paramref name="enrolledPeople"/> people makes, for
+    /// FAR = FPIR / N: the people, not their faces. A stranger's distances to several photos of one person are strongly
+    /// correlated (the photos resemble the stranger alike), so a person with k photos adds far less than k
+    /// independent chances. Measured (bench operating-points, open-set check: galleries of 2 to 20 people with 1 to 5
+    /// photos each, FPIR 1% asked): with N = people the observed FPIR stayed at or below 0.1% on ORL, face-api.js,
+    /// dlib's johns and deepface, while N = faces only missed more enrolled people (face-api.js 2 of 34 instead of 0).
+    /// An empty gallery counts as one.
     /// </summary>
-    public static int Comparisons(int enrolledFaces) => Math.Max(1, enrolledFaces);
+    public static int Comparisons(int enrolledPeople) => Math.Max(1, enrolledPeople);
 
     /// <summary>
     /// Chooses the threshold: <paramref name="threshold"/> when given; else the operating point for
     /// <paramref name="far"/> per comparison when given; else the one for <paramref name="fpir"/> (default
-    /// <see cref="DefaultFpir"/>) at <paramref name="comparisons"/> enrolled faces. A model without operating points
+    /// <see cref="DefaultFpir"/>) at <paramref name="comparisons"/> enrolled people. A model without operating points
     /// gets its same-person threshold, and the choice says so. Throws on a rate outside (0, 1) or a non-finite threshold.
     /// </summary>
     public static ThresholdChoice Choose(EmbedderInfo model, int comparisons, float? threshold = null, double? far = null, double? fpir = null)

@@ -24,7 +24,7 @@ public interface IEmbeddingClassifier
     int Dimensions { get; }
 
     /// <summary>The distance metric of <see cref="Threshold"/> and of <see cref="ClassifierPrediction.Distance"/>.</summary>
-    RecognitionMetric Metric { get; }
+    EmbeddingMetric Metric { get; }
 
     /// <summary>A face whose distance to the best class is at or above this is unknown, in <see cref="Metric"/>'s units.</summary>
     float Threshold { get; }
@@ -55,7 +55,7 @@ public sealed record ClassifierPrediction(string? Label, string NearestClass, fl
 /// </summary>
 public abstract class EmbeddingClassifier : IEmbeddingClassifier
 {
-    private protected EmbeddingClassifier(string modelId, int dimensions, RecognitionMetric metric, float threshold, string[] classes)
+    private protected EmbeddingClassifier(string modelId, int dimensions, EmbeddingMetric metric, float threshold, string[] classes)
     {
         ModelId = modelId;
         Dimensions = dimensions;
@@ -71,7 +71,7 @@ public abstract class EmbeddingClassifier : IEmbeddingClassifier
     /// <inheritdoc/>
     public int Dimensions { get; }
     /// <inheritdoc/>
-    public RecognitionMetric Metric { get; }
+    public EmbeddingMetric Metric { get; }
     /// <inheritdoc/>
     public float Threshold { get; }
     /// <inheritdoc/>
@@ -100,7 +100,7 @@ public sealed class KNearestClassifier : EmbeddingClassifier
     private readonly float[] _rows;     // training vectors, unit length, row-major [count, dims]
     private readonly int[] _classOfRow;
 
-    private KNearestClassifier(string modelId, int dimensions, RecognitionMetric metric, float threshold, int k,
+    private KNearestClassifier(string modelId, int dimensions, EmbeddingMetric metric, float threshold, int k,
         string[] classes, float[] rows, int[] classOfRow)
         : base(modelId, dimensions, metric, threshold, classes)
     {
@@ -126,7 +126,7 @@ public sealed class KNearestClassifier : EmbeddingClassifier
     /// <param name="threshold">The open-set threshold (see <see cref="IEmbeddingClassifier.Threshold"/>).</param>
     /// <param name="metric">The distance metric.</param>
     public static KNearestClassifier Train(string modelId, int dimensions, IEnumerable<(string Label, float[] Vector)> samples,
-        int k, float threshold, RecognitionMetric metric = RecognitionMetric.Cosine)
+        int k, float threshold, EmbeddingMetric metric = EmbeddingMetric.Cosine)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         var (classes, rows, classOfRow) = ClassifierData.Collect(modelId, dimensions, samples, threshold);
@@ -164,7 +164,7 @@ public sealed class KNearestClassifier : EmbeddingClassifier
     public override void Save(string jsonPath) =>
         ClassifierData.Save(jsonPath, this, K, ClassifierData.GroupRows(ClassNames, _rows, _classOfRow, Dimensions));
 
-    internal static KNearestClassifier FromFile(string path, ClassifierFileDto dto, RecognitionMetric metric)
+    internal static KNearestClassifier FromFile(string path, ClassifierFileDto dto, EmbeddingMetric metric)
     {
         if (dto.K is not int k || k <= 0) throw new InvalidDataException($"{path}: a knn classifier needs k >= 1");
         var samples = ClassifierData.Samples(path, dto);
@@ -185,7 +185,7 @@ public sealed class NearestCentreClassifier : EmbeddingClassifier
 
     private readonly float[] _centres; // unit length, row-major [classes, dims]
 
-    private NearestCentreClassifier(string modelId, int dimensions, RecognitionMetric metric, float threshold,
+    private NearestCentreClassifier(string modelId, int dimensions, EmbeddingMetric metric, float threshold,
         string[] classes, float[] centres)
         : base(modelId, dimensions, metric, threshold, classes)
     {
@@ -205,7 +205,7 @@ public sealed class NearestCentreClassifier : EmbeddingClassifier
     /// <param name="threshold">The open-set threshold (see <see cref="IEmbeddingClassifier.Threshold"/>).</param>
     /// <param name="metric">The distance metric.</param>
     public static NearestCentreClassifier Train(string modelId, int dimensions, IEnumerable<(string Label, float[] Vector)> samples,
-        float threshold, RecognitionMetric metric = RecognitionMetric.Cosine)
+        float threshold, EmbeddingMetric metric = EmbeddingMetric.Cosine)
     {
         var (classes, rows, classOfRow) = ClassifierData.Collect(modelId, dimensions, samples, threshold);
         return new NearestCentreClassifier(modelId, dimensions, metric, threshold, classes,
@@ -231,7 +231,7 @@ public sealed class NearestCentreClassifier : EmbeddingClassifier
     public override void Save(string jsonPath) => ClassifierData.Save(jsonPath, this, k: null,
         ClassNames.Select((name, c) => new ClassifierClassDto(name, [Centre(c).ToArray()])).ToList());
 
-    internal static NearestCentreClassifier FromFile(string path, ClassifierFileDto dto, RecognitionMetric metric)
+    internal static NearestCentreClassifier FromFile(string path, ClassifierFileDto dto, EmbeddingMetric metric)
     {
         var samples = ClassifierData.Samples(path, dto);
         var (classes, rows, classOfRow) = ClassifierData.Collect(dto.ModelId!, dto.Dimensions, samples, dto.Threshold);
@@ -259,7 +259,8 @@ public static class EmbeddingClassifiers
             throw new InvalidDataException($"{jsonPath} has classifier format version {dto.FormatVersion}; this code reads up to {FormatVersion}");
         if (string.IsNullOrWhiteSpace(dto.ModelId) || dto.Dimensions <= 0)
             throw new InvalidDataException($"{jsonPath}: modelId and a positive dimensions are required");
-        var metric = VectorMath.ParseName(dto.Metric, jsonPath);
+        var metric = EmbeddingMetrics.TryParse(dto.Metric)
+            ?? throw new InvalidDataException($"{jsonPath}: unknown metric '{dto.Metric}' (expected 'cosine' or 'euclidean')");
         // Each method's own loader; a new method adds its case here.
         try
         {
@@ -348,7 +349,7 @@ internal static class ClassifierData
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(jsonPath);
         var dto = new ClassifierFileDto(EmbeddingClassifiers.Format, EmbeddingClassifiers.FormatVersion, classifier.Method,
-            classifier.ModelId, classifier.Dimensions, VectorMath.ToName(classifier.Metric), classifier.Threshold, k, classes, svmModel);
+            classifier.ModelId, classifier.Dimensions, EmbeddingMetrics.Name(classifier.Metric), classifier.Threshold, k, classes, svmModel);
         AtomicFile.Write(jsonPath,
             stream => System.Text.Json.JsonSerializer.Serialize(stream, dto, RecognitionJsonContext.Default.ClassifierFileDto));
     }

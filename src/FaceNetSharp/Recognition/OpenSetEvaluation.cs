@@ -58,7 +58,7 @@ public static class OpenSetEvaluation
     /// <param name="faces">Labelled embeddings (normalised here), any order.</param>
     /// <param name="metric">The model's metric.</param>
     /// <param name="options">The draws.</param>
-    public static IReadOnlyList<OpenSetDraw> Run(IReadOnlyList<(string Person, float[] Vector)> faces, RecognitionMetric metric, OpenSetOptions options)
+    public static IReadOnlyList<OpenSetDraw> Run(IReadOnlyList<(string Person, float[] Vector)> faces, EmbeddingMetric metric, OpenSetOptions options)
     {
         ArgumentNullException.ThrowIfNull(faces);
         ArgumentNullException.ThrowIfNull(options);

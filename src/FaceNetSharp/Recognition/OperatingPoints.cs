@@ -10,9 +10,9 @@ namespace FaceNetSharp.Recognition;
 /// </summary>
 /// <param name="TargetFar">The false-accept rate asked for.</param>
 /// <param name="Threshold">The largest threshold whose measured FAR is at most <paramref name="TargetFar"/>, in the model's metric.</param>
-/// <param name="MeasuredFar">Different-person pairs below the threshold / all different-person pairs.</param>
+/// <param name="MeasuredFar">The share of the different-person pairs below the threshold, each pair counted with its weight (<see cref="OperatingPointSet.Weighting"/>).</param>
 /// <param name="ImpostorPairs">How many different-person pairs were measured.</param>
-/// <param name="FalseRejectRate">Same-person pairs at or above the threshold / all same-person pairs.</param>
+/// <param name="FalseRejectRate">The share of the same-person pairs at or above the threshold (weighted as the different pairs: per person for <c>identity-pair</c>).</param>
 /// <param name="GenuinePairs">How many same-person pairs were measured.</param>
 public sealed record OperatingPoint(double TargetFar, float Threshold, double MeasuredFar, long ImpostorPairs, double FalseRejectRate, long GenuinePairs);
 
@@ -65,6 +65,15 @@ public sealed record OperatingPointSet
 
     /// <summary>The labelled sets, each with its pair counts. Pairs are formed within a set only.</summary>
     public required IReadOnlyList<OperatingPointData> Data { get; init; }
+
+    /// <summary>
+    /// How the different-person pairs count towards each point's FAR: <c>pair</c>, every pair of photos alike (a set
+    /// weighs as the square of its photos); <c>identity-pair</c>, every pair of identities alike, its photo pairs
+    /// sharing its weight (a random stranger against a random enrolled person); <c>set</c>, every set alike. Every
+    /// pair is measured and counted in <see cref="OperatingPoint.ImpostorPairs"/> whatever the weighting.
+    /// Sets measured before the weighting was recorded were <c>pair</c>.
+    /// </summary>
+    public string Weighting { get; init; } = "pair";
 
     /// <summary>The points, loosest (largest FAR) first.</summary>
     public required IReadOnlyList<OperatingPoint> Points { get; init; }
@@ -181,11 +190,11 @@ public sealed record ThresholdChoice(float Threshold, double Far, double? Fpir, 
         new(threshold, double.NaN, fpir, comparisons, OperatingPointRange.Uncalibrated);
 
     /// <summary>
-    /// One line for people, e.g. "threshold 0.470 for FPIR 1% at 120 faces (FAR 8.3e-05 per comparison, interpolated
+    /// One line for people, e.g. "threshold 0.470 for FPIR 1% at 120 people (FAR 8.3e-05 per comparison, interpolated
     /// between the model's operating points)".
     /// </summary>
-    /// <param name="unit">What the comparisons are ("faces", "people", "classes").</param>
-    public string Describe(string unit = "faces")
+    /// <param name="unit">What the comparisons are ("people", "classes").</param>
+    public string Describe(string unit = "people")
     {
         var c = CultureInfo.InvariantCulture;
         var t = Threshold.ToString("F3", c);

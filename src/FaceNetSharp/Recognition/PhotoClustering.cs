@@ -27,7 +27,7 @@ public sealed record PhotoClusteringOptions
     public required float Threshold { get; init; }
 
     /// <summary>The metric of <see cref="Threshold"/>.</summary>
-    public required RecognitionMetric Metric { get; init; }
+    public required EmbeddingMetric Metric { get; init; }
 
     /// <summary>
     /// Clusters with fewer faces become noise. For DBSCAN it is also <c>min_samples</c>, as facenet's
@@ -126,7 +126,7 @@ public static class PhotoClustering
             w.WriteStartObject();
             w.WriteString("model", modelId);
             w.WriteString("algorithm", options.Algorithm == ClusterAlgorithm.Dbscan ? "dbscan" : "chinese-whispers");
-            w.WriteString("metric", VectorMath.ToName(options.Metric));
+            w.WriteString("metric", EmbeddingMetrics.Name(options.Metric));
             w.WriteNumber("threshold", options.Threshold);
             w.WriteNumber("minClusterSize", options.MinClusterSize);
             w.WriteNumber("clusterCount", groups.Count(g => g.Key != Clustering.Noise));

@@ -39,7 +39,7 @@ public enum ThresholdObjective
 /// <param name="GenuineCount">How many genuine distances there were.</param>
 /// <param name="ImpostorCount">How many impostor distances there were.</param>
 public sealed record ThresholdCalibration(
-    float Threshold, RecognitionMetric Metric, double FalseAcceptRate, double FalseRejectRate, int GenuineCount, int ImpostorCount)
+    float Threshold, EmbeddingMetric Metric, double FalseAcceptRate, double FalseRejectRate, int GenuineCount, int ImpostorCount)
 {
     /// <summary>1 - (FAR + FRR) / 2 at <see cref="Threshold"/>.</summary>
     public double BalancedAccuracy => 1 - (FalseAcceptRate + FalseRejectRate) / 2;
@@ -50,7 +50,7 @@ public sealed record ThresholdCalibration(
     /// <param name="objective">What to optimise.</param>
     /// <param name="targetFalseAcceptRate">For <see cref="ThresholdObjective.TargetFalseAcceptRate"/>, in [0, 1].</param>
     public static ThresholdCalibration ForNearestNeighbour(IEnumerable<(string Label, float[] Vector)> samples,
-        RecognitionMetric metric, ThresholdObjective objective, double targetFalseAcceptRate = 0.01)
+        EmbeddingMetric metric, ThresholdObjective objective, double targetFalseAcceptRate = 0.01)
     {
         var (rows, labels, dims) = Prepare(samples);
         int n = labels.Length;
@@ -83,7 +83,7 @@ public sealed record ThresholdCalibration(
     /// <summary>Calibrates for <see cref="NearestCentreClassifier"/> (centres of unit vectors, re-normalised).</summary>
     /// <inheritdoc cref="ForNearestNeighbour"/>
     public static ThresholdCalibration ForNearestCentre(IEnumerable<(string Label, float[] Vector)> samples,
-        RecognitionMetric metric, ThresholdObjective objective, double targetFalseAcceptRate = 0.01)
+        EmbeddingMetric metric, ThresholdObjective objective, double targetFalseAcceptRate = 0.01)
     {
         var (rows, labels, dims) = Prepare(samples);
         int classes = labels.Max() + 1;
@@ -120,7 +120,7 @@ public sealed record ThresholdCalibration(
 
     /// <summary>Chooses a threshold from genuine and impostor distances measured elsewhere (see the remarks).</summary>
     public static ThresholdCalibration FromDistances(IReadOnlyCollection<float> genuine, IReadOnlyCollection<float> impostor,
-        RecognitionMetric metric, ThresholdObjective objective, double targetFalseAcceptRate = 0.01)
+        EmbeddingMetric metric, ThresholdObjective objective, double targetFalseAcceptRate = 0.01)
     {
         ArgumentNullException.ThrowIfNull(genuine);
         ArgumentNullException.ThrowIfNull(impostor);

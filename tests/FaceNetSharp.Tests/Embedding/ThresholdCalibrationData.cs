@@ -82,6 +82,6 @@ internal static class ThresholdCalibrationData
         ThresholdCalibration.FromDistances(
             d.Where(x => x.Same).Select(x => x.Distance).ToList(),
             d.Where(x => !x.Same).Select(x => x.Distance).ToList(),
-            metric == EmbeddingMetric.Cosine ? RecognitionMetric.Cosine : RecognitionMetric.Euclidean,
+            metric == EmbeddingMetric.Cosine ? EmbeddingMetric.Cosine : EmbeddingMetric.Euclidean,
             ThresholdObjective.BestBalancedAccuracy);
 }

@@ -23,7 +23,7 @@ public sealed class ClusteringTests
     public void ChineseWhispers_ThreeBlobs_ThreeClustersF1One()
     {
         var (vectors, truth) = ThreeBlobs(10);
-        var labels = Clustering.ChineseWhispers(vectors, threshold: 0.7f, RecognitionMetric.Euclidean, seed: 1);
+        var labels = Clustering.ChineseWhispers(vectors, threshold: 0.7f, EmbeddingMetric.Euclidean, seed: 1);
         var s = PairwiseScores.Compute(labels, truth);
         Assert.Equal(3, s.ClusterCount);
         Assert.Equal(1.0, s.F1);
@@ -35,8 +35,8 @@ public sealed class ClusteringTests
     {
         // A threshold at which blobs touch only loosely, so the visiting order matters.
         var (vectors, _) = ThreeBlobs(11);
-        var a = Clustering.ChineseWhispers(vectors, 0.3f, RecognitionMetric.Euclidean, seed: 7);
-        var b = Clustering.ChineseWhispers(vectors, 0.3f, RecognitionMetric.Euclidean, seed: 7);
+        var a = Clustering.ChineseWhispers(vectors, 0.3f, EmbeddingMetric.Euclidean, seed: 7);
+        var b = Clustering.ChineseWhispers(vectors, 0.3f, EmbeddingMetric.Euclidean, seed: 7);
         Assert.Equal(a, b);
     }
 
@@ -53,7 +53,7 @@ public sealed class ClusteringTests
         var (vectors, truth) = ThreeBlobs(12);
         vectors.Add(SyntheticVectors.UnitVector(new Random(99), 64)); // far from all blobs: noise
         truth.Add(3);
-        var labels = Clustering.Dbscan(vectors, eps: 0.7f, minPoints: 3, RecognitionMetric.Euclidean);
+        var labels = Clustering.Dbscan(vectors, eps: 0.7f, minPoints: 3, EmbeddingMetric.Euclidean);
         Assert.Equal(Clustering.Noise, labels[^1]);
         var s = PairwiseScores.Compute(labels, truth);
         Assert.Equal(3, s.ClusterCount);

@@ -62,7 +62,7 @@ public sealed class FaceGalleryTests : IDisposable
     [Fact]
     public void Identify_Euclidean_BestFacePerPerson()
     {
-        using var g = FaceGallery.Open(File(), Model, 4, RecognitionMetric.Euclidean);
+        using var g = FaceGallery.Open(File(), Model, 4, EmbeddingMetric.Euclidean);
         g.AddFaces("alice", Faces([1, 0, 0, 0], [0.9f, 0.1f, 0, 0]));
         g.AddFaces("bob", Faces([0, 0, 1, 0]));
         // Query (0,1,0,0). alice's best face is (0.9,0.1)/|.| : dot = 0.1/sqrt(0.82) = 0.110432,

@@ -64,15 +64,15 @@ public sealed class NearestClassifierTests : IDisposable
         // the tie goes to the smaller threshold, 0.40. Target FAR 0 -> the largest t with no impostor below: 0.40.
         // Target FAR 0.25 -> the largest t with at most one impostor below: 0.65.
         float[] genuine = [0.6f, 0.1f, 0.3f, 0.2f], impostor = [0.9f, 0.5f, 0.8f, 0.7f];
-        var balanced = ThresholdCalibration.FromDistances(genuine, impostor, RecognitionMetric.Cosine, ThresholdObjective.BestBalancedAccuracy);
+        var balanced = ThresholdCalibration.FromDistances(genuine, impostor, EmbeddingMetric.Cosine, ThresholdObjective.BestBalancedAccuracy);
         Assert.Equal(0.4f, balanced.Threshold, 1e-6f);
         Assert.Equal(0.875, balanced.BalancedAccuracy, 12);
         Assert.Equal(0.0, balanced.FalseAcceptRate);
         Assert.Equal(0.25, balanced.FalseRejectRate);
 
-        var far0 = ThresholdCalibration.FromDistances(genuine, impostor, RecognitionMetric.Cosine, ThresholdObjective.TargetFalseAcceptRate, 0);
+        var far0 = ThresholdCalibration.FromDistances(genuine, impostor, EmbeddingMetric.Cosine, ThresholdObjective.TargetFalseAcceptRate, 0);
         Assert.Equal(0.4f, far0.Threshold, 1e-6f);
-        var far25 = ThresholdCalibration.FromDistances(genuine, impostor, RecognitionMetric.Cosine, ThresholdObjective.TargetFalseAcceptRate, 0.25);
+        var far25 = ThresholdCalibration.FromDistances(genuine, impostor, EmbeddingMetric.Cosine, ThresholdObjective.TargetFalseAcceptRate, 0.25);
         Assert.Equal(0.65f, far25.Threshold, 1e-6f);
         Assert.Equal(0.25, far25.FalseAcceptRate);
         Assert.Equal(0.0, far25.FalseRejectRate);
@@ -101,11 +101,11 @@ public sealed class NearestClassifierTests : IDisposable
     public void KNearest_OpenSet_CalibratedThreshold()
     {
         var (train, known, strangers) = OpenSetData();
-        var cal = ThresholdCalibration.ForNearestNeighbour(train, RecognitionMetric.Euclidean, ThresholdObjective.BestBalancedAccuracy);
+        var cal = ThresholdCalibration.ForNearestNeighbour(train, EmbeddingMetric.Euclidean, ThresholdObjective.BestBalancedAccuracy);
         Assert.Equal(50, cal.GenuineCount);
         Assert.Equal(50, cal.ImpostorCount);
         Assert.Equal(1.0, cal.BalancedAccuracy); // the blobs are well apart
-        var knn = KNearestClassifier.Train("m", 32, train, k: 3, cal.Threshold, RecognitionMetric.Euclidean);
+        var knn = KNearestClassifier.Train("m", 32, train, k: 3, cal.Threshold, EmbeddingMetric.Euclidean);
         Assert.All(known, x => Assert.Equal(x.Item1, knn.Predict(x.Item2).Label));
         Assert.All(strangers, x => Assert.False(knn.Predict(x).IsKnown));
     }
@@ -114,7 +114,7 @@ public sealed class NearestClassifierTests : IDisposable
     public void NearestCentre_OpenSet_CalibratedThreshold()
     {
         var (train, known, strangers) = OpenSetData();
-        var cal = ThresholdCalibration.ForNearestCentre(train, RecognitionMetric.Cosine, ThresholdObjective.TargetFalseAcceptRate, 0.0);
+        var cal = ThresholdCalibration.ForNearestCentre(train, EmbeddingMetric.Cosine, ThresholdObjective.TargetFalseAcceptRate, 0.0);
         Assert.Equal(0.0, cal.FalseAcceptRate);
         var ncc = NearestCentreClassifier.Train("m", 32, train, cal.Threshold);
         Assert.All(known, x => Assert.Equal(x.Item1, ncc.Predict(x.Item2).Label));
@@ -127,7 +127,7 @@ public sealed class NearestClassifierTests : IDisposable
         var (train, known, strangers) = OpenSetData();
         IEmbeddingClassifier[] classifiers =
         [
-            KNearestClassifier.Train("facenet-x", 32, train, 3, 0.8f, RecognitionMetric.Euclidean),
+            KNearestClassifier.Train("facenet-x", 32, train, 3, 0.8f, EmbeddingMetric.Euclidean),
             NearestCentreClassifier.Train("facenet-x", 32, train, 0.3f),
         ];
         foreach (var c in classifiers)

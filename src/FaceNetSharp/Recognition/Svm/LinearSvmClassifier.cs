@@ -28,7 +28,7 @@ public sealed class LinearSvmClassifier : EmbeddingClassifier
     private readonly DataViewSchema _inputSchema;
     private readonly int[] _scoreSlotToClass;
 
-    private LinearSvmClassifier(string modelId, int dimensions, RecognitionMetric metric, float threshold,
+    private LinearSvmClassifier(string modelId, int dimensions, EmbeddingMetric metric, float threshold,
         string[] classes, float[] rows, int[] classOfRow, byte[] modelZip)
         : base(modelId, dimensions, metric, threshold, classes)
     {
@@ -46,7 +46,7 @@ public sealed class LinearSvmClassifier : EmbeddingClassifier
 
     /// <summary>Trains the SVMs on labelled embeddings (normalised here). Needs at least two people.</summary>
     public static LinearSvmClassifier Train(string modelId, int dimensions, IEnumerable<(string Label, float[] Vector)> samples,
-        float threshold, RecognitionMetric metric = RecognitionMetric.Cosine, int seed = 0)
+        float threshold, EmbeddingMetric metric = EmbeddingMetric.Cosine, int seed = 0)
     {
         var (classes, rows, classOfRow) = ClassifierData.Collect(modelId, dimensions, samples, threshold);
         if (classes.Length < 2) throw new ArgumentException("an SVM needs at least two people to tell apart");
@@ -89,7 +89,7 @@ public sealed class LinearSvmClassifier : EmbeddingClassifier
         ClassifierData.Save(jsonPath, this, null, ClassifierData.GroupRows(ClassNames, _rows, _classOfRow, Dimensions),
             Convert.ToBase64String(_modelZip));
 
-    internal static LinearSvmClassifier FromFile(string path, ClassifierFileDto dto, RecognitionMetric metric)
+    internal static LinearSvmClassifier FromFile(string path, ClassifierFileDto dto, EmbeddingMetric metric)
     {
         if (string.IsNullOrEmpty(dto.SvmModel)) throw new InvalidDataException($"{path}: an svm classifier needs its svmModel");
         byte[] zip;

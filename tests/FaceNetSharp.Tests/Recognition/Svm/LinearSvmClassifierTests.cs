@@ -65,7 +65,7 @@ public sealed class LinearSvmClassifierTests : IDisposable
     [Fact]
     public void OpenSet_StrangersAreUnknown_WithACalibratedThreshold()
     {
-        var trained = ClassifierTraining.Train("test-model", Dims, RecognitionMetric.Cosine, Blobs(5, 30, seed: 5),
+        var trained = ClassifierTraining.Train("test-model", Dims, EmbeddingMetric.Cosine, Blobs(5, 30, seed: 5),
             new ClassifierTrainingOptions { Method = ClassifierMethod.Svm }, fallbackThreshold: 0.5f);
         Assert.NotNull(trained.Calibration);
         var strangers = Blobs(2, 20, seed: 6, firstClass: 5); // two people never trained on

@@ -4,7 +4,7 @@ using FaceNetSharp.Training.Networks;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace FaceNetSharp.Training.Training;
+namespace FaceNetSharp.Training.Runs;
 
 /// <summary>
 /// facenet <c>--pretrained_model</c>: weights to start from. Accepts a checkpoint folder of this trainer (or a run

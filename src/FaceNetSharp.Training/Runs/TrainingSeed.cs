@@ -1,4 +1,4 @@
-namespace FaceNetSharp.Training.Training;
+namespace FaceNetSharp.Training.Runs;
 
 /// <summary>
 /// Seeds derived from <c>--seed</c> and a position in the run (epoch, step), the same in every process, so that a

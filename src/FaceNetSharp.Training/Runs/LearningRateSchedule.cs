@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace FaceNetSharp.Training.Training;
+namespace FaceNetSharp.Training.Runs;
 
 /// <summary>A schedule file could not be read: names the file and the line.</summary>
 public sealed class LearningRateScheduleException(string message) : FormatException(message);

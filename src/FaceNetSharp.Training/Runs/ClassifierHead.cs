@@ -3,7 +3,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace FaceNetSharp.Training.Training;
+namespace FaceNetSharp.Training.Runs;
 
 /// <summary>
 /// The classification layer of softmax training (facenet's <c>Logits</c>: fully connected, Xavier-initialised weights,

@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using FaceNetSharp.Training.Export;
 
-namespace FaceNetSharp.Training.Training;
+namespace FaceNetSharp.Training.Runs;
 
 /// <summary>Network architecture (facenet <c>--model_def</c>).</summary>
 public enum ModelDefinition { InceptionResnetV1, MobileFaceNet }
@@ -102,7 +102,7 @@ public sealed record TrainingOptions
     /// <summary>Random seed; facenet default 666.</summary>
     public int Seed { get; init; } = 666;
     public ClassifierLoss Loss { get; init; } = ClassifierLoss.Softmax;
-    /// <summary>Start of the classifier weights; see <see cref="Training.ClassifierInit"/>. Not a facenet flag.</summary>
+    /// <summary>Start of the classifier weights; see <see cref="Runs.ClassifierInit"/>. Not a facenet flag.</summary>
     public ClassifierInit ClassifierInit { get; init; } = ClassifierInit.Auto;
     /// <summary>ArcFace scale s; 64 as in the ArcFace paper (Deng et al. 2019) and insightface.</summary>
     public double ArcFaceScale { get; init; } = 64;

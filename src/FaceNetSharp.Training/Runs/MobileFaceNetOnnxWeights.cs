@@ -4,7 +4,7 @@ using Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace FaceNetSharp.Training.Training;
+namespace FaceNetSharp.Training.Runs;
 
 /// <summary>
 /// Loads the pretrained MobileFaceNet from its ONNX form (the store's <c>mobilefacenet.onnx</c>, converted from

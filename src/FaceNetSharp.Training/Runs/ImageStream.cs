@@ -1,15 +1,16 @@
 using FaceNetSharp.Imaging;
+using FaceNetSharp.Recognition;
 using FaceNetSharp.Training.Data;
 using FaceNetSharp.Training.Export;
 
-namespace FaceNetSharp.Training.Training;
+namespace FaceNetSharp.Training.Runs;
 
 /// <summary>
 /// Loads batches of training images: an endless sequence of shuffled passes over (path, label) pairs (facenet's
 /// <c>range_input_producer(shuffle=True)</c>). Files that cannot be read are skipped, remembered and counted, and the
 /// batch is filled from the next ones. Not thread-safe.
 /// </summary>
-internal sealed class ImageStream(IReadOnlyList<ImageClass> classes, int size, ImageStandardization standardization, Augmentation augmentation)
+internal sealed class ImageStream(IReadOnlyList<FaceClass> classes, int size, ImageStandardization standardization, Augmentation augmentation)
 {
     private readonly (string Path, int Label)[] items =
         [.. classes.SelectMany((c, label) => c.ImagePaths.Select(p => (p, label)))];

@@ -4,7 +4,7 @@ using FaceNetSharp.Training.Export;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace FaceNetSharp.Training.Training;
+namespace FaceNetSharp.Training.Runs;
 
 /// <summary>What a checkpoint records besides the weights.</summary>
 /// <param name="Epoch">The last finished epoch (1-based, as facenet counts).</param>

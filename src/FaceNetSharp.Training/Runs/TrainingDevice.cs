@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace FaceNetSharp.Training.Training;
+namespace FaceNetSharp.Training.Runs;
 
 /// <summary>
 /// The device training runs on. This build references libtorch's CPU package (<c>libtorch-cpu-linux-x64</c>, see
