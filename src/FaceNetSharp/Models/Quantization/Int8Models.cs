@@ -50,7 +50,9 @@ internal static class Int8Models
             var baseCard = store.ReadCard(baseModel);
             return card?.Quantization is { } q && baseCard is not null && q.QuantizerVersion == QuantizerVersion
                 && q.BaseOnnxSha256 == baseCard.OnnxSha256 && card.ConverterVersion == ModelCatalog.ConverterVersion
-                && q.CalibrationMethod == MethodLabel(MethodFor(baseModel));
+                && q.CalibrationMethod == MethodLabel(MethodFor(baseModel))
+                // a re-measured loss reaches the card (as re-measured operating points do, ModelCatalog.IsCurrent)
+                && q.MeasuredLoss?.MeasuredAt == MeasuredLoss(baseModel)?.MeasuredAt;
         }
         catch (ModelInstallException)
         {
