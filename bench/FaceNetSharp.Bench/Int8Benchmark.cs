@@ -27,7 +27,7 @@ namespace FaceNetSharp.Bench;
 /// <remarks>
 /// <c>dotnet run -c Release --project bench/FaceNetSharp.Bench -- int8 [--data ../shared/data/faces]
 /// [--models mobilefacenet,dlib-resnet] [--methods minmax,percentile] [--faces 256] [--no-accuracy]
-/// [--write src/FaceNetSharp/Models/Quantization]</c>
+/// [--write src/FaceNetSharp.Models/Quantization]</c>
 /// </remarks>
 internal static class Int8Benchmark
 {

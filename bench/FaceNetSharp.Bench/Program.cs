@@ -1,4 +1,8 @@
 using FaceNetSharp.Bench;
+using FaceNetSharp.Models;
+
+// The benchmarks install the default models on first use, as the CLI does.
+ModelInstaller.UseAsDefault();
 
 // dotnet run -c Release --project bench/FaceNetSharp.Bench -- <benchmark> [options]
 var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.OrdinalIgnoreCase)
@@ -22,8 +26,8 @@ if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
     Console.Error.WriteLine("  mtcnn-golden [Area|PilBox] [shared data folder (../shared/data)]");
     Console.Error.WriteLine("  embed [faces per measurement (256)]");
     Console.Error.WriteLine("  operating-points [--data ../shared/data/faces] [--models mobilefacenet,dlib] [--out src/FaceNetSharp/Models/Calibration] [--workers N]");
-    Console.Error.WriteLine("  int8 [--data ../shared/data/faces] [--models mobilefacenet,dlib-resnet] [--methods minmax,percentile] [--faces 256] [--no-accuracy] [--write src/FaceNetSharp/Models/Quantization]");
-    Console.Error.WriteLine("  gallery [--sizes 1000,10000,100000,1000000] [--dims 192] [--queries 200] [--load-size 100000] [--seed 1]");
+    Console.Error.WriteLine("  int8 [--data ../shared/data/faces] [--models mobilefacenet,dlib-resnet] [--methods minmax,percentile] [--faces 256] [--no-accuracy] [--quick] [--float-tail N] [--float-prelu] [--profile] [--write src/FaceNetSharp.Models/Quantization]");
+    Console.Error.WriteLine("  gallery [--sizes 100000,1000000] [--queries 1000] [--rounds 3] [--anchor-queries 200] [--exact-queries N] [--candidates 64] [--threads N] [--scalar] [--global-scale S] [--python /usr/bin/python3|none] [--real EMBEDDINGS.npy] [--load-size 0] [--seed 1]");
     return 2;
 }
 return run(args[1..]);

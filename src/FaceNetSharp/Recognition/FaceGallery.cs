@@ -9,7 +9,8 @@ using Microsoft.Data.Sqlite;
 namespace FaceNetSharp.Recognition;
 
 /// <summary>
-/// A persistent gallery of people and their face embeddings, in one SQLite file, with exact (brute-force) search.
+/// A persistent gallery of people and their face embeddings, in one SQLite file, with exact search (the answers of a
+/// brute-force float32 search, found by an int8 SIMD scan and float32 re-ranking: see <see cref="GalleryIndex"/>).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -21,10 +22,11 @@ namespace FaceNetSharp.Recognition;
 /// <para>
 /// Several processes (or several instances in one process) may use one file at once: the file is in WAL journal
 /// mode, writers wait for each other (busy timeout) and every change is one transaction, so concurrent adds lose
-/// nothing and a process killed mid-add leaves the file as it was before that add. Each instance keeps all vectors
-/// in memory as one contiguous matrix, loaded at open and brought up to date before each <see cref="Identify"/>
+/// nothing and a process killed mid-add leaves the file as it was before that add. Each instance keeps an index of all
+/// vectors in memory (int8 codes, about 200 bytes a face at 192 dims; the float32 vectors too up to 64 MiB, past that
+/// in an unlinked temporary file), loaded at open and brought up to date before each <see cref="Identify"/>
 /// when the file changed (SQLite's <c>PRAGMA data_version</c>): appended faces are read incrementally, a removal
-/// reloads the matrix.
+/// reloads the index.
 /// </para>
 /// <para>
 /// Vectors are L2-normalised on the way in (facenet's embeddings already are, so for them this changes nothing);
@@ -35,7 +37,7 @@ namespace FaceNetSharp.Recognition;
 /// </para>
 /// <para>
 /// Thread safety: all members may be called from several threads at once. Writes are serialised on the instance;
-/// the search in <see cref="Identify"/> runs outside the lock on a frozen view of the matrix.
+/// the search in <see cref="Identify"/> runs outside the lock on a frozen view of the index.
 /// </para>
 /// </remarks>
 public sealed class FaceGallery : IDisposable
@@ -154,7 +156,7 @@ public sealed class FaceGallery : IDisposable
             SqliteNotADatabase => new InvalidDataException($"{path} is not a SQLite database (file is not a database): give the path of a gallery file", e),
             SqliteCorrupt => new InvalidDataException(
                 $"{path} is damaged (database disk image is malformed): restore {name} from a backup, or start a new gallery " +
-                "and 'facenet gallery import' a JSON file written by 'facenet gallery export'", e),
+                "and import a JSON export of this one into it", e),
             _ => null,
         };
     }
@@ -357,7 +359,8 @@ public sealed class FaceGallery : IDisposable
     }
 
     /// <summary>
-    /// Finds the people whose closest face is nearest to <paramref name="query"/>, by exact search over every face.
+    /// Finds the people whose closest face is nearest to <paramref name="query"/>: exactly the answer of a float32
+    /// search over every face (ties: the person enrolled first).
     /// </summary>
     /// <param name="query">An embedding of <see cref="Dimensions"/> elements (normalised here).</param>
     /// <param name="top">How many people to return at most (at least 1).</param>
@@ -406,7 +409,7 @@ public sealed class FaceGallery : IDisposable
     }
 
     /// <summary>
-    /// Reads every face of the file (not the in-memory matrix) and returns those whose vectors are damaged, or whose
+    /// Reads every face of the file (not the in-memory index) and returns those whose vectors are damaged, or whose
     /// person row is missing, by face id.
     /// </summary>
     public IReadOnlyList<GalleryFaceProblem> CheckFaces()
@@ -481,7 +484,7 @@ public sealed class FaceGallery : IDisposable
         }
     }
 
-    /// <summary>How many faces the in-memory matrix holds after bringing it up to date with the file.</summary>
+    /// <summary>How many faces the in-memory index holds after bringing it up to date with the file.</summary>
     public int FaceCount
     {
         get
@@ -614,7 +617,7 @@ public sealed class FaceGallery : IDisposable
     /// <summary>A unit-length copy of <paramref name="vector"/> as the gallery stores it (float32 little-endian).</summary>
     internal byte[] NormalizedBlob(float[] vector) => ToBlob(VectorMath.Normalized(vector, Dimensions, "the vector"));
 
-    /// <summary>Brings the in-memory matrix up to date with the file. Caller holds the lock.</summary>
+    /// <summary>Brings the in-memory index up to date with the file. Caller holds the lock.</summary>
     private void Refresh()
     {
         long version = Scalar<long>("PRAGMA data_version");
@@ -734,6 +737,7 @@ public sealed class FaceGallery : IDisposable
             if (_disposed) return;
             _disposed = true;
             _connection.Dispose();
+            _index.Dispose();
         }
     }
 }

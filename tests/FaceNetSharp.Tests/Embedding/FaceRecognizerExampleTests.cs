@@ -12,7 +12,7 @@ public sealed partial class FaceRecognizerExampleTests(InstalledModelsFixture mo
     // The example's statements exactly as below, with the file names "a.jpg" and "b.jpg" replaced by variables.
     private static bool Example(string aJpg, string bJpg)
     {
-        using var faces = FaceRecognizer.Open();                 // installs the default models on first use
+        using var faces = FaceRecognizer.Open();                 // the models installed in the per-user cache
         var a = faces.EmbedLargestFace(ImageLoader.Load(aJpg));
         var b = faces.EmbedLargestFace(ImageLoader.Load(bJpg));
         bool same = a is not null && b is not null && faces.IsSamePerson(a.Vector, b.Vector);

@@ -102,12 +102,11 @@ public sealed class ModelInstallerTests : IDisposable
         var source = new ModelSource(
             "test-model", "stand-in", new PackageSource("test-package", "1.2.3", "MIT"),
             [new PackageFile("package/model/w.bin", NpmPackage.Sha256(weights))],
-            f => [.. f[0].Reverse()],
             new ModelCardInput("input", [null, 3, 8, 8], "NCHW", "RGB", [127.5, 127.5, 127.5], 0.0078125, "(x - 127.5) / 128", ""),
             [new ModelCardTensor("out", [null, 4], "stand-in")],
             Metric: "cosine");
 
-        var cards = ModelInstaller.Install(StoreDir, [source], from: folder);
+        var cards = ModelInstaller.Install(StoreDir, [new Installable(source, f => [.. f[0].Reverse()])], from: folder);
 
         var onnxPath = Path.Combine(StoreDir, "test-model.onnx");
         Assert.Equal("sthgiew"u8.ToArray(), File.ReadAllBytes(onnxPath));

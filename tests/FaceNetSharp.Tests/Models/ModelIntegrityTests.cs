@@ -111,5 +111,9 @@ public sealed class ModelIntegrityTests(InstalledModelsFixture fx)
 
         var e = Assert.Throws<ModelInstallException>(() => FaceRecognizer.Open("mobilefacenet", dir));
         Assert.Contains("is damaged", e.Message);
+        // the library says what is wrong, and leaves the remedy to the program (the CLI prints 'facenet models install --force')
+        Assert.DoesNotContain("facenet models", e.Message);
+        Assert.Equal(ModelProblem.Damaged, e.Problem);
+        Assert.Equal(path, e.ModelPath);
     }
 }

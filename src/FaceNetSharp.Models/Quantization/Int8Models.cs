@@ -62,6 +62,14 @@ internal static class Int8Models
 
     private static readonly object BuildLock = new();
 
+    /// <summary><see cref="EnsureInstalled"/> as the store's <see cref="IInt8ModelMaker"/>.</summary>
+    public static IInt8ModelMaker Maker { get; } = new MakerImpl();
+
+    private sealed class MakerImpl : IInt8ModelMaker
+    {
+        public string EnsureInstalled(ModelStore store, string baseModel, IProgress<string>? log) => Int8Models.EnsureInstalled(store, baseModel, log);
+    }
+
     /// <summary>
     /// Makes sure <paramref name="baseModel"/> (a built-in embedder's store name) and its int8 version are installed,
     /// building the int8 one when missing or made from another float32 model. Returns the int8 model's path.

@@ -1,10 +1,12 @@
 using System.CommandLine;
+using FaceNetSharp.Cli;
+using FaceNetSharp.Cli.Commands;
 using FaceNetSharp.Models;
 using FaceNetSharp.Training.Import;
 using FaceNetSharp.Training.Runs;
 using Spectre.Console;
 
-namespace FaceNetSharp.Cli.Commands;
+namespace FaceNetSharp.Training.Cli;
 
 /// <summary>
 /// <c>facenet train softmax|triplet</c> (facenet's train_softmax.py and train_tripletloss.py flags, dashed or with

@@ -151,7 +151,10 @@ internal sealed class OnnxGraphBuilder
         {
             IrVersion = 8,
             ProducerName = producer,
-            ProducerVersion = typeof(OnnxGraphBuilder).Assembly.GetName().Version?.ToString() ?? "0",
+            // Fixed, not the assembly's version: a converted model's bytes (and so the SHA-256 on its card) must not change
+            // with the package version (converter changes bump ModelCatalog.ConverterVersion). "1.0.0.0" is what the
+            // assembly version gave when the converters' output was last pinned.
+            ProducerVersion = "1.0.0.0",
             Graph = _graph,
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
