@@ -25,6 +25,16 @@ internal sealed record CliContext(IAnsiConsole Console, TextWriter Out, IAnsiCon
     public CliContext ForDocument(bool writesDocument) => writesDocument ? this with { Console = Errors } : this;
 }
 
+/// <summary>Values of <c>--precision</c>.</summary>
+internal enum CliPrecision
+{
+    /// <summary>float32.</summary>
+    Fp32,
+
+    /// <summary>int8.</summary>
+    Int8,
+}
+
 /// <summary>Builds the <c>facenet</c> command tree; each command lives in its own file under Commands/.</summary>
 internal static class CliApp
 {
@@ -42,12 +52,26 @@ internal static class CliApp
         Recursive = true,
     };
 
+    /// <summary>Float32 or int8 embedders, for every command that embeds faces.</summary>
+    public static readonly Option<CliPrecision> Precision = new("--precision")
+    {
+        Description = "Embedder arithmetic for the commands that embed faces (embed, compare, validate, gallery, classify, cluster, serve): " +
+                      "fp32, or int8 (a quantized copy of the model made on first use: about 2x faster, within the loss its card records)",
+        DefaultValueFactory = _ => CliPrecision.Fp32,
+        Recursive = true,
+    };
+
+    /// <summary>The <see cref="EmbeddingPrecision"/> that <c>--precision</c> asks for.</summary>
+    public static EmbeddingPrecision EmbeddingPrecisionOf(ParseResult parse) =>
+        parse.GetValue(Precision) == CliPrecision.Int8 ? EmbeddingPrecision.Int8 : EmbeddingPrecision.Float32;
+
     public static RootCommand Build(CliContext context)
     {
         var root = new RootCommand("facenet: face detection, alignment, verification and recognition (davidsandberg/facenet in C#)")
         {
             ModelsDir,
             Verbose,
+            Precision,
         };
         var models = ModelsCommand.Create(context);
         models.Add(TrainingAddOn.Placeholder("import", "Convert a PyTorch state dict to an ONNX embedder with a card (training add-on)", context));
@@ -85,6 +109,7 @@ internal static class CliApp
     {
         // The program installs what a command needs on first use (npm pack, SHA-256, conversion); the library never does.
         ModelStore.DefaultInstaller ??= ModelInstaller.Instance;
+        ModelStore.DefaultInt8Maker ??= FaceNetSharp.Models.Quantization.Int8Models.Maker;
         // facenet train / facenet models import: run by the training add-on, a program of its own (libtorch stays out)
         if (build == Build && TrainingAddOn.Handles(args)) return TrainingAddOn.Run(args, context);
         var root = build(context);

@@ -24,7 +24,11 @@ public sealed class ModelInstaller : IModelInstaller
     public static ModelInstaller Instance { get; } = new();
 
     /// <summary>Makes it <see cref="ModelStore.DefaultInstaller"/>: every store made from now on installs its missing models.</summary>
-    public static void UseAsDefault() => ModelStore.DefaultInstaller = Instance;
+    public static void UseAsDefault()
+    {
+        ModelStore.DefaultInstaller = Instance;
+        ModelStore.DefaultInt8Maker = Quantization.Int8Models.Maker;
+    }
 
     /// <inheritdoc />
     public void Install(ModelStore store, IReadOnlyList<string> names, IProgress<string>? log)

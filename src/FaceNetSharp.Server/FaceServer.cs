@@ -48,9 +48,9 @@ public sealed class FaceServer : IAsyncDisposable
     /// with it. Call <see cref="StartAsync"/> to listen.
     /// </summary>
     public static FaceServer Open(ServerOptions options, string model = "mobilefacenet", string? modelsDirectory = null,
-        IProgress<string>? log = null)
+        IProgress<string>? log = null, Embedding.EmbeddingPrecision precision = Embedding.EmbeddingPrecision.Float32)
     {
-        var recognizer = OpenRecognizer(model, modelsDirectory, log);
+        var recognizer = OpenRecognizer(model, modelsDirectory, log, precision);
         try
         {
             var info = recognizer.Model;
@@ -78,11 +78,12 @@ public sealed class FaceServer : IAsyncDisposable
     /// memory arena, so that the memory of a large request goes back), after limiting glibc's malloc arenas
     /// process-wide (<see cref="MemoryTrimmer.ConfigureAllocator"/>).
     /// </summary>
-    public static FaceRecognizer OpenRecognizer(string model = "mobilefacenet", string? modelsDirectory = null, IProgress<string>? log = null)
+    public static FaceRecognizer OpenRecognizer(string model = "mobilefacenet", string? modelsDirectory = null, IProgress<string>? log = null,
+        Embedding.EmbeddingPrecision precision = Embedding.EmbeddingPrecision.Float32)
     {
         MemoryTrimmer.ConfigureAllocator(); // before the sessions' threads allocate
         var defaults = new FaceNetOptions();
-        return FaceRecognizer.Open(model, modelsDirectory, defaults.Detection, defaults.Embedding, log);
+        return FaceRecognizer.Open(model, modelsDirectory, defaults.Detection, defaults.Embedding with { Precision = precision }, log);
     }
 
     /// <summary>

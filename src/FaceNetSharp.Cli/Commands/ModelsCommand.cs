@@ -16,6 +16,13 @@ internal static class ModelsCommand
         {
             var store = CliApp.Store(parse);
             store.Install(names: null, from: parse.GetValue(from), force: parse.GetValue(force), log: DetectCommand.ModelsLog(ctx));
+            if (CliApp.EmbeddingPrecisionOf(parse) == Embedding.EmbeddingPrecision.Int8)
+                foreach (var embedder in new[] { ModelNames.MobileFaceNet, ModelNames.DlibResNet })
+                {
+                    // --force remakes them too; otherwise only what is missing, damaged or made from another float32 model
+                    if (store.IsInstalled(embedder) && (parse.GetValue(force) || !Models.Quantization.Int8Models.IsCurrent(store, embedder)))
+                        Models.Quantization.Int8Models.Install(store, embedder, Models.Quantization.Int8Models.MethodFor(embedder), DetectCommand.ModelsLog(ctx));
+                }
             ctx.Console.MarkupLineInterpolated($"Models in [bold]{store.Directory}[/]:");
             Render(ctx, store);
             return 0;

@@ -64,7 +64,8 @@ internal static class ServeCommand
                 IdentifyFpir = parse.GetValue(fpir),
             };
 
-            await using var server = FaceServer.Open(options, modelName, parse.GetValue(CliApp.ModelsDir), DetectCommand.ModelsLog(ctx));
+            await using var server = FaceServer.Open(options, modelName, parse.GetValue(CliApp.ModelsDir), DetectCommand.ModelsLog(ctx),
+                CliApp.EmbeddingPrecisionOf(parse));
             await server.StartAsync(cancel);
             ctx.Console.MarkupLineInterpolated($"Gallery: [bold]{options.GalleryPath}[/]; model {modelName}; API key {(options.ApiKey is null ? "off" : "on")}");
             foreach (var url in server.Urls)

@@ -25,6 +25,6 @@ internal sealed class EmbedderCliOptions
     /// <summary>The detector and the chosen embedder (installed first when missing).</summary>
     public FaceRecognizer Open(ParseResult parse, CliContext ctx, Detection.MtcnnOptions detection, int? batchSize = null) =>
         FaceRecognizer.Open(Model(parse), CliApp.Store(parse).Directory, detection,
-            new EmbedderOptions { FlipAugmentation = Flip(parse), BatchSize = batchSize ?? new EmbedderOptions().BatchSize },
+            new EmbedderOptions { FlipAugmentation = Flip(parse), BatchSize = batchSize ?? new EmbedderOptions().BatchSize, Precision = CliApp.EmbeddingPrecisionOf(parse) },
             DetectCommand.ModelsLog(ctx));
 }

@@ -11,7 +11,8 @@ internal static class RecognizerCliOptions
 {
     /// <summary>Opens MTCNN and the embedder (installing missing default models, with the install log on the console).</summary>
     public static FaceRecognizer Open(CliContext ctx, ParseResult parse, Option<string> model, MtcnnCliOptions mtcnn) =>
-        FaceRecognizer.Open(parse.GetValue(model)!, parse.GetValue(CliApp.ModelsDir), mtcnn.Read(parse), log: DetectCommand.ModelsLog(ctx));
+        FaceRecognizer.Open(parse.GetValue(model)!, parse.GetValue(CliApp.ModelsDir), mtcnn.Read(parse),
+            new EmbedderOptions { Precision = CliApp.EmbeddingPrecisionOf(parse) }, DetectCommand.ModelsLog(ctx));
 
     /// <summary>The model's size, metric and threshold without loading it (for commands that only read a file).</summary>
     public static EmbedderInfo Info(ParseResult parse, Option<string> model) => Embedders.Describe(parse.GetValue(model)!);

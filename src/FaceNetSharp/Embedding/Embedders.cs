@@ -48,10 +48,24 @@ public static class Embedders
     {
         if (BuiltIn.TryGetValue(nameOrPath, out var info))
         {
+            if (options?.Precision == EmbeddingPrecision.Int8)
+            {
+                // Same name, template, metric and threshold as the float32 model: the vectors are that model's, rounded
+                // (the card's measured_loss says how far), so galleries and classifiers made with either one still match.
+                var maker = ModelStore.DefaultInt8Maker ?? throw new ModelInstallException(
+                    "--precision int8 needs FaceNetSharp.Models, which makes the int8 models (ModelInstaller.UseAsDefault() sets it up)");
+                var path = maker.EnsureInstalled(store, info.Name, log);
+                var int8Card = store.ReadCard(info.Name + "-int8");
+                return new OnnxFaceEmbedder(path, info with { Sha256 = int8Card?.OnnxSha256 }, options);
+            }
             store.EnsureInstalled([info.Name], log);
             var card = store.ReadCard(info.Name);
             return new OnnxFaceEmbedder(store.PathOf(info.Name), info with { Sha256 = card?.OnnxSha256 }, options);
         }
+        if (options?.Precision == EmbeddingPrecision.Int8)
+            throw new ModelInstallException(
+                $"--precision int8 is for the built-in embedders (mobilefacenet, dlib), which FaceNetSharp quantizes itself; " +
+                $"'{nameOrPath}' is an .onnx file, which runs as it is: leave out --precision int8");
         return new OnnxFaceEmbedder(nameOrPath, Describe(nameOrPath), options);
     }
 

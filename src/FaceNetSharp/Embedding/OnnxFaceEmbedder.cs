@@ -22,6 +22,22 @@ public sealed record EmbedderOptions
     /// every core here (one batch of chips is one large run).
     /// </summary>
     public InferenceOptions Inference { get; init; } = new();
+
+    /// <summary>
+    /// Which version of a built-in embedder runs: the float32 model, or its int8 version (made on this machine the first
+    /// time it is asked for, by <see cref="Models.ModelStore.DefaultInt8Maker"/>). A model given as an .onnx path runs as it is.
+    /// </summary>
+    public EmbeddingPrecision Precision { get; init; } = EmbeddingPrecision.Float32;
+}
+
+/// <summary>The arithmetic a built-in embedder runs in.</summary>
+public enum EmbeddingPrecision
+{
+    /// <summary>The float32 model as converted from its package.</summary>
+    Float32,
+
+    /// <summary>Its int8 quantization: about 2x the faces/s on CPUs with VNNI, vectors within the card's measured loss.</summary>
+    Int8,
 }
 
 /// <summary>

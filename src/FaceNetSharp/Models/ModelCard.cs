@@ -52,6 +52,9 @@ public sealed record ModelCard
     /// </summary>
     public Recognition.OperatingPointSet? OperatingPoints { get; init; }
 
+    /// <summary>For a quantized model: how it was made from its float32 model and the accuracy it loses; null for float32 models.</summary>
+    public ModelCardQuantization? Quantization { get; init; }
+
     /// <summary>Lower-case hex SHA-256 of <c>NAME.onnx</c>.</summary>
     public required string OnnxSha256 { get; init; }
 
@@ -121,3 +124,53 @@ public sealed record ModelCardInput(
     double Scale,
     string Normalisation,
     string Notes);
+
+/// <summary>How a quantized model was made from its float32 model, and what it loses (written by the int8 quantizer).</summary>
+public sealed record ModelCardQuantization
+{
+    /// <summary><c>int8</c>.</summary>
+    public required string Precision { get; init; }
+
+    /// <summary>Version of the quantizer; a model written by another version is rebuilt.</summary>
+    public required string QuantizerVersion { get; init; }
+
+    /// <summary>The float32 model's name.</summary>
+    public required string BaseModel { get; init; }
+
+    /// <summary>SHA-256 of the float32 model it was made from; another float32 model makes it outdated.</summary>
+    public required string BaseOnnxSha256 { get; init; }
+
+    /// <summary>The graph form (QDQ).</summary>
+    public required string Format { get; init; }
+
+    /// <summary>How the weights are quantized.</summary>
+    public required string Weights { get; init; }
+
+    /// <summary>How the activations are quantized.</summary>
+    public required string Activations { get; init; }
+
+    /// <summary>Convolutions quantized.</summary>
+    public int QuantizedConvs { get; init; }
+
+    /// <summary>How activation ranges were taken (min/max or a percentile).</summary>
+    public required string CalibrationMethod { get; init; }
+
+    /// <summary>The calibration images.</summary>
+    public required string CalibrationSource { get; init; }
+
+    /// <summary>How many aligned chips the ranges were measured on.</summary>
+    public int CalibrationChips { get; init; }
+
+    /// <summary>The accuracy of this quantization against float32 on labelled sets, as measured by the project; null where not measured.</summary>
+    public Int8LossReport? MeasuredLoss { get; init; }
+}
+
+/// <summary>
+/// Float32 against int8 on labelled verification sets: 10-fold accuracy and AUC of each, measured with the same
+/// detections and chips (<c>FaceNetSharp.Bench int8</c>, which writes it).
+/// </summary>
+public sealed record Int8LossReport(string MeasuredAt, string Command, string Calibration, IReadOnlyList<Int8LossSet> Sets);
+
+/// <summary>One set's figures: pairs, float32 and int8 10-fold accuracy and AUC, and the lowest cosine between a face's two vectors.</summary>
+public sealed record Int8LossSet(string Set, int SamePairs, int DifferentPairs, double AccuracyFloat32, double AccuracyInt8,
+    double AucFloat32, double AucInt8, double MinCosine);

@@ -22,6 +22,9 @@ public sealed class ModelStore
     /// </summary>
     public static IModelInstaller? DefaultInstaller { get; set; }
 
+    /// <summary>What makes the int8 embedders (FaceNetSharp.Models' <c>Int8Models.Maker</c>); null: int8 is unavailable.</summary>
+    public static IInt8ModelMaker? DefaultInt8Maker { get; set; }
+
     /// <summary>
     /// Uses <paramref name="directory"/>, or <see cref="DefaultDirectory"/> when null; missing models are installed by
     /// <paramref name="installer"/>, else by <see cref="DefaultInstaller"/>, else not at all.
@@ -174,4 +177,14 @@ public interface IModelInstaller
 {
     /// <summary>Installs <paramref name="names"/> into <paramref name="store"/>'s folder, each with its card.</summary>
     void Install(ModelStore store, IReadOnlyList<string> names, IProgress<string>? log);
+}
+
+/// <summary>
+/// Makes a built-in embedder's int8 version in a <see cref="ModelStore"/> (FaceNetSharp.Models' <c>Int8Models</c>
+/// quantizes the installed float32 model), for <see cref="Embedding.EmbeddingPrecision.Int8"/>.
+/// </summary>
+public interface IInt8ModelMaker
+{
+    /// <summary>Makes sure <paramref name="baseModel"/>'s int8 version is installed and current; returns its path.</summary>
+    string EnsureInstalled(ModelStore store, string baseModel, IProgress<string>? log);
 }

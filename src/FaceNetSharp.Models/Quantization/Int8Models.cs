@@ -1,0 +1,176 @@
+using FaceNetSharp.Alignment;
+using FaceNetSharp.Detection;
+using FaceNetSharp.Embedding;
+using FaceNetSharp.Imaging;
+using FaceNetSharp.IO;
+using Onnx;
+
+namespace FaceNetSharp.Models.Quantization;
+
+/// <summary>
+/// The int8 versions of the built-in embedders (<c>NAME-int8.onnx</c> beside <c>NAME.onnx</c>), made on this machine
+/// from the installed float32 model: activation ranges calibrated on the faces of the pinned npm sample photos
+/// (<see cref="SamplePhotos"/>: every machine that can install the models can fetch them), then the QDQ rewrite of
+/// <see cref="OnnxQuantizer"/>. The card records the calibration, the float32 model it was made from, and the accuracy
+/// loss measured by <c>FaceNetSharp.Bench int8</c>.
+/// </summary>
+internal static class Int8Models
+{
+    /// <summary>Written into the card; bump it when the quantization or the calibration changes so that int8 models are rebuilt.</summary>
+    public const string QuantizerVersion = "1";
+
+    /// <summary>
+    /// Calibration method of each installed model, the more accurate one in <c>FaceNetSharp.Bench int8</c>
+    /// (2026-11-30; <see cref="MeasuredLoss"/> holds the chosen one's figures): MobileFaceNet percentile (lowest cosine
+    /// to float32 over 100 kz-celebs faces 0.866 against 0.709 with min/max; kz-celebs accuracy -0.64 pt against
+    /// -1.56 pt), dlib min/max (kz-celebs +0.10 pt against -0.26 pt, ORL -0.17 pt against -0.31 pt).
+    /// </summary>
+    public static CalibrationMethod MethodFor(string baseModel) =>
+        baseModel == ModelNames.MobileFaceNet ? CalibrationMethod.Percentile : CalibrationMethod.MinMax;
+
+    /// <summary>How the card names <paramref name="method"/>.</summary>
+    internal static string MethodLabel(CalibrationMethod method) =>
+        method == CalibrationMethod.MinMax ? "min/max" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"percentile {ActivationCalibrator.Percentile * 100:0.##} %");
+
+    /// <summary>The store name of <paramref name="baseModel"/>'s int8 version.</summary>
+    public static string NameOf(string baseModel) => baseModel + "-int8";
+
+    /// <summary>
+    /// True when <paramref name="baseModel"/>'s int8 model is installed and intact (<see cref="ModelStore.Check"/>) and
+    /// was made from the installed float32 model by this quantizer.
+    /// </summary>
+    public static bool IsCurrent(ModelStore store, string baseModel)
+    {
+        var name = NameOf(baseModel);
+        // a damaged file (its SHA-256 is not its card's) is made again, as a missing one is
+        if (store.Check(name).Status != ModelStatus.Installed) return false;
+        try
+        {
+            var card = store.ReadCard(name);
+            var baseCard = store.ReadCard(baseModel);
+            return card?.Quantization is { } q && baseCard is not null && q.QuantizerVersion == QuantizerVersion
+                && q.BaseOnnxSha256 == baseCard.OnnxSha256 && card.ConverterVersion == ModelCatalog.ConverterVersion
+                && q.CalibrationMethod == MethodLabel(MethodFor(baseModel))
+                // a re-measured loss reaches the card (as re-measured operating points do, ModelCatalog.IsCurrent)
+                && q.MeasuredLoss?.MeasuredAt == MeasuredLoss(baseModel)?.MeasuredAt;
+        }
+        catch (ModelInstallException)
+        {
+            return false;
+        }
+    }
+
+    private static readonly object BuildLock = new();
+
+    /// <summary><see cref="EnsureInstalled"/> as the store's <see cref="IInt8ModelMaker"/>.</summary>
+    public static IInt8ModelMaker Maker { get; } = new MakerImpl();
+
+    private sealed class MakerImpl : IInt8ModelMaker
+    {
+        public string EnsureInstalled(ModelStore store, string baseModel, IProgress<string>? log) => Int8Models.EnsureInstalled(store, baseModel, log);
+    }
+
+    /// <summary>
+    /// Makes sure <paramref name="baseModel"/> (a built-in embedder's store name) and its int8 version are installed,
+    /// building the int8 one when missing or made from another float32 model. Returns the int8 model's path.
+    /// </summary>
+    public static string EnsureInstalled(ModelStore store, string baseModel, IProgress<string>? log = null)
+    {
+        store.EnsureInstalled([baseModel], log);
+        if (IsCurrent(store, baseModel)) return store.PathOf(NameOf(baseModel));
+        lock (BuildLock)
+        {
+            if (!IsCurrent(store, baseModel)) Install(store, baseModel, MethodFor(baseModel), log);
+        }
+        return store.PathOf(NameOf(baseModel));
+    }
+
+    /// <summary>Builds and writes <c>NAME-int8.onnx</c> then its card (each atomically; the card marks it installed).</summary>
+    public static ModelCard Install(ModelStore store, string baseModel, CalibrationMethod method, IProgress<string>? log = null)
+    {
+        var baseCard = store.ReadCard(baseModel)
+            ?? throw new ModelInstallException($"{baseModel} is not installed in {store.Directory}; run 'facenet models install'");
+        var info = Embedders.FromCard(baseCard, store.CardPathOf(baseModel));
+        log?.Report($"calibrating {NameOf(baseModel)} on the sample photos' faces");
+        var chips = CalibrationChips(store, info.Template, info.InputSize, log);
+        var (bytes, card) = Build(File.ReadAllBytes(store.PathOf(baseModel)), baseCard, info, chips, method);
+        AtomicFile.Write(store.PathOf(card.Name), s => s.Write(bytes));
+        var json = card.ToJsonBytes();
+        AtomicFile.Write(store.CardPathOf(card.Name), s => s.Write(json));
+        log?.Report($"installed {card.Name} ({bytes.Length / 1024} KiB) in {store.Directory}");
+        return card;
+    }
+
+    /// <summary>The quantized model's bytes and card, calibrated on <paramref name="chips"/> (aligned for <paramref name="info"/>) and their mirror images.</summary>
+    public static (byte[] Onnx, ModelCard Card) Build(byte[] fp32Onnx, ModelCard baseCard, EmbedderInfo info,
+        IReadOnlyList<RgbImage> chips, CalibrationMethod method)
+    {
+        var fp32 = ModelProto.Parser.ParseFrom(fp32Onnx);
+        var inputs = new List<float[]>();
+        int s = info.InputSize;
+        foreach (var chip in chips)
+            foreach (var mirror in new[] { false, true })
+            {
+                var x = new float[3 * s * s];
+                OnnxFaceEmbedder.ToChw(chip, info.Mean, info.Scale, mirror, x);
+                inputs.Add(x);
+            }
+        var tensors = OnnxQuantizer.TensorsToCalibrate(fp32);
+        var ranges = ActivationCalibrator.Measure(fp32, tensors, inputs, [3, s, s], method);
+        var bytes = Google.Protobuf.MessageExtensions.ToByteArray(OnnxQuantizer.Quantize(fp32, ranges));
+        var card = baseCard with
+        {
+            Name = NameOf(baseCard.Name),
+            Description = baseCard.Description + "; int8 (static QDQ quantization made on this machine)",
+            OnnxSha256 = Npm.NpmPackage.Sha256(bytes),
+            ConvertedAt = DateTimeOffset.UtcNow,
+            Quantization = new ModelCardQuantization
+            {
+                Precision = "int8",
+                QuantizerVersion = QuantizerVersion,
+                BaseModel = baseCard.Name,
+                BaseOnnxSha256 = baseCard.OnnxSha256,
+                Format = "ONNX QDQ: QuantizeLinear/DequantizeLinear pairs around every Conv, fused by ONNX Runtime into QLinearConv; " +
+                    "each Conv -> PRelu as Relu(z) + Min(a+ z, 0) + Max(a- z, 0) with slope-scaled Convs and QLinearAdds",
+                Weights = "int8, symmetric, per output channel (scale = max|w| / 127), bias int32 at scale s_x * s_w",
+                Activations = "uint8, asymmetric, per tensor, at each Conv's input and output (after its Relu where it has one)",
+                QuantizedConvs = OnnxQuantizer.QuantizableConvs(fp32).Count,
+                CalibrationMethod = MethodLabel(method),
+                CalibrationSource = $"the faces MTCNN finds in {SamplePhotos.Files.Count} sample photos of npm {SamplePhotos.Package.Spec} " +
+                    $"(package/demo/sample1-6.jpg, pinned by SHA-256), aligned for the model, each also mirrored",
+                CalibrationChips = inputs.Count,
+                MeasuredLoss = MeasuredLoss(baseCard.Name),
+            },
+        };
+        return (bytes, card);
+    }
+
+    /// <summary>The faces of the sample photos, aligned onto <paramref name="template"/> at <paramref name="size"/>.</summary>
+    public static IReadOnlyList<RgbImage> CalibrationChips(ModelStore store, AlignmentTemplate template, int size, IProgress<string>? log = null)
+    {
+        var photos = SamplePhotos.Ensure(Path.Combine(store.Directory, "sample-photos"), log);
+        using var detector = MtcnnDetector.FromStore(store, null, log);
+        var aligner = new FaceAligner(new FaceAlignerOptions { Mode = AlignmentMode.Similarity, Template = template, ImageSize = size });
+        var chips = new List<RgbImage>();
+        foreach (var path in photos)
+        {
+            var image = ImageLoader.Load(path);
+            chips.AddRange(detector.Detect(image).Select(f => aligner.Align(image, f)));
+        }
+        if (chips.Count == 0) throw new ModelInstallException("calibration: MTCNN found no face in the sample photos");
+        return chips;
+    }
+
+    /// <summary>
+    /// The int8-vs-float32 accuracy measured by <c>FaceNetSharp.Bench int8</c>, embedded from
+    /// <c>Models/Quantization/int8-loss-MODEL.json</c>; null where not measured.
+    /// </summary>
+    internal static Int8LossReport? MeasuredLoss(string model)
+    {
+        var name = $"FaceNetSharp.Models.Quantization.int8-loss-{model}.json";
+        using var stream = typeof(Int8Models).Assembly.GetManifestResourceStream(name);
+        if (stream is null) return null;
+        return System.Text.Json.JsonSerializer.Deserialize<Int8LossReport>(stream, ModelCard.Json)
+            ?? throw new InvalidDataException($"{name} is empty");
+    }
+}
