@@ -64,6 +64,7 @@ public sealed class DatasetAligner
     private readonly DatasetAlignOptions _options;
     private readonly FaceAligner _aligner;
 
+    /// <summary>An aligner that finds faces with <paramref name="detector"/> (not disposed by it) and crops or warps them as <paramref name="options"/> say.</summary>
     public DatasetAligner(IFaceDetector detector, DatasetAlignOptions? options = null)
     {
         _detector = detector;

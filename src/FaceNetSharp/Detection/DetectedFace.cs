@@ -8,8 +8,13 @@ namespace FaceNetSharp.Detection;
 /// </summary>
 public readonly record struct FaceBox(float X1, float Y1, float X2, float Y2)
 {
+    /// <summary>X2 - X1, in pixels (negative for an empty box).</summary>
     public float Width => X2 - X1;
+
+    /// <summary>Y2 - Y1, in pixels (negative for an empty box).</summary>
     public float Height => Y2 - Y1;
+
+    /// <summary>Width times height, 0 for an empty box.</summary>
     public float Area => Math.Max(0, Width) * Math.Max(0, Height);
 }
 

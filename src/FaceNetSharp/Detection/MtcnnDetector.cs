@@ -97,6 +97,7 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
             store.PathOf(ModelNames.MtcnnPNet), store.PathOf(ModelNames.MtcnnRNet), store.PathOf(ModelNames.MtcnnONet), options);
     }
 
+    /// <summary>The options this detector was opened with.</summary>
     public MtcnnOptions Options => _options;
 
     private ResizeKernel Kernel => _options.Resampling == MtcnnResampling.PilBox ? ResizeKernel.PilBox : ResizeKernel.Area;
@@ -310,6 +311,7 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
         }
     }
 
+    /// <summary>Releases the three ONNX Runtime sessions; a detector is not usable after it.</summary>
     public void Dispose()
     {
         _pnet.Dispose();

@@ -11,7 +11,10 @@ public sealed record MtcnnOptions
 
     /// <summary>Score thresholds of P-Net, R-Net and O-Net.</summary>
     public double PNetThreshold { get; init; } = 0.6;
+    /// <inheritdoc cref="PNetThreshold"/>
     public double RNetThreshold { get; init; } = 0.7;
+
+    /// <inheritdoc cref="PNetThreshold"/>
     public double ONetThreshold { get; init; } = 0.7;
 
     /// <summary>Ratio between neighbouring pyramid levels (facenet: 0.709, about 1/sqrt(2)).</summary>

@@ -52,6 +52,7 @@ public sealed class ImageFileEmbedder
     private readonly FaceRecognizer _recognizer;
     private readonly ImageFileEmbedderOptions _options;
 
+    /// <summary>Embeds image files with <paramref name="recognizer"/> (not disposed by it), as <paramref name="options"/> say.</summary>
     public ImageFileEmbedder(FaceRecognizer recognizer, ImageFileEmbedderOptions? options = null)
     {
         _recognizer = recognizer;

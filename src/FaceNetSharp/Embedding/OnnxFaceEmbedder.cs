@@ -98,6 +98,7 @@ public sealed class OnnxFaceEmbedder : IFaceEmbedder, IDisposable
         }
     }
 
+    /// <summary>The model this embedder runs: name, input size, vector length, metric, normalisation.</summary>
     public EmbedderInfo Info { get; }
 
     /// <inheritdoc />
@@ -179,5 +180,6 @@ public sealed class OnnxFaceEmbedder : IFaceEmbedder, IDisposable
         }
     }
 
+    /// <summary>Releases the ONNX Runtime session; the embedder is not usable after it.</summary>
     public void Dispose() => _session.Dispose();
 }

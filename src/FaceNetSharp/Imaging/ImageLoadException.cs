@@ -31,6 +31,7 @@ public enum ImageLoadFailure
 /// </summary>
 public sealed class ImageLoadException : Exception
 {
+    /// <summary>The file <paramref name="filePath"/> could not be loaded for <paramref name="reason"/>; <paramref name="problem"/> says what is wrong in words.</summary>
     public ImageLoadException(string filePath, ImageLoadFailure reason, string problem, Exception? innerException = null)
         : base($"Cannot load image '{filePath}': {problem}", innerException)
     {

@@ -6,6 +6,7 @@ namespace FaceNetSharp.Imaging;
 /// </summary>
 public sealed class RgbImage
 {
+    /// <summary>Wraps <paramref name="pixels"/> (not copied): exactly width x height x 3 bytes, RGB interleaved.</summary>
     public RgbImage(int width, int height, byte[] pixels)
     {
         if (width <= 0 || height <= 0) throw new ArgumentOutOfRangeException(nameof(width), "image must be at least 1x1");
@@ -16,7 +17,10 @@ public sealed class RgbImage
         Pixels = pixels;
     }
 
+    /// <summary>Width in pixels.</summary>
     public int Width { get; }
+
+    /// <summary>Height in pixels.</summary>
     public int Height { get; }
 
     /// <summary>RGB bytes, <c>Width * Height * 3</c> long.</summary>
