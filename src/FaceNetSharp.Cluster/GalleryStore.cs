@@ -19,7 +19,7 @@ internal readonly record struct StoredFace(float[] UnitVector, string? Source, s
 internal sealed class GalleryStore
 {
     /// <summary>The JSON format and schema version written by export: the SQLite gallery's, so either reads the other's.</summary>
-    private const string ExportFormat = "facenetsharp-gallery";
+    private const string ExportFormat = GalleryExportWriter.Format;
     private const int ExportSchemaVersion = FaceGallery.SchemaVersion;
 
     public GalleryStore(ClusterDatabase database) => Database = database;
@@ -172,39 +172,15 @@ internal sealed class GalleryStore
             // AtomicFile writes synchronously; the rows are read synchronously inside it (one open reader, no other I/O).
             AtomicFile.Write(jsonPath, stream =>
             {
-                using var w = new Utf8JsonWriter(stream);
-                w.WriteStartObject();
-                w.WriteString("format", ExportFormat);
-                w.WriteNumber("schemaVersion", ExportSchemaVersion);
-                w.WriteString("modelId", modelId);
-                w.WriteNumber("dimensions", dimensions);
-                w.WriteStartArray("people");
-                long current = -1;
+                using var export = new GalleryExportWriter(stream, modelId, dimensions);
                 var vector = new float[dimensions];
                 while (reader.Read())
                 {
                     if (!TryDecode(reader.GetFieldValue<byte[]>(2), vector)) continue; // not a vector of this gallery: nothing to restore
-                    long personId = reader.GetInt64(0);
-                    if (personId != current)
-                    {
-                        if (current != -1) { w.WriteEndArray(); w.WriteEndObject(); }
-                        current = personId;
-                        people++;
-                        w.WriteStartObject();
-                        w.WriteString("name", reader.GetString(1));
-                        w.WriteStartArray("faces");
-                    }
-                    w.WriteStartObject();
-                    if (!reader.IsDBNull(3)) w.WriteString("source", reader.GetString(3));
-                    w.WriteString("addedAt", reader.GetString(4));
-                    w.WriteStartArray("vector");
-                    foreach (var x in vector) w.WriteNumberValue(x);
-                    w.WriteEndArray();
-                    w.WriteEndObject();
+                    export.Face(reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4), vector);
                 }
-                if (current != -1) { w.WriteEndArray(); w.WriteEndObject(); }
-                w.WriteEndArray();
-                w.WriteEndObject();
+                export.Finish();
+                people = export.People;
             });
         }
         await tx.CommitAsync(cancel);

@@ -51,7 +51,7 @@ public sealed class FaceGallery : IFaceGallery
     /// </summary>
     private const int BusyTimeoutMs = 30_000;
 
-    private const string ExportFormat = "facenetsharp-gallery";
+    private const string ExportFormat = GalleryExportWriter.Format;
 
     /// <summary>
     /// How far from 1 a stored vector's L2 norm may be before it counts as damaged. Vectors are normalised in float32
@@ -515,43 +515,19 @@ public sealed class FaceGallery : IFaceGallery
             using var tx = _connection.BeginTransaction(deferred: true);
             AtomicFile.Write(jsonPath, stream =>
             {
-                using var w = new Utf8JsonWriter(stream);
-                w.WriteStartObject();
-                w.WriteString("format", ExportFormat);
-                w.WriteNumber("schemaVersion", SchemaVersion);
-                w.WriteString("modelId", ModelId);
-                w.WriteNumber("dimensions", Dimensions);
-                w.WriteStartArray("people");
+                using var export = new GalleryExportWriter(stream, ModelId, Dimensions);
                 using var cmd = Command("""
                     SELECT p.id, p.name, f.vector, f.source, f.added_at, f.id
                     FROM people p JOIN faces f ON f.person_id = p.id ORDER BY p.name, f.id
                     """, tx);
                 using var reader = cmd.ExecuteReader();
-                long currentPerson = -1;
                 var vector = new float[Dimensions];
                 while (reader.Read())
                 {
                     if (ReadVector(reader, 2, vector) is not null) continue; // a damaged face (DamagedFaces): nothing to restore
-                    long personId = reader.GetInt64(0);
-                    if (personId != currentPerson)
-                    {
-                        if (currentPerson != -1) { w.WriteEndArray(); w.WriteEndObject(); }
-                        currentPerson = personId;
-                        w.WriteStartObject();
-                        w.WriteString("name", reader.GetString(1));
-                        w.WriteStartArray("faces");
-                    }
-                    w.WriteStartObject();
-                    if (!reader.IsDBNull(3)) w.WriteString("source", reader.GetString(3));
-                    w.WriteString("addedAt", reader.GetString(4));
-                    w.WriteStartArray("vector");
-                    foreach (var x in vector) w.WriteNumberValue(x);
-                    w.WriteEndArray();
-                    w.WriteEndObject();
+                    export.Face(reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4), vector);
                 }
-                if (currentPerson != -1) { w.WriteEndArray(); w.WriteEndObject(); }
-                w.WriteEndArray();
-                w.WriteEndObject();
+                export.Finish();
             });
         }
     }
