@@ -26,13 +26,6 @@ internal sealed class GalleryStore
 
     public ClusterDatabase Database { get; }
 
-    /// <summary>The shard count, from facenet_meta.</summary>
-    public async Task<int> ShardCountAsync(CancellationToken cancel = default)
-    {
-        await using var connection = await Database.OpenAsync(cancel);
-        return await ClusterSchema.ShardCountAsync(connection, null, cancel);
-    }
-
     /// <summary>The gallery's vector length, or 0 while no model is bound (nothing enrolled yet).</summary>
     public async Task<int> DimensionsAsync(CancellationToken cancel = default)
     {
@@ -152,6 +145,16 @@ internal sealed class GalleryStore
         var result = new List<GalleryPerson>();
         while (await reader.ReadAsync(cancel)) result.Add(new GalleryPerson(reader.GetString(0), (int)reader.GetInt64(1)));
         return result;
+    }
+
+    /// <summary>How many faces a person has (0 for an unknown name): one indexed lookup, not the whole listing.</summary>
+    public async Task<int> FaceCountOfAsync(string person, CancellationToken cancel = default)
+    {
+        await using var connection = await Database.OpenAsync(cancel);
+        await using var cmd = new NpgsqlCommand(
+            "SELECT COUNT(f.id) FROM facenet_faces f JOIN facenet_people p ON p.id = f.person_id WHERE p.name = @n", connection);
+        cmd.Parameters.AddWithValue("n", person);
+        return (int)(long)(await cmd.ExecuteScalarAsync(cancel))!;
     }
 
     /// <summary>

@@ -63,13 +63,19 @@ internal sealed class GalleryShardGrain(GalleryStore store, ILocalSiloDetails si
     {
         var started = System.Diagnostics.Stopwatch.StartNew();
         await Load(cancel);
-        log.LogInformation("shard {Shard}: {Faces} faces loaded in {Ms} ms", Shard, _view?.Rows ?? 0, started.ElapsedMilliseconds);
+        log.LogInformation("shard {Shard}: {Faces:N0} faces loaded in {Ms:N0} ms", Shard, _view?.Rows ?? 0, started.ElapsedMilliseconds);
         // KeepAlive: the grain stays active while its silo lives, instead of being collected when idle and reloaded.
         this.RegisterGrainTimer(async ct =>
         {
             try { await Load(ct); }
             catch (Exception e) { log.LogWarning("shard {Shard}: refresh failed: {Message}", Shard, e.Message); }
         }, new GrainTimerCreationOptions(RefreshPeriod, RefreshPeriod) { KeepAlive = true });
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancel)
+    {
+        log.LogInformation("shard {Shard}: deactivated ({Reason})", Shard, reason.ReasonCode);
+        return Task.CompletedTask;
     }
 
     private async Task Load(CancellationToken cancel)
