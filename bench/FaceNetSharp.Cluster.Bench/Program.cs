@@ -34,6 +34,7 @@ try
     // 1. Enrol.
     var random = new Random(1);
     var directions = new List<float[]>(); // kept for a sample of people, to query with
+    long freeBefore = new DriveInfo(Path.GetTempPath()).AvailableFreeSpace;
     var enrol = Stopwatch.StartNew();
     int person = 0;
     long enrolled = 0;
@@ -65,6 +66,8 @@ try
         Console.WriteLine($"  {DateTime.UtcNow:HH:mm:ss} enrolled {done:N0} faces, {done / enrol.Elapsed.TotalSeconds:N0} faces/s{memory}");
     }
     double enrolRate = enrolled / enrol.Elapsed.TotalSeconds;
+    Console.WriteLine($"disk used during the enrolment: {(freeBefore - new DriveInfo(Path.GetTempPath()).AvailableFreeSpace) / (double)(1L << 30):F1} GiB " +
+        $"(PostgreSQL's data and WAL, and the silos' float32 vectors in {Path.GetTempPath()}, where they share its file system)");
     Console.WriteLine($"enrol: {enrolled:N0} faces in {enrol.Elapsed.TotalSeconds:F1} s = {enrolRate:N0} faces/s (committed to PostgreSQL and loaded by the shards)");
 
     // 2. Identify, one at a time (latency) and 4 at a time (throughput).

@@ -18,10 +18,6 @@ internal readonly record struct StoredFace(float[] UnitVector, string? Source, s
 /// </summary>
 internal sealed class GalleryStore
 {
-    /// <summary>The JSON format and schema version written by export: the SQLite gallery's, so either reads the other's.</summary>
-    private const string ExportFormat = GalleryExportWriter.Format;
-    private const int ExportSchemaVersion = FaceGallery.SchemaVersion;
-
     public GalleryStore(ClusterDatabase database) => Database = database;
 
     public ClusterDatabase Database { get; }
@@ -195,34 +191,9 @@ internal sealed class GalleryStore
     /// </summary>
     public static List<(string Name, IReadOnlyList<StoredFace> Faces)> ReadExport(string jsonPath, string modelId, int dimensions)
     {
-        var file = RecognitionFiles.Read(jsonPath, RecognitionJsonContext.Default.GalleryFileDto);
-        if (file.Format != ExportFormat)
-            throw new InvalidDataException($"{jsonPath}: format is '{file.Format}', expected '{ExportFormat}'");
-        if (file.SchemaVersion > ExportSchemaVersion)
-            throw new InvalidDataException($"{jsonPath} has gallery schema version {file.SchemaVersion}; this code reads up to {ExportSchemaVersion}");
-        if (file.ModelId != modelId || file.Dimensions != dimensions)
-            throw new EmbeddingModelMismatchException(jsonPath, file.ModelId ?? "(none)", file.Dimensions, modelId, dimensions);
-        var now = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture);
-        var people = new List<(string, IReadOnlyList<StoredFace>)>();
-        foreach (var person in file.People ?? [])
-        {
-            if (string.IsNullOrWhiteSpace(person.Name)) throw new InvalidDataException($"{jsonPath}: a person has no name");
-            var faces = new List<StoredFace>();
-            foreach (var face in person.Faces ?? [])
-            {
-                try
-                {
-                    faces.Add(new StoredFace(VectorMath.Normalized(face.Vector ?? [], dimensions, $"face {faces.Count} of '{person.Name}'"),
-                        face.Source, face.AddedAt ?? now));
-                }
-                catch (ArgumentException e)
-                {
-                    throw new InvalidDataException($"{jsonPath}: {e.Message}", e);
-                }
-            }
-            if (faces.Count > 0) people.Add((person.Name, faces));
-        }
-        return people;
+        return GalleryExportReader.Read(jsonPath, modelId, dimensions)
+            .Select(p => (p.Name, (IReadOnlyList<StoredFace>)p.Faces.Select(f => new StoredFace(f.UnitVector, f.Source, f.AddedAt)).ToList()))
+            .ToList();
     }
 
     /// <summary>What a shard grain holds after <see cref="ReadShardAsync"/>: the index and the shard state it reflects.</summary>
