@@ -61,6 +61,10 @@ public sealed partial class ServeClusterTests(ClusterFixture cluster, ITestOutpu
             Assert.Equal(2, await refused.ExitAsync(TimeSpan.FromMinutes(1)));
             Assert.Contains("was created with 6 shards, not 8", refused.Output);
             Assert.DoesNotContain("   at ", refused.Output);
+            //    and so is a library client asking for another count
+            var client = await Assert.ThrowsAsync<ArgumentException>(() => ClusterGallery.OpenAsync(connection, "any-model", 192,
+                options: new ClusterClientOptions { Shards = 7 }));
+            Assert.Contains("was created with 6 shards, not 7", client.Message);
 
             // Two servers on the cluster, one on a local SQLite gallery.
             var a = RunningProcess.Start(output, "serveA", ["serve", "--cluster", connection, "--urls", "http://127.0.0.1:0"]);
