@@ -9,7 +9,8 @@ using Npgsql;
 // batches (binary COPY, one transaction per shard, then the shards load them), measures identify latency, the silos'
 // memory, PostgreSQL's size, and the recovery after a silo is killed with SIGKILL; stops the cluster unless --keep.
 // --enrol-minutes stops the enrolment after M minutes (what was reached is measured); FACENET_PG_OPTIONS passes
-// PostgreSQL settings through cluster.sh.
+// PostgreSQL settings through cluster.sh. --existing reuses DIR's database as an earlier run with the same --faces left
+// it (the faces are generated again to know the queries' people, not stored): it measures a restarted cluster.
 var options = Args.Parse(args);
 if (options is null)
 {
@@ -58,7 +59,7 @@ try
                 faces.Add(new StoredFace(Unit(Noisy(direction, random)), null, now));
             batch.Add(($"p{person:D9}", faces));
         }
-        await gallery.AddPeopleAsync(batch);
+        if (!options.Existing) await gallery.AddPeopleAsync(batch);
         done += batchFaces;
         enrolled = done;
         // every 1M faces: the silos' memory too, so that a run stopped early still shows how it grows
@@ -71,7 +72,9 @@ try
     Console.WriteLine($"enrol: {enrolled:N0} faces in {enrol.Elapsed.TotalSeconds:F1} s = {enrolRate:N0} faces/s (committed to PostgreSQL and loaded by the shards)");
 
     // 2. Identify, one at a time (latency) and 4 at a time (throughput).
+    var firstCount = Stopwatch.StartNew();
     int count = await gallery.FaceCountAsync();
+    Console.WriteLine($"the first call (every shard loads from PostgreSQL if not yet loaded) took {firstCount.Elapsed.TotalSeconds:F1} s");
     Console.WriteLine($"the silos hold {count:N0} faces in {gallery.Shards} shards");
     for (int i = 0; i < 10; i++) await gallery.IdentifyAsync(Unit(Noisy(directions[i % directions.Count], random)), 5, 0.5f);
     var latencies = new List<double>();
@@ -196,7 +199,7 @@ static string FindRepo()
     return d?.FullName ?? throw new InvalidOperationException("FaceNetSharp.slnx not found above " + AppContext.BaseDirectory);
 }
 
-internal sealed record Args(string Dir, long Faces, int Silos, int FacesPerPerson, int Batch, int Queries, int Dims, bool Keep, int? Shards, double? EnrolMinutes)
+internal sealed record Args(string Dir, long Faces, int Silos, int FacesPerPerson, int Batch, int Queries, int Dims, bool Keep, int? Shards, double? EnrolMinutes, bool Existing)
 {
     public static Args? Parse(string[] args)
     {
@@ -206,6 +209,7 @@ internal sealed record Args(string Dir, long Faces, int Silos, int FacesPerPerso
         bool keep = false;
         int? shards = null;
         double? enrolMinutes = null;
+        bool existing = false;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -219,11 +223,12 @@ internal sealed record Args(string Dir, long Faces, int Silos, int FacesPerPerso
                 case "--queries": queries = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--dims": dims = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--keep": keep = true; break;
+                case "--existing": existing = true; break;
                 case "--shards": shards = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--enrol-minutes": enrolMinutes = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 default: return null;
             }
         }
-        return dir is null || faces < 1000 || silos < 1 || perPerson < 1 || batch < 1 || queries < 1 ? null : new Args(dir, faces, silos, perPerson, batch, queries, dims, keep, shards, enrolMinutes);
+        return dir is null || faces < 1000 || silos < 1 || perPerson < 1 || batch < 1 || queries < 1 ? null : new Args(dir, faces, silos, perPerson, batch, queries, dims, keep, shards, enrolMinutes, existing);
     }
 }

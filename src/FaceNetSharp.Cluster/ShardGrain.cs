@@ -62,7 +62,17 @@ internal sealed class GalleryShardGrain(GalleryStore store, ILocalSiloDetails si
     public override async Task OnActivateAsync(CancellationToken cancel)
     {
         var started = System.Diagnostics.Stopwatch.StartNew();
-        await Load(cancel);
+        try
+        {
+            await Load(cancel);
+        }
+        catch (Exception e)
+        {
+            // Orleans reports a failed activation only among its own warnings: say it here, in the silo's own lines.
+            log.LogWarning("shard {Shard}: loading failed after {Ms:N0} ms ({Type}: {Message}); the next call tries again",
+                Shard, started.ElapsedMilliseconds, e.GetType().Name, e.Message);
+            throw;
+        }
         log.LogInformation("shard {Shard}: {Faces:N0} faces loaded in {Ms:N0} ms", Shard, _view?.Rows ?? 0, started.ElapsedMilliseconds);
         // KeepAlive: the grain stays active while its silo lives, instead of being collected when idle and reloaded.
         this.RegisterGrainTimer(async ct =>
