@@ -59,6 +59,8 @@ try
                 faces.Add(new StoredFace(Unit(Noisy(direction, random)), null, now));
             batch.Add(($"p{person:D9}", faces));
         }
+        // an existing gallery: only as far as the queries' people (one in 1000), whose directions the queries need
+        if (options.Existing && directions.Count >= options.Queries) { enrolled = options.Faces; break; }
         if (!options.Existing) await gallery.AddPeopleAsync(batch);
         done += batchFaces;
         enrolled = done;
