@@ -225,7 +225,7 @@ internal sealed class GalleryStore
         int damaged = full ? 0 : state!.Damaged;
         if (full)
         {
-            await using var count = new NpgsqlCommand("SELECT COUNT(*) FROM facenet_faces WHERE shard = @s", connection, tx);
+            await using var count = new NpgsqlCommand("SELECT COUNT(*) FROM facenet_faces WHERE shard = @s", connection, tx) { CommandTimeout = 0 };
             count.Parameters.AddWithValue("s", shard);
             index.EnsureCapacity((int)(long)(await count.ExecuteScalarAsync(cancel))!);
         }
@@ -234,6 +234,10 @@ internal sealed class GalleryStore
             WHERE f.shard = @s AND f.id > @after ORDER BY f.id
             """, connection, tx))
         {
+            // No limit of its own (Npgsql's default is 30 s): a full shard of 833k faces took longer than that to read
+            // at 10M faces on a loaded machine, and every load was cancelled and tried again. The load is bounded by
+            // the activation's limit instead (ClusterSilo: 10 min), through the cancellation token.
+            cmd.CommandTimeout = 0;
             cmd.Parameters.AddWithValue("s", shard);
             cmd.Parameters.AddWithValue("after", full ? 0L : index.MaxFaceId);
             await using var reader = await cmd.ExecuteReaderAsync(cancel);
