@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using FaceNetSharp.Diagnostics;
 using FaceNetSharp.Imaging;
 using FaceNetSharp.Models;
 using Microsoft.ML.OnnxRuntime;
@@ -151,10 +152,13 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
         bool area = _options.Resampling == MtcnnResampling.Area;
         using var levelBytes = area ? new NativeBuffer<byte>(checked(3 * ws * hs)) : null;
         using var levelFloats = area ? null : new NativeBuffer<float>(checked(3 * ws * hs));
-        if (area)
-            OpenCvResize.AreaU8(image, ws, hs, levelBytes!.Span);
-        else
-            ImageResize.ResizeToChw(image, PixelRect.Of(image), ws, hs, Mean, Scale, levelFloats!.Span, Kernel);
+        using (StageProfile.Time(StageProfile.Stage.PNetResize))
+        {
+            if (area)
+                OpenCvResize.AreaU8(image, ws, hs, levelBytes!.Span);
+            else
+                ImageResize.ResizeToChw(image, PixelRect.Of(image), ws, hs, Mean, Scale, levelFloats!.Span, Kernel);
+        }
 
         int bandOut = Math.Max(1, (_options.PNetBandPixels / ws - PNetOverlapRows) / 2); // output rows of a full band
         var lone = default(MirroredRegression);
@@ -172,7 +176,11 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
                 else
                     for (int c = 0; c < 3; c++)
                         levelFloats!.Span.Slice(c * ws * hs + y0 * ws, rows * ws).CopyTo(chw.Slice(c * ws * rows, rows * ws));
-                using var outputs = _pnet.Run(OnnxSessions.DefaultRun, InputNames, [input], PNetOutputNames);
+                IDisposableReadOnlyCollection<OrtValue> outputs;
+                using (StageProfile.Time(StageProfile.Stage.PNetRun))
+                    outputs = _pnet.Run(OnnxSessions.DefaultRun, InputNames, [input], PNetOutputNames);
+                using var post = StageProfile.Time(StageProfile.Stage.PNetPost);
+                using var disposeOutputs = outputs;
                 var regShape = outputs[0].GetTensorTypeAndShape().Shape; // 1 x 4 x H' x W'
                 int mh = (int)regShape[2], mw = (int)regShape[3];
                 var reg = outputs[0].GetTensorDataAsSpan<float>();
@@ -277,6 +285,7 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
             int count = Math.Min(_options.MaxBatch, boxes.Count - start);
             using var input = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, [count, 3, size, size]);
             var chw = input.GetTensorMutableDataAsSpan<float>();
+            var crops = StageProfile.Time(size == RNetSize ? StageProfile.Stage.RNetCrops : StageProfile.Stage.ONetCrops);
             for (int k = 0; k < count; k++)
             {
                 var region = MtcnnMath.CropFor(boxes[start + k]);
@@ -285,8 +294,12 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
                 else
                     ImageResize.ResizeToChw(image, region, size, size, Mean, Scale, chw.Slice(k * per, per), Kernel);
             }
-            using var outputs = net.Run(OnnxSessions.DefaultRun, InputNames, [input], outputNames);
-            handle(outputs, start, count);
+            crops.Dispose();
+            IDisposableReadOnlyCollection<OrtValue> outputs;
+            using (StageProfile.Time(size == RNetSize ? StageProfile.Stage.RNetRun : StageProfile.Stage.ONetRun))
+                outputs = net.Run(OnnxSessions.DefaultRun, InputNames, [input], outputNames);
+            using (outputs)
+                handle(outputs, start, count);
         }
     }
 
