@@ -17,10 +17,11 @@ namespace FaceNetSharp.Detection;
 /// Memory, per <see cref="Detect"/> call in flight, besides the caller's image (3 bytes a pixel): one pyramid level at a
 /// time as uint8 (at most 0.36 x 3 bytes per image pixel: the first level is 0.6 x 0.6 of the image), one P-Net band
 /// of at most <see cref="MtcnnOptions.PNetBandPixels"/> level pixels (its input tensor, 12 bytes a pixel, and ONNX
-/// Runtime's working memory, measured about 200 bytes a pixel: about 50 MB at the default 2^18), and one R-Net or
-/// O-Net batch (at most MaxBatch crops, 7 MB of input for O-Net at 256, plus its working memory); the candidate lists
-/// are small. Measured with scripts/detection-memory.sh: `facenet detect` on 40-Mpx images peaks at 350-370 MB RSS,
-/// about 100 MB of which is the runtime and the networks; managed allocation per warm Detect on 2 Mpx is 0.4 MiB.
+/// Runtime's working memory, measured about 200 bytes a pixel: about 13 MB at the default 2^16), and one R-Net or
+/// O-Net batch (at most MaxBatch crops, 0.9 MB of input for O-Net at 32, plus its working memory); the candidate lists
+/// are small. Measured with scripts/detection-memory.sh (bands of 2^18 and batches of 256 then): `facenet detect` on
+/// 40-Mpx images peaks at 350-370 MB RSS, about 100 MB of which is the runtime and the networks; managed allocation
+/// per warm Detect on 2 Mpx is 0.4 MiB. `facenet align` on 1080p frames with 2 workers: 222 MB with the defaults.
 /// </remarks>
 public sealed class MtcnnDetector : IFaceDetector, IDisposable
 {
@@ -276,7 +277,7 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
 
     /// <summary>Crops every box (facenet's pad), resizes to size x size, and runs the net in batches.</summary>
     /// <remarks>Each batch tensor is allocated by ONNX Runtime's default allocator and freed when the batch is done
-    /// (at most <see cref="MtcnnOptions.MaxBatch"/> x 3 x 48 x 48 floats, 7 MB for O-Net at 256).</remarks>
+    /// (at most <see cref="MtcnnOptions.MaxBatch"/> x 3 x 48 x 48 floats, 0.9 MB for O-Net at 32).</remarks>
     private void ForEachBatch(RgbImage image, List<Candidate> boxes, int size, string[] outputNames, BatchHandler handle, InferenceSession net)
     {
         int per = 3 * size * size;
