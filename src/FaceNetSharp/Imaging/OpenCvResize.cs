@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace FaceNetSharp.Imaging;
 
@@ -144,9 +145,31 @@ internal static class OpenCvResize
             int lead = (x0 - region.X) * Cn, n = (x1 - x0) * Cn;
             row[..lead].Clear();
             row[(lead + n)..].Clear();
-            var s = image.Pixels.AsSpan((iy * image.Width + x0) * Cn, n);
-            var d = row.Slice(lead, n);
-            for (int i = 0; i < n; i++) d[i] = s[i];
+            WidenToDouble(image.Pixels.AsSpan((iy * image.Width + x0) * Cn, n), row.Slice(lead, n));
+        }
+    }
+
+    /// <summary>uint8 values to float64, 16 at a time where AVX is there.</summary>
+    private static unsafe void WidenToDouble(ReadOnlySpan<byte> src, Span<double> dst)
+    {
+        int n = src.Length, i = 0;
+        fixed (byte* s = src)
+        fixed (double* d = dst)
+        {
+            if (Avx.IsSupported)
+            {
+                for (; i <= n - 16; i += 16)
+                {
+                    var (lo, hi) = Vector128.Widen(Vector128.Load(s + i));
+                    var (a, b) = Vector128.Widen(lo);
+                    var (c, e) = Vector128.Widen(hi);
+                    Avx.ConvertToVector256Double(a.AsInt32()).Store(d + i);
+                    Avx.ConvertToVector256Double(b.AsInt32()).Store(d + i + 4);
+                    Avx.ConvertToVector256Double(c.AsInt32()).Store(d + i + 8);
+                    Avx.ConvertToVector256Double(e.AsInt32()).Store(d + i + 12);
+                }
+            }
+            for (; i < n; i++) d[i] = s[i];
         }
     }
 
