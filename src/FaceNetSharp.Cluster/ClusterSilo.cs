@@ -83,10 +83,9 @@ public static class ClusterSilo
                 // A silo whose row was not refreshed for this long is left out of the gateway list clients read.
                 o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10);
             });
-            // A shard grain loads its shard from PostgreSQL while it activates. Orleans' default limit on an activation
-            // (30 s) cancelled those loads at 10M faces (12 shards of 833k faces reloading on a loaded 2-core machine:
-            // every load was cancelled and started again, so the shards never came back); 10 min covers about 5M faces
-            // a shard at the rates measured there (bench/FaceNetSharp.Cluster.Bench).
+            // A shard grain loads its shard from PostgreSQL while it activates: 211-244 s for 833k-face shards at 10M
+            // faces (12 loading side by side on a loaded 2-core machine, bench/FaceNetSharp.Cluster.Bench), far past
+            // Orleans' default activation limit (30 s). 10 min covers about 2M faces a shard at that rate.
             silo.Configure<GrainCollectionOptions>(o => o.ActivationTimeout = TimeSpan.FromMinutes(10));
         });
         using var host = builder.Build();
