@@ -23,6 +23,24 @@ internal static partial class Ffmpeg
     /// <summary>Whether this ffmpeg was built with the named encoder (<c>ffmpeg -encoders</c>).</summary>
     public static bool HasEncoder(string name) => EncoderNames.Value.Contains(name);
 
+    private static readonly Lazy<string?> SetsidPath = new(() => OperatingSystem.IsLinux() ? Find("setsid", null) : null);
+
+    /// <summary>
+    /// A start for ffmpeg with all three pipes redirected. On Linux it runs under <c>setsid</c> (util-linux), in a
+    /// session of its own: Ctrl-C at the terminal signals the whole foreground process group, and an ffmpeg that got
+    /// it would stop on its own, mid-frame, before this program had closed its input and output in order. setsid
+    /// execs ffmpeg in place (the process id is ffmpeg's), so stopping the process stops ffmpeg.
+    /// </summary>
+    public static ProcessStartInfo StartInfo(string ffmpeg)
+    {
+        var psi = new ProcessStartInfo(SetsidPath.Value ?? ffmpeg)
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        if (SetsidPath.Value is not null) psi.ArgumentList.Add(ffmpeg);
+        return psi;
+    }
+
     private static string? Find(string program, string? explicitPath)
     {
         if (!string.IsNullOrEmpty(explicitPath)) return File.Exists(explicitPath) ? explicitPath : null;

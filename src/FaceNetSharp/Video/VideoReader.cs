@@ -104,10 +104,7 @@ public sealed partial class VideoReader : IDisposable
         else if (camera && !File.Exists(input))
             throw new VideoException(input, "no such camera (device does not exist)");
 
-        var psi = new ProcessStartInfo(ffmpeg)
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
-        };
+        var psi = Ffmpeg.StartInfo(ffmpeg);
         var args = psi.ArgumentList;
         foreach (var a in new[] { "-hide_banner", "-nostats", "-loglevel", "info" }) args.Add(a);
         if (camera) { args.Add("-f"); args.Add("v4l2"); }
