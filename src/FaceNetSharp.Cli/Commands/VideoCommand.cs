@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using FaceNetSharp.Cli.Options;
+using FaceNetSharp.Embedding;
 using FaceNetSharp.IO;
 using FaceNetSharp.Recognition;
 using FaceNetSharp.Video;
@@ -36,7 +37,12 @@ internal static class VideoCommand
         };
         rates.AddTo(cmd);
         mtcnn.AddTo(cmd);
-        cmd.SetAction((parse, cancel) =>
+        // on a worker thread, so that System.CommandLine's Ctrl-C handler sees the action started and waits for it to
+        // finish the files (as facenet train does); a synchronous action is cut off at once with exit code 130
+        cmd.SetAction((parse, cancel) => Task.Run(() => Run(parse, cancel), CancellationToken.None));
+        return cmd;
+
+        int Run(ParseResult parse, CancellationToken cancel)
         {
             var source = parse.GetValue(input)!;
             var outPath = parse.GetValue(output);
@@ -55,7 +61,11 @@ internal static class VideoCommand
             // the input first: a file that is not a video or a missing camera fails before the models load
             using var reader = VideoReader.Open(source);
             c.Console.MarkupLineInterpolated($"{source}: {reader.Width}x{reader.Height}, {reader.FramesPerSecond:0.##} fps{(reader.EstimatedFrameCount is { } n ? $", about {n} frames" : reader.IsLive ? ", live (Ctrl-C stops)" : "")}");
-            using var recognizer = RecognizerCliOptions.Open(c, parse, model, mtcnn);
+            // the embedder on one ONNX Runtime thread: frames are detected and embedded DetectWorkers at a time, and the
+            // decoder and encoder (ffmpeg processes) want the rest of the cores; threads of one run would only contend
+            using var recognizer = FaceRecognizer.Open(parse.GetValue(model)!, parse.GetValue(CliApp.ModelsDir), mtcnn.Read(parse),
+                new EmbedderOptions { Precision = CliApp.EmbeddingPrecisionOf(parse), Inference = new InferenceOptions { IntraOpThreads = 1 } },
+                DetectCommand.ModelsLog(c));
             using var people = galleryPath is null ? null : FaceGallery.Open(galleryPath, recognizer.Model.Name, recognizer.Model.Dimensions, recognizer.Model.Metric);
             ThresholdChoice? choice = null;
             TrackNamer? namer = null;
@@ -93,7 +103,7 @@ internal static class VideoCommand
                 timeline?.Dispose();
             }
 
-            PrintSummary(c, result, reader, choice);
+            PrintSummary(c, result, reader, choice, parse.GetValue(CliApp.Verbose));
             if (summaryPath is not null)
             {
                 var doc = SummaryJson(result, reader, options, writer?.Encoder, choice);
@@ -105,16 +115,15 @@ internal static class VideoCommand
             {
                 case VideoStop.Cancelled:
                     c.Errors.MarkupLineInterpolated($"[yellow]stopped (Ctrl-C) after {result.Frames} frames[/]{(written.Length > 0 ? $"; {written} hold them" : "")}");
-                    return Task.FromResult(130); // 128 + SIGINT, as CliApp reports a cancelled command
+                    return 130; // 128 + SIGINT, as CliApp reports a cancelled command
                 case VideoStop.InputFailed:
                     c.Errors.MarkupLineInterpolated($"[red]error:[/] {result.Error}{(written.Length > 0 && result.Frames > 0 ? $"; {written} hold the {result.Frames} frames before" : "")}");
-                    return Task.FromResult(result.Frames > 0 ? 1 : 2);
+                    return result.Frames > 0 ? 1 : 2;
                 default:
                     if (written.Length > 0) c.Console.MarkupLineInterpolated($"wrote {written}");
-                    return Task.FromResult(0);
+                    return 0;
             }
-        });
-        return cmd;
+        }
     }
 
     private static FileStream OpenTimeline(string path)
@@ -124,7 +133,7 @@ internal static class VideoCommand
         return new FileStream(full, FileMode.Create, FileAccess.Write, FileShare.Read);
     }
 
-    private static void PrintSummary(CliContext c, VideoRunResult r, VideoReader reader, ThresholdChoice? choice)
+    private static void PrintSummary(CliContext c, VideoRunResult r, VideoReader reader, ThresholdChoice? choice, bool verbose)
     {
         var s = r.Summary;
         double fps = r.Frames / Math.Max(1e-3, r.Elapsed.TotalSeconds);
@@ -146,6 +155,8 @@ internal static class VideoCommand
         var strangers = s.Strangers.Where(g => g.Count > 1).ToList();
         if (strangers.Count > 0)
             c.Console.MarkupLineInterpolated($"{strangers.Count} unknown people appear in more than one track: {string.Join("; ", strangers.Select(g => string.Join(", ", g)))}");
+        if (verbose)
+            c.Console.MarkupLineInterpolated($"[grey]stage times: {string.Join(", ", r.StageTimes.Select(kv => $"{kv.Key} {kv.Value.TotalSeconds:F2} s"))}[/]");
         if (choice is not null) c.Console.MarkupLineInterpolated($"[grey]names at distance < {choice.Threshold:F3} ({choice.Describe()})[/]");
     }
 

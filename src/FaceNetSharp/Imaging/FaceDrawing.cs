@@ -15,6 +15,28 @@ public static class FaceDrawing
         return SkiaPixels.FromBitmap(bitmap);
     }
 
+    /// <summary>
+    /// The labels' typeface: Skia's default when it has glyphs; the Linux build without dependencies this project
+    /// ships (SkiaSharp.NativeAssets.Linux.NoDependencies) has no fontconfig, its default typeface is empty and the
+    /// labels came out blank, so then a common system font file (DejaVu, Liberation, FreeFont; Debian's defaults).
+    /// With none, boxes and dots are still drawn.
+    /// </summary>
+    private static readonly Lazy<SKTypeface> LabelTypeface = new(() =>
+    {
+        var typeface = SKTypeface.Default;
+        if (typeface.GlyphCount > 0) return typeface;
+        foreach (var file in new[]
+                 {
+                     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/TTF/DejaVuSans.ttf",
+                     "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf", "/usr/share/fonts/truetype/freefont/FreeSans.ttf",
+                     "/System/Library/Fonts/Helvetica.ttc", @"C:\Windows\Fonts\arial.ttf",
+                 })
+        {
+            if (File.Exists(file) && SKTypeface.FromFile(file) is { GlyphCount: > 0 } t) return t;
+        }
+        return typeface;
+    });
+
     /// <summary>The green of boxes and labels.</summary>
     internal static readonly SKColor Detected = new(0, 230, 64);
 
@@ -29,7 +51,7 @@ public static class FaceDrawing
         using var boxPaint = new SKPaint { Style = SKPaintStyle.Stroke, StrokeWidth = stroke, IsAntialias = true };
         using var dotPaint = new SKPaint { Color = new SKColor(255, 40, 40), Style = SKPaintStyle.Fill, IsAntialias = true };
         using var textPaint = new SKPaint { IsAntialias = true };
-        using var font = new SKFont { Size = Math.Max(12f, stroke * 7) };
+        using var font = new SKFont(LabelTypeface.Value, Math.Max(12f, stroke * 7));
         foreach (var f in faces)
         {
             boxPaint.Color = f.Color;

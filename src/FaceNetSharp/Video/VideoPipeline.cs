@@ -18,10 +18,26 @@ public sealed record VideoPipelineOptions
     public int DetectEvery { get; init; } = DefaultDetectEvery;
 
     /// <summary>The default of <see cref="DetectEvery"/>.</summary>
-    public const int DefaultDetectEvery = 2;
+    public const int DefaultDetectEvery = 3;
 
     /// <summary>Embed the detected faces (needed to name tracks, re-identify them and group strangers). True by default.</summary>
     public bool Embed { get; init; } = true;
+
+    /// <summary>
+    /// A face that clearly continues a track (overlapping it alone, at IoU 0.5 or more) whose track already holds this
+    /// many embeddings is embedded only on every <see cref="SettledEmbedEvery"/>-th detection run: its name rests on
+    /// enough frames by then, and the embedder's time goes to the faces that still need it. 0: embed every detected face.
+    /// </summary>
+    public int SettledEmbeddings { get; init; } = 10;
+
+    /// <summary>How often a settled track's face is still embedded (see <see cref="SettledEmbeddings"/>), in detection runs.</summary>
+    public int SettledEmbedEvery { get; init; } = 4;
+
+    /// <summary>
+    /// Frames detected at once, each on its own thread (the tracker still takes them in order). 2 by default: on two
+    /// cores one frame's MTCNN (one ONNX Runtime thread) overlaps the next one's; more is for more cores.
+    /// </summary>
+    public int DetectWorkers { get; init; } = 2;
 
     /// <summary>Stop after this many frames (a camera, a test); null: until the input ends.</summary>
     public long? MaxFrames { get; init; }
@@ -30,6 +46,9 @@ public sealed record VideoPipelineOptions
     {
         if (DetectEvery < 1) throw new ArgumentOutOfRangeException(nameof(DetectEvery), DetectEvery, "must be at least 1");
         if (MaxFrames is < 1) throw new ArgumentOutOfRangeException(nameof(MaxFrames), MaxFrames, "must be at least 1");
+        if (DetectWorkers < 1) throw new ArgumentOutOfRangeException(nameof(DetectWorkers), DetectWorkers, "must be at least 1");
+        if (SettledEmbeddings < 0) throw new ArgumentOutOfRangeException(nameof(SettledEmbeddings), SettledEmbeddings, "must be at least 0");
+        if (SettledEmbedEvery < 1) throw new ArgumentOutOfRangeException(nameof(SettledEmbedEvery), SettledEmbedEvery, "must be at least 1");
     }
 }
 
@@ -53,7 +72,12 @@ public enum VideoStop
 /// <param name="Stop">Why it stopped.</param>
 /// <param name="Error">For <see cref="VideoStop.InputFailed"/>: one line naming the input and the cause.</param>
 /// <param name="Summary">The tracker's summary: tracks, names, groups of strangers.</param>
-public sealed record VideoRunResult(long Frames, long DetectedFrames, TimeSpan Elapsed, VideoStop Stop, string? Error, VideoSummary Summary);
+public sealed record VideoRunResult(long Frames, long DetectedFrames, TimeSpan Elapsed, VideoStop Stop, string? Error, VideoSummary Summary)
+{
+    /// <summary>Time spent in each stage's work, summed over frames: detect, embed (align + embedder), track, draw,
+    /// encode (writing to ffmpeg's pipe, i.e. waiting for the encoder), timeline; for --verbose and the measurements.</summary>
+    public IReadOnlyDictionary<string, TimeSpan> StageTimes { get; init; } = new Dictionary<string, TimeSpan>();
+}
 
 /// <summary>
 /// Detects, tracks, names and draws the faces of a video: frames from a <see cref="VideoReader"/>, detection (and
@@ -127,6 +151,7 @@ public sealed class VideoPipeline
         // output: draw, encode, timeline
         Exception? outputError = null;
         long written = 0;
+        var times = new long[6]; // Stopwatch ticks: detect, embed, track, draw, encode, timeline
         var outputThread = new Thread(() =>
         {
             try
@@ -135,14 +160,20 @@ public sealed class VideoPipeline
                 using var canvas = new SKCanvas(bitmap);
                 foreach (var (index, pixels, faces) in analysed.Reader.ReadAllAsync().ToBlockingEnumerable())
                 {
+                    long t0 = Stopwatch.GetTimestamp();
                     if (writer is not null)
                     {
                         SkiaPixels.ToRgba(pixels, bitmap.GetPixelSpan());
                         if (faces.Count > 0) FaceDrawing.DrawFaces(canvas, reader.Width, reader.Height, faces.Select(Label));
                         canvas.Flush();
+                        long t1 = Stopwatch.GetTimestamp();
                         writer.Write(bitmap.GetPixelSpan());
+                        times[3] += t1 - t0;
+                        times[4] += Stopwatch.GetTimestamp() - t1;
                     }
+                    long t2 = Stopwatch.GetTimestamp();
                     timeline?.Write(index, TimeSpan.FromSeconds(index / fps), faces);
+                    times[5] += Stopwatch.GetTimestamp() - t2;
                     pool.Add(pixels);
                     written++;
                     frameDone?.Invoke(written);
@@ -160,23 +191,64 @@ public sealed class VideoPipeline
         decodeThread.Start();
         outputThread.Start();
         long detectedFrames = 0;
+        // frames in order, each with its detection running (or null on a frame without one); the head is tracked once
+        // its detection is done, so DetectWorkers frames are detected at once while the tracker takes them in order
+        var pending = new Queue<(long Index, byte[] Pixels, Task<List<TrackDetection>>? Detection)>();
+        int running = 0;
+        // which faces need no embedding, as the tracker stood after each detection run: run r uses run r - workers's,
+        // the newest one certain to be tracked when r starts, so the choice does not depend on thread timing
+        var settledAfter = new Dictionary<long, (List<FaceBox>, List<FaceBox>)>();
+        long trackedRuns = 0;
+        bool TrackHead()
+        {
+            var (index, pixels, detection) = pending.Dequeue();
+            List<TrackDetection>? detections = null;
+            if (detection is not null)
+            {
+                detections = detection.GetAwaiter().GetResult();
+                running--;
+            }
+            long t0 = Stopwatch.GetTimestamp();
+            var faces = _tracker.Update(checked((int)index), TimeSpan.FromSeconds(index / fps), detections);
+            if (detection is not null)
+            {
+                settledAfter[trackedRuns] = SettledFaces(faces, trackedRuns + _options.DetectWorkers);
+                settledAfter.Remove(trackedRuns - _options.DetectWorkers);
+                trackedRuns++;
+            }
+            times[2] += Stopwatch.GetTimestamp() - t0;
+            // a full queue blocks here; only the output thread's failure cancels the wait
+            try { analysed.Writer.WriteAsync((index, pixels, faces), stop.Token).AsTask().GetAwaiter().GetResult(); }
+            catch (OperationCanceledException) { return false; }
+            return true;
+        }
         try
         {
+            bool going = true;
             foreach (var (index, pixels) in decoded.Reader.ReadAllAsync().ToBlockingEnumerable())
             {
                 if (stop.IsCancellationRequested) break;
-                var image = new RgbImage(reader.Width, reader.Height, pixels);
-                IReadOnlyList<TrackDetection>? detections = null;
+                Task<List<TrackDetection>>? detection = null;
                 if (index % _options.DetectEvery == 0)
                 {
-                    detections = Detect(image);
+                    var image = new RgbImage(reader.Width, reader.Height, pixels);
+                    var settled = settledAfter.GetValueOrDefault(detectedFrames - _options.DetectWorkers, ([], []));
+                    detection = Task.Run(() => Detect(image, settled, times));
                     detectedFrames++;
+                    running++;
                 }
-                var faces = _tracker.Update(checked((int)index), TimeSpan.FromSeconds(index / fps), detections);
-                // a full queue blocks here; only the output thread's failure cancels the wait
-                try { analysed.Writer.WriteAsync((index, pixels, faces), stop.Token).AsTask().GetAwaiter().GetResult(); }
-                catch (OperationCanceledException) { break; }
+                pending.Enqueue((index, pixels, detection));
+                while (going && pending.Count > 0 && (running >= _options.DetectWorkers || pending.Peek().Detection is null or { IsCompleted: true }))
+                    going = TrackHead();
+                if (!going) break;
             }
+            while (going && pending.Count > 0 && !stop.IsCancellationRequested) going = TrackHead();
+        }
+        catch
+        {
+            // let detections in flight finish before the frames they read go back to the pool or away
+            foreach (var p in pending) try { p.Detection?.Wait(); } catch (AggregateException) { }
+            throw;
         }
         finally
         {
@@ -197,17 +269,51 @@ public sealed class VideoPipeline
             : reader.Error is not null ? VideoStop.InputFailed
             : VideoStop.End;
         string? error = how == VideoStop.InputFailed ? $"{reader.Input}: {reader.Error}" : null;
-        return new VideoRunResult(written, detectedFrames, clock.Elapsed, how, error, _tracker.Summarize());
+        string[] stages = ["detect", "embed", "track", "draw", "encode", "timeline"];
+        return new VideoRunResult(written, detectedFrames, clock.Elapsed, how, error, _tracker.Summarize())
+        {
+            StageTimes = stages.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => Stopwatch.GetElapsedTime(0, times[p.i])),
+        };
     }
 
-    /// <summary>The frame's faces, each with its embedding and aligned chip when embedding is on.</summary>
-    private List<TrackDetection> Detect(RgbImage image)
+    /// <summary>
+    /// The boxes (in <paramref name="last"/>, a tracked frame) of tracks that need no embedding on detection run
+    /// <paramref name="forRun"/> (see
+    /// <see cref="VideoPipelineOptions.SettledEmbeddings"/>), and every box of that frame to judge overlaps by.
+    /// Called on the analysis thread, which alone updates the tracker.
+    /// </summary>
+    private (List<FaceBox> Settled, List<FaceBox> All) SettledFaces(IReadOnlyList<TrackedFace> last, long forRun)
     {
+        var settled = new List<FaceBox>();
+        if (_options.SettledEmbeddings == 0 || forRun % _options.SettledEmbedEvery == 0) return (settled, []);
+        var tracks = _tracker.Tracks;
+        foreach (var f in last)
+            if (f.Track >= 1 && f.Track <= tracks.Count && tracks[f.Track - 1].EmbeddingCount >= _options.SettledEmbeddings) settled.Add(f.Box);
+        return (settled, last.Select(f => f.Box).ToList());
+    }
+
+    /// <summary>The frame's faces, each with its embedding and aligned chip when embedding is on and the face needs one.</summary>
+    private List<TrackDetection> Detect(RgbImage image, (List<FaceBox> Settled, List<FaceBox> All) settled, long[] times)
+    {
+        long t0 = Stopwatch.GetTimestamp();
         var faces = _recognizer.Detect(image);
+        long t1 = Stopwatch.GetTimestamp();
+        Interlocked.Add(ref times[0], t1 - t0);
         if (!_options.Embed || faces.Count == 0) return faces.Select(f => new TrackDetection(f)).ToList();
-        var chips = faces.Select(f => _recognizer.Align(image, f)).ToList();
-        var vectors = _recognizer.EmbedAligned(chips);
-        return faces.Select((f, i) => new TrackDetection(f, vectors[i], chips[i])).ToList();
+        // a face continues a settled track when it overlaps that track's box well and no other box of the frame
+        bool Settled(DetectedFace f) =>
+            settled.Settled.Any(b => FaceTracker.Iou(b, f.Box) >= 0.5f) && settled.All.Count(b => FaceTracker.Iou(b, f.Box) > 0.1f) == 1;
+        var needed = faces.Where(f => !Settled(f)).ToList();
+        var chips = needed.Select(f => _recognizer.Align(image, f)).ToList();
+        var vectors = chips.Count > 0 ? _recognizer.EmbedAligned(chips) : [];
+        Interlocked.Add(ref times[1], Stopwatch.GetTimestamp() - t1);
+        var result = new List<TrackDetection>(faces.Count);
+        for (int i = 0, j = 0; i < faces.Count; i++)
+        {
+            if (j < needed.Count && ReferenceEquals(needed[j], faces[i])) { result.Add(new TrackDetection(faces[i], vectors[j], chips[j])); j++; }
+            else result.Add(new TrackDetection(faces[i]));
+        }
+        return result;
     }
 
     private static readonly SKColor Unknown = new(255, 200, 0);

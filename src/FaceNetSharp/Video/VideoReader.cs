@@ -213,8 +213,12 @@ public sealed partial class VideoReader : IDisposable
         else if (ioError is not null) Error = "read failed: " + ioError;
         else if (_process.ExitCode != 0)
             Error = Explain(_log.Reason() ?? $"ffmpeg exited with code {_process.ExitCode}");
-        else if (IsLive)
-            Error = "the stream ended" + (_log.Reason() is { } r ? " (" + r + ")" : "");
+        else if (IsCamera(Input))
+            Error = "the camera stopped" + (_log.Reason(afterStart: true) is { } r ? " (" + r + ")" : "");
+        else if (IsLive && _log.Reason(afterStart: true) is { } late && (late.Contains("error", StringComparison.OrdinalIgnoreCase)
+                     || late.Contains("prematurely", StringComparison.OrdinalIgnoreCase) || late.Contains("reset", StringComparison.OrdinalIgnoreCase)))
+            // ffmpeg ends a dropped HTTP/RTSP connection with exit code 0 and a line such as "URL: Input/output error"
+            Error = "the stream dropped (" + late + ")";
     }
 
     private void CheckStall()
@@ -270,6 +274,7 @@ public sealed partial class VideoReader : IDisposable
     private sealed partial class StderrLog
     {
         private readonly Queue<string> _tail = new();
+        private readonly Queue<string> _lateTail = new();
         private bool _inOutput;
         private TimeSpan? _duration;
 
@@ -325,23 +330,25 @@ public sealed partial class VideoReader : IDisposable
             if (string.IsNullOrWhiteSpace(line)) return;
             lock (_tail)
             {
-                _tail.Enqueue(line.Trim());
-                if (_tail.Count > 20) _tail.Dequeue();
+                var queue = Header is null ? _tail : _lateTail;
+                queue.Enqueue(line.Trim());
+                if (queue.Count > 20) queue.Dequeue();
             }
         }
 
         private static double ParseRate(string s) =>
             s.EndsWith('k') ? double.Parse(s[..^1], CultureInfo.InvariantCulture) * 1000 : double.Parse(s, CultureInfo.InvariantCulture);
 
-        /// <summary>ffmpeg's last error-looking line, without its "[demuxer @ 0x...]" prefix.</summary>
-        public string? Reason()
+        /// <summary>ffmpeg's last line that is not a statistics line, without its "[demuxer @ 0x...]" prefix; with
+        /// <paramref name="afterStart"/>, only among the lines after the stream started.</summary>
+        public string? Reason(bool afterStart = false)
         {
             lock (_tail)
             {
-                foreach (var l in _tail.Reverse())
+                foreach (var l in (afterStart ? _lateTail : _lateTail.Count > 0 ? _lateTail : _tail).Reverse())
                 {
                     if (l.StartsWith("frame=", StringComparison.Ordinal) || l.StartsWith("video:", StringComparison.Ordinal)
-                        || l.StartsWith("Exiting normally", StringComparison.Ordinal)) continue;
+                        || l.StartsWith("Exiting normally", StringComparison.Ordinal) || l.StartsWith("Last message repeated", StringComparison.Ordinal)) continue;
                     return ComponentPrefix().Replace(l, "");
                 }
             }
