@@ -11,9 +11,11 @@ namespace FaceNetSharp.Video;
 /// frame's bytes at a time. No frame ever touches the disk.
 /// </summary>
 /// <remarks>
-/// Raw pipes rather than FFMpegCore (6.0.0): FFMpegCore's pipe sinks carry the same raw bytes through a named pipe and
-/// an extra copy, and it asks ffprobe first (a second open: slow on a stream, impossible on a busy camera); the
-/// measurement is in the README's video section. The frame size and rate come from ffmpeg's own stderr (its
+/// Raw pipes rather than FFMpegCore (6.0.0), chosen by reading its source, not by measurement: its pipes carry the same
+/// raw frames, through a unix-domain socket (NamedPipeServerStream) instead of the process's stdout; its encoder input
+/// is a pull <c>IEnumerable&lt;IVideoFrame&gt;</c> that this push pipeline would feed through a blocking enumerator; and
+/// on the decoding side it hands over a Stream whose frames this code would split itself anyway. It would add a
+/// dependency and a socket and take away no code. The frame size and rate come from ffmpeg's own stderr (its
 /// <c>Output #0</c> stream line, i.e. after autorotation), so a camera is opened once.
 /// Every decoded frame is delivered (<c>-fps_mode passthrough</c>): ffmpeg's default for raw output would duplicate
 /// and drop frames to a constant rate.
