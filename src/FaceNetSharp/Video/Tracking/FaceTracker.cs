@@ -95,15 +95,18 @@ public sealed class FaceTracker
         }
 
         // births, deaths
-        for (int i = _live.Count - 1; i >= 0; i--)
+        foreach (var t in _live) // in order of birth, so ids follow first appearance
         {
-            var t = _live[i];
             if (!matched.Contains(t)) t.Misses++;
             if (t.Id == 0 && t.Hits >= _options.ConfirmHits)
             {
                 t.Id = _confirmed.Count + 1;
                 _confirmed.Add(t);
             }
+        }
+        for (int i = _live.Count - 1; i >= 0; i--)
+        {
+            var t = _live[i];
             bool dead = t.Id == 0
                 ? t.Misses >= 2 // a tentative track may miss one detection run
                 : frame - t.LastFrame > Math.Max(_options.MaxCoastFrames, t.EmbeddingCount > 0 && _options.SameFaceThreshold is not null ? _options.ReidentifyFrames : 0);
