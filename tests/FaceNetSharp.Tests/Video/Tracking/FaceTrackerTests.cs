@@ -174,7 +174,7 @@ public sealed class FaceTrackerTests : IDisposable
         var tracker = new FaceTracker(WithEmbeddings, namer);
         for (int f = 0; f < 30; f++)
         {
-            var strangerVector = f == 5 ? SyntheticVectors.Around(random, bob, 0.2) : SyntheticVectors.Around(random, stranger, 0.6); // one frame looks like Bob
+            var strangerVector = f == 5 ? Blend(bob, 0.72f, stranger, 0.7f) : SyntheticVectors.Around(random, stranger, 0.6); // one frame looks like Bob
             var faces = tracker.Update(f, T(f), [new(Face(150, 200), SyntheticVectors.Around(random, alice, 0.6)), new(Face(450, 200), strangerVector)]);
             if (f == 0) continue;
             var a = faces.Single(x => x.Box.X1 < 300);
@@ -183,11 +183,21 @@ public sealed class FaceTrackerTests : IDisposable
             else Assert.Equal("alice", a.Name);
             Assert.Null(s.Name);
         }
+        Assert.Equal(30, tracker.Tracks[1].FramesSeen); // the lucky frame was part of the stranger's track
+        Assert.True(gallery.Identify(Blend(bob, 0.72f, stranger, 0.7f), 1, 0.4f)[0] is { Person: "bob", IsKnown: true }); // alone, it would name Bob
         var summary = tracker.Summarize();
         Assert.Equal(["alice"], summary.People.Keys);
         Assert.Null(summary.Tracks.Single(t => t.Track == 2).Name);
         Assert.Equal(30, summary.Tracks[0].FramesSeen);
         Assert.Equal(T(29), summary.Tracks[0].LastTime);
+    }
+
+    /// <summary>a * x + b * y, normalised: for orthogonal-ish x and y, cosine a' to x and b' to y.</summary>
+    private static float[] Blend(float[] x, float a, float[] y, float b)
+    {
+        var v = x.Select((xi, i) => a * xi + b * y[i]).ToArray();
+        float norm = MathF.Sqrt(v.Sum(e => e * e));
+        return v.Select(e => e / norm).ToArray();
     }
 
     [Fact]
@@ -228,5 +238,25 @@ public sealed class FaceTrackerTests : IDisposable
         Assert.Equal(6, best[0].Frame);
         Assert.Equal(1f, best[0].Frontality, 3);
         Assert.Equal(0, best[1].Frame); // the least turned of the others
+    }
+
+    [Fact]
+    public void Someone_else_in_the_same_place_after_a_cut_gets_a_new_track()
+    {
+        // a scene cut: Alice's place is taken by Bob from frame 20 (the boxes overlap at IoU 0.7); by position alone
+        // Bob would continue Alice's track
+        var random = new Random(5);
+        var alice = SyntheticVectors.UnitVector(random, Dims);
+        var bob = SyntheticVectors.UnitVector(random, Dims);
+        var tracker = new FaceTracker(WithEmbeddings);
+        for (int f = 0; f < 40; f++)
+            tracker.Update(f, T(f), [new(Face(f < 20 ? 200 : 210, 200), SyntheticVectors.Around(random, f < 20 ? alice : bob, 0.3))]);
+        Assert.Equal(2, tracker.Tracks.Count);
+        Assert.Equal((0, 19), (tracker.Tracks[0].FirstFrame, tracker.Tracks[0].LastFrame));
+        Assert.Equal((20, 39), (tracker.Tracks[1].FirstFrame, tracker.Tracks[1].LastFrame));
+        var positionOnly = new FaceTracker();
+        for (int f = 0; f < 40; f++)
+            positionOnly.Update(f, T(f), [new(Face(f < 20 ? 200 : 210, 200))]);
+        Assert.Single(positionOnly.Tracks);
     }
 }
