@@ -259,4 +259,25 @@ public sealed class FaceTrackerTests : IDisposable
             positionOnly.Update(f, T(f), [new(Face(f < 20 ? 200 : 210, 200))]);
         Assert.Single(positionOnly.Tracks);
     }
+
+    [Fact]
+    public void A_look_alike_across_the_frame_right_after_a_loss_is_not_re_identified()
+    {
+        // Alice (40 px) is lost at frame 10; at frame 14 a face with her look appears 600 px away: no one walks 15
+        // face widths in 4 frames, so it is a new track; the same face near her last place is her again
+        var random = new Random(6);
+        var alice = SyntheticVectors.UnitVector(random, Dims);
+        var tracker = new FaceTracker(WithEmbeddings);
+        for (int f = 0; f < 30; f++)
+        {
+            var dets = new List<TrackDetection>();
+            if (f < 10) dets.Add(new(Face(200, 200, 40), SyntheticVectors.Around(random, alice, 0.2)));
+            if (f is >= 14 and < 20) dets.Add(new(Face(800, 200, 40), SyntheticVectors.Around(random, alice, 0.2)));
+            if (f >= 25) dets.Add(new(Face(260, 200, 40), SyntheticVectors.Around(random, alice, 0.2))); // 60 px from her last place, 15 frames on
+            tracker.Update(f, T(f), dets);
+        }
+        Assert.Equal(2, tracker.Tracks.Count);
+        Assert.Equal(15, tracker.Tracks[0].FramesSeen);
+        Assert.Equal((14, 19), (tracker.Tracks[1].FirstFrame, tracker.Tracks[1].LastFrame));
+    }
 }
