@@ -122,11 +122,15 @@ public sealed class FaceTrack
         _sum ??= new double[embedding.Length];
         if (embedding.Length != _sum.Length) throw new ArgumentException($"embedding of length {embedding.Length}; the track's are {_sum.Length}");
         for (int i = 0; i < _sum.Length; i++) _sum[i] += embedding[i];
+        LastEmbedding = embedding;
         EmbeddingCount++;
         CachedMean = null;
     }
 
     internal float[]? Mean => CachedMean ??= MeanEmbedding;
+
+    /// <summary>The embedding of its last embedded detection.</summary>
+    internal float[]? LastEmbedding { get; private set; }
 
     internal void OfferChip(TrackChip chip, int keep)
     {

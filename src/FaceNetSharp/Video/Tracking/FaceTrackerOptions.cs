@@ -39,8 +39,8 @@ public sealed record FaceTrackerOptions
 
     /// <summary>
     /// Distance between a detection's embedding and a track's mean embedding below which they are taken to be the
-    /// same person: to re-identify a lost track, and to refuse a position match between different people (at or
-    /// above it, a detection overlapping a track is not given to it). <see cref="For"/> sets it to the model's
+    /// same person: to re-identify a lost track, and to refuse a position match between different people (a
+    /// detection at or above it from both the track's mean and its last embedding is not given to it by overlap). <see cref="For"/> sets it to the model's
     /// same-person threshold. Null: embeddings are not used for association.
     /// </summary>
     public float? SameFaceThreshold { get; init; }
