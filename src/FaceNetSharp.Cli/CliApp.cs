@@ -88,6 +88,7 @@ internal static class CliApp
         root.Add(GalleryCommand.Create(context));
         root.Add(ClusterCommand.Create(context));
         root.Add(SiloCommand.Create(context));
+        root.Add(VideoCommand.Create(context));
         return root;
     }
 
@@ -171,7 +172,9 @@ internal static class CliApp
                 // an execution provider the installed ONNX Runtime lacks (InferenceOptions): the message says what to install
                 or NotSupportedException
                 // files that name themselves and the line: pairs files, training data folders, learning-rate schedules
-                or FaceNetSharp.Evaluation.LfwPairsFormatException:
+                or FaceNetSharp.Evaluation.LfwPairsFormatException
+                // a video input or output that cannot be used: names it and says why
+                or FaceNetSharp.Video.VideoException:
             case var _ when OneLineErrors?.Invoke(e) == true:
                 console.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
                 break;

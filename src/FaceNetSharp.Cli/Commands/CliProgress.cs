@@ -14,13 +14,13 @@ internal static class CliProgress
     /// <summary>
     /// Runs <paramref name="job"/> on a worker; the job calls the action it is given once per finished item, with a
     /// markup line to print for that item or null. Every 200 ms the bar moves, its description shows
-    /// "<paramref name="what"/> (N img/s)", and the queued lines are printed here, on the console's thread, so they
+    /// "<paramref name="what"/> (N img/s)" (or another <paramref name="rateUnit"/>), and the queued lines are printed here, on the console's thread, so they
     /// do not interleave with the bar's drawing. Afterwards the bar is full and, when given,
     /// <paramref name="finalDescription"/> of the result replaces its description; with <paramref name="autoClear"/> the bar
     /// disappears at the end instead.
     /// </summary>
     public static T RunPolled<T>(CliContext ctx, string what, int total, Func<Action<string?>, T> job, CancellationToken cancel,
-        Func<T, string>? finalDescription = null, bool autoClear = false)
+        Func<T, string>? finalDescription = null, bool autoClear = false, string rateUnit = "img/s")
     {
         T? result = default;
         var lines = new ConcurrentQueue<string>();
@@ -50,7 +50,7 @@ internal static class CliProgress
                 {
                     Drain();
                     var rate = done / Math.Max(1e-3, (DateTime.UtcNow - started).TotalSeconds);
-                    task.Description = $"{what} [grey]({rate:F1} img/s)[/]";
+                    task.Description = $"{what} [grey]({rate:F1} {rateUnit})[/]";
                     task.Value = done;
                 }
                 Drain();

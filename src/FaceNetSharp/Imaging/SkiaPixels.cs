@@ -16,16 +16,23 @@ internal static class SkiaPixels
     /// <summary>Packed RGB to packed RGBA with alpha 255.</summary>
     public static byte[] ToRgba(RgbImage image)
     {
-        var src = image.Pixels;
         var rgba = new byte[image.Width * image.Height * 4];
-        for (int s = 0, d = 0; s < src.Length; s += 3, d += 4)
+        ToRgba(image.Pixels, rgba);
+        return rgba;
+    }
+
+    /// <summary>Packed RGB to packed RGBA with alpha 255, into <paramref name="rgba"/> (four bytes for every three).</summary>
+    public static void ToRgba(ReadOnlySpan<byte> rgb, Span<byte> rgba)
+    {
+        int n = rgb.Length / 3;
+        if (rgba.Length < n * 4) throw new ArgumentException("RGBA buffer too small", nameof(rgba));
+        for (int i = 0, s = 0, d = 0; i < n; i++, s += 3, d += 4)
         {
-            rgba[d] = src[s];
-            rgba[d + 1] = src[s + 1];
-            rgba[d + 2] = src[s + 2];
+            rgba[d] = rgb[s];
+            rgba[d + 1] = rgb[s + 1];
+            rgba[d + 2] = rgb[s + 2];
             rgba[d + 3] = 255;
         }
-        return rgba;
     }
 
     /// <summary>Reads any bitmap as RGB (converted to RGBA 8888 first when needed; alpha is dropped).</summary>
