@@ -6,7 +6,9 @@
 # PostgreSQL refuses to run as root: as root, initdb and pg_ctl run as the system user facenetpg (created if missing),
 # which owns DIR/pgdata. Ports: PostgreSQL FACENET_PG_PORT (default: the first free from 55432), silo N listens on
 # FACENET_SILO_PORT+N and FACENET_GATEWAY_PORT+N (defaults: the first free ranges from 11110 and 30000).
-# The silos run FACENET (default: the built CLI, dotnet src/FaceNetSharp.Cli/bin/Release/net10.0/facenet.dll).
+# The silos run FACENET (default: the built CLI, dotnet src/FaceNetSharp.Cli/bin/Release/net10.0/facenet.dll);
+# FACENET_SHARDS=N gives them --shards N (the shard count of a new gallery; refused by one created with another);
+# FACENET_PG_OPTIONS adds PostgreSQL settings (e.g. "-c max_wal_size=4GB" for a bulk load).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 pg_user=facenetpg
@@ -80,7 +82,7 @@ up() {
   local pg_port=${FACENET_PG_PORT:-$(free_port 55432)}
   # listen on 127.0.0.1 only, trust authentication (initdb --auth=trust): a cluster for trying things on one machine
   as_pg "$pg_ctl" -D "$dir/pgdata" -l "$dir/postgres.log" -w -t 60 \
-    -o "-p $pg_port -k $dir/pgsocket -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null \
+    -o "-p $pg_port -k $dir/pgsocket -c listen_addresses=127.0.0.1 -c max_connections=200 ${FACENET_PG_OPTIONS:-}" start >/dev/null \
     || die "PostgreSQL did not start, see $dir/postgres.log"
   echo "$pg_port" >"$dir/postgres.port"
   "$psql" -h 127.0.0.1 -p "$pg_port" -U "$db_user" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db_name'" | grep -q 1 \
@@ -93,16 +95,17 @@ up() {
   gateway_base=${FACENET_GATEWAY_PORT:-$(free_range 30000 "$silos")}
   for ((i = 1; i <= silos; i++)); do
     # setsid: the silo outlives this script and the shell that ran it
-    setsid $facenet silo --postgres "$conn" --port $((silo_base + i)) --gateway-port $((gateway_base + i)) \
+    setsid $facenet silo --postgres "$conn" --port $((silo_base + i)) --gateway-port $((gateway_base + i)) ${FACENET_SHARDS:+--shards "$FACENET_SHARDS"} \
       >"$dir/silo-$i.log" 2>&1 </dev/null &
     echo $! >"$dir/silo-$i.pid"
     echo "$((silo_base + i))" >"$dir/silo-$i.port"
     echo "$((gateway_base + i))" >"$dir/silo-$i.gateway"
   done
-  # Ready when every silo has printed its "silo listening" line (it has joined the cluster).
+  # Ready when every silo has printed its "silo listening on" line (it has joined the cluster); a silo that exits
+  # (PostgreSQL unreachable, a --shards the gallery refuses) fails 'up' with its last lines.
   local deadline=$((SECONDS + ${FACENET_CLUSTER_START_TIMEOUT:-120}))
   for ((i = 1; i <= silos; i++)); do
-    until grep -q "^silo listening" "$dir/silo-$i.log" 2>/dev/null; do
+    until grep -q " silo listening on " "$dir/silo-$i.log" 2>/dev/null; do
       kill -0 "$(cat "$dir/silo-$i.pid")" 2>/dev/null || { tail -5 "$dir/silo-$i.log" >&2; die "silo $i exited, see $dir/silo-$i.log"; }
       [ $SECONDS -lt $deadline ] || die "silo $i did not join within ${FACENET_CLUSTER_START_TIMEOUT:-120} s, see $dir/silo-$i.log"
       sleep 0.5

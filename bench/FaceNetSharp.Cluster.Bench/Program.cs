@@ -4,14 +4,17 @@ using FaceNetSharp.Cluster;
 using Npgsql;
 
 // dotnet run -c Release --project bench/FaceNetSharp.Cluster.Bench -- --dir DIR [--faces 1000000] [--silos 3]
-//   [--faces-per-person 2] [--batch 50000] [--queries 300] [--dims 192] [--keep]
+//   [--faces-per-person 2] [--batch 50000] [--queries 300] [--dims 192] [--shards N] [--enrol-minutes M] [--keep]
 // Starts a cluster with scripts/cluster.sh (PostgreSQL + silos on 127.0.0.1, data in DIR), enrols synthetic faces in
 // batches (binary COPY, one transaction per shard, then the shards load them), measures identify latency, the silos'
 // memory, PostgreSQL's size, and the recovery after a silo is killed with SIGKILL; stops the cluster unless --keep.
+// --enrol-minutes stops the enrolment after M minutes (what was reached is measured); FACENET_PG_OPTIONS passes
+// PostgreSQL settings through cluster.sh. --existing reuses DIR's database as an earlier run with the same --faces left
+// it (the faces are generated again to know the queries' people, not stored): it measures a restarted cluster.
 var options = Args.Parse(args);
 if (options is null)
 {
-    Console.Error.WriteLine("usage: FaceNetSharp.Cluster.Bench --dir DIR [--faces N] [--silos N] [--faces-per-person N] [--batch N] [--queries N] [--dims N] [--keep]");
+    Console.Error.WriteLine("usage: FaceNetSharp.Cluster.Bench --dir DIR [--faces N] [--silos N] [--faces-per-person N] [--batch N] [--queries N] [--dims N] [--shards N] [--enrol-minutes M] [--keep]");
     return 2;
 }
 string repo = FindRepo();
@@ -20,21 +23,30 @@ Directory.CreateDirectory(dir);
 var facenet = $"dotnet {Path.Combine(repo, "src/FaceNetSharp.Cli/bin/Release/net10.0/facenet.dll")}";
 Console.WriteLine($"cluster benchmark: {options.Faces:N0} faces of {options.Dims} dims ({options.FacesPerPerson} per person), {options.Silos} silos, " +
     $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GiB");
+if (options.Shards is { } shardCount) Environment.SetEnvironmentVariable("FACENET_SHARDS", shardCount.ToString(CultureInfo.InvariantCulture));
 var up = Shell(repo, "up", dir, options.Silos.ToString(CultureInfo.InvariantCulture));
 var connection = up.TrimEnd().Split('\n')[^1]["FACENET_CLUSTER=".Length..];
 try
 {
     const string model = "synthetic-bench";
     await using var gallery = await ClusterGallery.OpenAsync(connection, model, options.Dims,
-        options: new ClusterClientOptions { CallDeadline = TimeSpan.FromSeconds(120) });
+        options: new ClusterClientOptions { CallDeadline = TimeSpan.FromSeconds(600), Shards = options.Shards });
 
     // 1. Enrol.
     var random = new Random(1);
     var directions = new List<float[]>(); // kept for a sample of people, to query with
+    long freeBefore = new DriveInfo(Path.GetTempPath()).AvailableFreeSpace;
     var enrol = Stopwatch.StartNew();
     int person = 0;
+    long enrolled = 0;
+    var enrolLimit = options.EnrolMinutes is { } minutes ? TimeSpan.FromMinutes(minutes) : TimeSpan.MaxValue;
     for (long done = 0; done < options.Faces;)
     {
+        if (enrol.Elapsed > enrolLimit)
+        {
+            Console.WriteLine($"  --enrol-minutes {options.EnrolMinutes}: enrolment stopped at {done:N0} faces");
+            break;
+        }
         int batchFaces = (int)Math.Min(options.Batch, options.Faces - done);
         var batch = new List<(string, IReadOnlyList<StoredFace>)>();
         var now = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture);
@@ -47,15 +59,24 @@ try
                 faces.Add(new StoredFace(Unit(Noisy(direction, random)), null, now));
             batch.Add(($"p{person:D9}", faces));
         }
-        await gallery.AddPeopleAsync(batch);
+        // an existing gallery: only as far as the queries' people (one in 1000), whose directions the queries need
+        if (options.Existing && directions.Count >= options.Queries) { enrolled = options.Faces; break; }
+        if (!options.Existing) await gallery.AddPeopleAsync(batch);
         done += batchFaces;
-        Console.WriteLine($"  enrolled {done:N0} faces, {done / enrol.Elapsed.TotalSeconds:N0} faces/s");
+        enrolled = done;
+        // every 1M faces: the silos' memory too, so that a run stopped early still shows how it grows
+        string memory = done % 1_000_000 < batchFaces ? $", silos' RSS {string.Join(" / ", SiloRss(dir, options.Silos).Select(r => $"{r / (1 << 20):N0}"))} MiB" : "";
+        Console.WriteLine($"  {DateTime.UtcNow:HH:mm:ss} enrolled {done:N0} faces, {done / enrol.Elapsed.TotalSeconds:N0} faces/s{memory}");
     }
-    double enrolRate = options.Faces / enrol.Elapsed.TotalSeconds;
-    Console.WriteLine($"enrol: {options.Faces:N0} faces in {enrol.Elapsed.TotalSeconds:F1} s = {enrolRate:N0} faces/s (committed to PostgreSQL and loaded by the shards)");
+    double enrolRate = enrolled / enrol.Elapsed.TotalSeconds;
+    Console.WriteLine($"disk used during the enrolment: {(freeBefore - new DriveInfo(Path.GetTempPath()).AvailableFreeSpace) / (double)(1L << 30):F1} GiB " +
+        $"(PostgreSQL's data and WAL, and the silos' float32 vectors in {Path.GetTempPath()}, where they share its file system)");
+    Console.WriteLine($"enrol: {enrolled:N0} faces in {enrol.Elapsed.TotalSeconds:F1} s = {enrolRate:N0} faces/s (committed to PostgreSQL and loaded by the shards)");
 
     // 2. Identify, one at a time (latency) and 4 at a time (throughput).
+    var firstCount = Stopwatch.StartNew();
     int count = await gallery.FaceCountAsync();
+    Console.WriteLine($"the first call (every shard loads from PostgreSQL if not yet loaded) took {firstCount.Elapsed.TotalSeconds:F1} s");
     Console.WriteLine($"the silos hold {count:N0} faces in {gallery.Shards} shards");
     for (int i = 0; i < 10; i++) await gallery.IdentifyAsync(Unit(Noisy(directions[i % directions.Count], random)), 5, 0.5f);
     var latencies = new List<double>();
@@ -143,6 +164,15 @@ static float[] Unit(float[] v)
 
 static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 
+static IEnumerable<long> SiloRss(string dir, int silos)
+{
+    for (int n = 1; n <= silos; n++)
+    {
+        var pidFile = Path.Combine(dir, $"silo-{n}.pid");
+        yield return File.Exists(pidFile) ? Rss(int.Parse(File.ReadAllText(pidFile).Trim(), CultureInfo.InvariantCulture)) : 0;
+    }
+}
+
 static long Rss(int pid, string field = "VmRSS")
 {
     foreach (var line in File.ReadLines($"/proc/{pid}/status"))
@@ -171,7 +201,7 @@ static string FindRepo()
     return d?.FullName ?? throw new InvalidOperationException("FaceNetSharp.slnx not found above " + AppContext.BaseDirectory);
 }
 
-internal sealed record Args(string Dir, long Faces, int Silos, int FacesPerPerson, int Batch, int Queries, int Dims, bool Keep)
+internal sealed record Args(string Dir, long Faces, int Silos, int FacesPerPerson, int Batch, int Queries, int Dims, bool Keep, int? Shards, double? EnrolMinutes, bool Existing)
 {
     public static Args? Parse(string[] args)
     {
@@ -179,6 +209,9 @@ internal sealed record Args(string Dir, long Faces, int Silos, int FacesPerPerso
         long faces = 1_000_000;
         int silos = 3, perPerson = 2, batch = 50_000, queries = 300, dims = 192;
         bool keep = false;
+        int? shards = null;
+        double? enrolMinutes = null;
+        bool existing = false;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -192,9 +225,12 @@ internal sealed record Args(string Dir, long Faces, int Silos, int FacesPerPerso
                 case "--queries": queries = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--dims": dims = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--keep": keep = true; break;
+                case "--existing": existing = true; break;
+                case "--shards": shards = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--enrol-minutes": enrolMinutes = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 default: return null;
             }
         }
-        return dir is null || faces < 1000 || silos < 1 || perPerson < 1 || batch < 1 || queries < 1 ? null : new Args(dir, faces, silos, perPerson, batch, queries, dims, keep);
+        return dir is null || faces < 1000 || silos < 1 || perPerson < 1 || batch < 1 || queries < 1 ? null : new Args(dir, faces, silos, perPerson, batch, queries, dims, keep, shards, enrolMinutes, existing);
     }
 }

@@ -1,10 +1,12 @@
 using FaceNetSharp.Imaging;
+using FaceNetSharp.Recognition;
 using Microsoft.AspNetCore.Mvc;
 
 namespace FaceNetSharp.AspNetCore;
 
 /// <summary>
-/// Turns the failures a caller can fix (bad upload, body too large, no face, busy server) into
+/// Turns the failures a caller can fix or retry (bad upload, body too large, no face, busy server, a remote gallery
+/// that does not answer) into
 /// <c>application/problem+json</c> with a message saying what was wrong: an endpoint filter on the API's group, so
 /// that the answers do not depend on the host's middleware. Anything else is left to the host (500).
 /// </summary>
@@ -40,6 +42,8 @@ internal static class ApiProblems
             // The form reader's own limits and malformed multipart bodies.
             InvalidDataException e => (StatusCodes.Status400BadRequest, "Malformed multipart body", e.Message),
             ServerBusyException e => (StatusCodes.Status503ServiceUnavailable, "Server busy", e.Message),
+            // A remote gallery (a cluster's database or silos) that did not answer within its time-out.
+            GalleryUnavailableException e => (StatusCodes.Status503ServiceUnavailable, "Gallery unavailable", e.Message),
             _ => (0, "", ""),
         };
         return status == 0 ? null : new ProblemDetails { Status = status, Title = title, Detail = detail };

@@ -13,10 +13,10 @@ namespace FaceNetSharp.AspNetCore;
 /// </summary>
 internal sealed class FaceService
 {
-    public FaceService(FaceRecognizer recognizer, FaceGallery gallery, InferenceGate gate, FaceNetOptions options)
+    public FaceService(FaceRecognizer recognizer, IFaceGallery gallery, InferenceGate gate, FaceNetOptions options)
     {
         if (gallery.ModelId != recognizer.Model.Name || gallery.Dimensions != recognizer.Model.Dimensions)
-            throw new EmbeddingModelMismatchException(gallery.FilePath, gallery.ModelId, gallery.Dimensions,
+            throw new EmbeddingModelMismatchException(gallery.Location, gallery.ModelId, gallery.Dimensions,
                 recognizer.Model.Name, recognizer.Model.Dimensions);
         Recognizer = recognizer;
         Gallery = gallery;
@@ -26,7 +26,7 @@ internal sealed class FaceService
     }
 
     public FaceRecognizer Recognizer { get; }
-    public FaceGallery Gallery { get; }
+    public IFaceGallery Gallery { get; }
     public InferenceGate Gate { get; }
     public FaceNetOptions Options { get; }
     public ImageLoadOptions ImageOptions { get; }

@@ -35,10 +35,21 @@ public sealed class FaceNetOptions
     public string? ModelsDirectory { get; set; }
 
     /// <summary>
-    /// The gallery's SQLite file (created when missing). Required unless the application registers its own
-    /// <see cref="FaceGallery"/>.
+    /// The gallery's SQLite file (created when missing). Required unless <see cref="OpenGallery"/> is set or the
+    /// application registers its own <see cref="FaceGallery"/> or <see cref="IFaceGallery"/>.
     /// </summary>
     public string? GalleryPath { get; set; }
+
+    /// <summary>
+    /// Opens the gallery the API uses, given the recognizer's model, instead of <see cref="GalleryPath"/>'s SQLite file:
+    /// any <see cref="IFaceGallery"/>, e.g. a cluster gallery (FaceNetSharp.Cluster), which makes the API a stateless
+    /// front end that several servers can share. The gallery is disposed when the application stops. An
+    /// <see cref="IFaceGallery"/> the application registers itself takes precedence over this.
+    /// <code>
+    /// o.OpenGallery = model => ClusterGallery.Open(connection, model.Name, model.Dimensions, model.Metric);
+    /// </code>
+    /// </summary>
+    public Func<EmbedderInfo, IFaceGallery>? OpenGallery { get; set; }
 
     /// <summary>
     /// MTCNN's settings when the recognizer is opened from the model store. Its <see cref="MtcnnOptions.Inference"/>

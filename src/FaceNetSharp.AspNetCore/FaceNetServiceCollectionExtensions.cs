@@ -22,6 +22,8 @@ public static class FaceNetServiceCollectionExtensions
     /// <code>
     /// builder.Services.AddSingleton(_ => new FaceRecognizer(myDetector, myEmbedder));
     /// </code>
+    /// The API's gallery is the <see cref="IFaceGallery"/> singleton: one the application registers, else the one
+    /// <see cref="FaceNetOptions.OpenGallery"/> opens (e.g. a cluster gallery), else the <see cref="FaceGallery"/>.
     /// </summary>
     /// <param name="services">The application's services.</param>
     /// <param name="configure">Sets the options (models, gallery, limits); may be null to keep the defaults.</param>
@@ -53,12 +55,21 @@ public static class FaceNetServiceCollectionExtensions
             var info = sp.GetRequiredService<FaceRecognizer>().Model;
             return FaceGallery.Open(o.GalleryPath, info.Name, info.Dimensions, info.Metric);
         });
+        services.TryAddSingleton<IFaceGallery>(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<FaceNetOptions>>().Value;
+            if (o.OpenGallery is { } open)
+                return open(sp.GetRequiredService<FaceRecognizer>().Model)
+                    ?? throw new InvalidOperationException("FaceNetOptions.OpenGallery returned null");
+            // the SQLite gallery's own singleton (it is disposed by its registration; a second disposal does nothing)
+            return sp.GetRequiredService<FaceGallery>();
+        });
         services.TryAddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<FaceNetOptions>>().Value;
             return new InferenceGate(o.MaxConcurrency, o.QueueTimeout, o.MaxPixelsInFlight);
         });
-        services.TryAddSingleton(sp => new FaceService(sp.GetRequiredService<FaceRecognizer>(), sp.GetRequiredService<FaceGallery>(),
+        services.TryAddSingleton(sp => new FaceService(sp.GetRequiredService<FaceRecognizer>(), sp.GetRequiredService<IFaceGallery>(),
             sp.GetRequiredService<InferenceGate>(), sp.GetRequiredService<IOptions<FaceNetOptions>>().Value));
         services.TryAddSingleton<FaceNetStartup>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, FaceNetStartup>(sp => sp.GetRequiredService<FaceNetStartup>()));

@@ -30,6 +30,12 @@ public sealed record ClusterClientOptions
     /// shards too; a search slower than 3 s (a shard far too large for its silo) would be asked twice.
     /// </summary>
     public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// The shard count a new cluster gallery is created with (null: <see cref="ClusterSchema.DefaultShards"/>, 12).
+    /// When set and the gallery exists with another count, opening it fails; when null, the gallery's count is used.
+    /// </summary>
+    public int? Shards { get; init; }
 }
 
 /// <summary>
@@ -89,6 +95,7 @@ public sealed class ClusterGallery : IFaceGallery, IAsyncDisposable
     /// </summary>
     /// <exception cref="ClusterUnavailableException">PostgreSQL does not answer.</exception>
     /// <exception cref="EmbeddingModelMismatchException">The gallery holds another model's vectors.</exception>
+    /// <exception cref="ArgumentException"><see cref="ClusterClientOptions.Shards"/> differs from the gallery's shard count.</exception>
     public static async Task<ClusterGallery> OpenAsync(string connectionString, string modelId, int dimensions,
         EmbeddingMetric metric = EmbeddingMetric.Cosine, ClusterClientOptions? options = null, CancellationToken cancel = default)
     {
@@ -97,18 +104,17 @@ public sealed class ClusterGallery : IFaceGallery, IAsyncDisposable
         var database = ClusterDatabase.Create(connectionString);
         try
         {
+            options ??= new ClusterClientOptions();
             int shards;
             try
             {
-                await ClusterSchema.EnsureAsync(database.Source, cancel);
-                await using var connection = await database.OpenAsync(cancel);
-                shards = await ClusterSchema.ShardCountAsync(connection, null, cancel);
+                shards = await ClusterSchema.EnsureAsync(database.Source, options.Shards, database.Description, cancel);
             }
             catch (Exception e) when (ClusterDatabase.IsUnreachable(e))
             {
                 throw database.Unreachable(e);
             }
-            var gallery = new ClusterGallery(database, shards, modelId, dimensions, metric, options ?? new ClusterClientOptions());
+            var gallery = new ClusterGallery(database, shards, modelId, dimensions, metric, options);
             await gallery._store.CheckModelAsync(modelId, dimensions, bind: false, cancel);
             return gallery;
         }
@@ -208,6 +214,13 @@ public sealed class ClusterGallery : IFaceGallery, IAsyncDisposable
     public async Task<IReadOnlyList<string>> ShardSilosAsync(CancellationToken cancel = default) =>
         await FanOutAsync(Enumerable.Range(0, Shards).ToArray(), g => g.Silo(), "say where its shards are", cancel);
 
+    /// <summary>How many faces <paramref name="person"/> has (read from PostgreSQL); 0 for an unknown name.</summary>
+    public Task<int> FaceCountOfAsync(string person, CancellationToken cancel = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(person);
+        return WithDatabase(() => _store.FaceCountOfAsync(person, cancel));
+    }
+
     /// <summary>The people and their numbers of faces (read from PostgreSQL), by name in ordinal order.</summary>
     public Task<IReadOnlyList<GalleryPerson>> ListAsync(CancellationToken cancel = default) => WithDatabase(() => _store.ListAsync(cancel));
 
@@ -238,6 +251,8 @@ public sealed class ClusterGallery : IFaceGallery, IAsyncDisposable
         IdentifyAsync(query.ToArray(), top, threshold).GetAwaiter().GetResult();
 
     IReadOnlyList<GalleryPerson> IFaceGallery.List() => ListAsync().GetAwaiter().GetResult();
+
+    int IFaceGallery.FaceCountOf(string person) => FaceCountOfAsync(person).GetAwaiter().GetResult();
 
     bool IFaceGallery.Remove(string person) => RemoveAsync(person).GetAwaiter().GetResult();
 

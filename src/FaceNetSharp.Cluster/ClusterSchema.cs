@@ -12,29 +12,52 @@ namespace FaceNetSharp.Cluster;
 internal static class ClusterSchema
 {
     /// <summary>
-    /// How many shards a new cluster's gallery is split into (fixed for its life, stored in facenet_meta). 12 divides
-    /// evenly over 2, 3, 4 and 6 silos; a shard is one grain, so at 100M faces a shard is about 8M faces (6 GiB of
-    /// float32 at 192 dimensions), which one silo of a 64 GiB machine holds with room to take over another's.
+    /// How many shards a new cluster's gallery is split into unless its first silo or client asks for another count
+    /// (<c>facenet silo --shards N</c>, <see cref="ClusterClientOptions.Shards"/>); fixed for the gallery's life,
+    /// stored in facenet_meta. 12 divides evenly over 2, 3, 4 and 6 silos, so every silo holds the same share; a shard
+    /// is one grain and moves whole, so more silos want more shards (at least 2-3 per silo to spread a dead silo's
+    /// load over the others).
     /// </summary>
     public const int DefaultShards = 12;
+
+    /// <summary>
+    /// The most shards a cluster may have: each identify calls every shard, so thousands would turn one query into
+    /// thousands of messages; 1,024 is 10 shards per silo for 100 silos.
+    /// </summary>
+    public const int MaxShards = 1024;
 
     /// <summary>The key of the advisory lock that serialises schema creation between silos starting at once.</summary>
     private const long SchemaLockKey = 0x46_61_63_65_4E_65_74; // "FaceNet"
 
-    /// <summary>Applies both scripts in one transaction (a second caller waits, then finds everything there).</summary>
-    public static async Task EnsureAsync(NpgsqlDataSource source, CancellationToken cancel)
+    /// <summary>
+    /// Applies both scripts in one transaction (a second caller waits, then finds everything there). A new gallery
+    /// gets <paramref name="shards"/> shards (null: <see cref="DefaultShards"/>); an existing one keeps its count, and
+    /// asking for another is refused: every silo and client must put a person in the same shard.
+    /// </summary>
+    /// <returns>The gallery's shard count.</returns>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="shards"/> is out of range, or differs from the count the gallery was created with.
+    /// </exception>
+    public static async Task<int> EnsureAsync(NpgsqlDataSource source, int? shards, string description, CancellationToken cancel)
     {
+        if (shards is < 1 or > MaxShards)
+            throw new ArgumentException($"the shard count must be between 1 and {MaxShards} (got {shards})", nameof(shards));
         await using var connection = await source.OpenConnectionAsync(cancel);
         await using var tx = await connection.BeginTransactionAsync(cancel);
         await Execute(connection, tx, $"SELECT pg_advisory_xact_lock({SchemaLockKey})", cancel);
         await Execute(connection, tx, Script("orleans-clustering-postgresql.sql"), cancel);
         await Execute(connection, tx, Script("gallery-postgresql.sql"), cancel);
         await Execute(connection, tx,
-            $"INSERT INTO facenet_meta (key, value) VALUES ('shards', '{DefaultShards}') ON CONFLICT (key) DO NOTHING", cancel);
-        int shards = await ShardCountAsync(connection, tx, cancel);
+            $"INSERT INTO facenet_meta (key, value) VALUES ('shards', '{shards ?? DefaultShards}') ON CONFLICT (key) DO NOTHING", cancel);
+        int stored = await ShardCountAsync(connection, tx, cancel);
+        if (shards is not null && shards != stored)
+            throw new ArgumentException($"the cluster gallery in {description} was created with {stored} shards, not {shards}: " +
+                "the shard count is fixed for a gallery's life (every silo and client must put a person in the same shard); " +
+                $"leave the shard count out to use {stored}, or give a new database");
         await Execute(connection, tx,
-            $"INSERT INTO facenet_shards (shard) SELECT generate_series(0, {shards - 1}) ON CONFLICT (shard) DO NOTHING", cancel);
+            $"INSERT INTO facenet_shards (shard) SELECT generate_series(0, {stored - 1}) ON CONFLICT (shard) DO NOTHING", cancel);
         await tx.CommitAsync(cancel);
+        return stored;
     }
 
     public static async Task<int> ShardCountAsync(NpgsqlConnection connection, NpgsqlTransaction? tx, CancellationToken cancel)

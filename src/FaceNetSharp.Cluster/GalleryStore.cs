@@ -18,20 +18,9 @@ internal readonly record struct StoredFace(float[] UnitVector, string? Source, s
 /// </summary>
 internal sealed class GalleryStore
 {
-    /// <summary>The JSON format and schema version written by export: the SQLite gallery's, so either reads the other's.</summary>
-    private const string ExportFormat = GalleryExportWriter.Format;
-    private const int ExportSchemaVersion = FaceGallery.SchemaVersion;
-
     public GalleryStore(ClusterDatabase database) => Database = database;
 
     public ClusterDatabase Database { get; }
-
-    /// <summary>The shard count, from facenet_meta.</summary>
-    public async Task<int> ShardCountAsync(CancellationToken cancel = default)
-    {
-        await using var connection = await Database.OpenAsync(cancel);
-        return await ClusterSchema.ShardCountAsync(connection, null, cancel);
-    }
 
     /// <summary>The gallery's vector length, or 0 while no model is bound (nothing enrolled yet).</summary>
     public async Task<int> DimensionsAsync(CancellationToken cancel = default)
@@ -154,6 +143,16 @@ internal sealed class GalleryStore
         return result;
     }
 
+    /// <summary>How many faces a person has (0 for an unknown name): one indexed lookup, not the whole listing.</summary>
+    public async Task<int> FaceCountOfAsync(string person, CancellationToken cancel = default)
+    {
+        await using var connection = await Database.OpenAsync(cancel);
+        await using var cmd = new NpgsqlCommand(
+            "SELECT COUNT(f.id) FROM facenet_faces f JOIN facenet_people p ON p.id = f.person_id WHERE p.name = @n", connection);
+        cmd.Parameters.AddWithValue("n", person);
+        return (int)(long)(await cmd.ExecuteScalarAsync(cancel))!;
+    }
+
     /// <summary>
     /// Writes the whole gallery as the SQLite gallery's export JSON, from one consistent snapshot (repeatable read),
     /// atomically (<see cref="AtomicFile"/>). Returns the number of people written.
@@ -192,34 +191,9 @@ internal sealed class GalleryStore
     /// </summary>
     public static List<(string Name, IReadOnlyList<StoredFace> Faces)> ReadExport(string jsonPath, string modelId, int dimensions)
     {
-        var file = RecognitionFiles.Read(jsonPath, RecognitionJsonContext.Default.GalleryFileDto);
-        if (file.Format != ExportFormat)
-            throw new InvalidDataException($"{jsonPath}: format is '{file.Format}', expected '{ExportFormat}'");
-        if (file.SchemaVersion > ExportSchemaVersion)
-            throw new InvalidDataException($"{jsonPath} has gallery schema version {file.SchemaVersion}; this code reads up to {ExportSchemaVersion}");
-        if (file.ModelId != modelId || file.Dimensions != dimensions)
-            throw new EmbeddingModelMismatchException(jsonPath, file.ModelId ?? "(none)", file.Dimensions, modelId, dimensions);
-        var now = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture);
-        var people = new List<(string, IReadOnlyList<StoredFace>)>();
-        foreach (var person in file.People ?? [])
-        {
-            if (string.IsNullOrWhiteSpace(person.Name)) throw new InvalidDataException($"{jsonPath}: a person has no name");
-            var faces = new List<StoredFace>();
-            foreach (var face in person.Faces ?? [])
-            {
-                try
-                {
-                    faces.Add(new StoredFace(VectorMath.Normalized(face.Vector ?? [], dimensions, $"face {faces.Count} of '{person.Name}'"),
-                        face.Source, face.AddedAt ?? now));
-                }
-                catch (ArgumentException e)
-                {
-                    throw new InvalidDataException($"{jsonPath}: {e.Message}", e);
-                }
-            }
-            if (faces.Count > 0) people.Add((person.Name, faces));
-        }
-        return people;
+        return GalleryExportReader.Read(jsonPath, modelId, dimensions)
+            .Select(p => (p.Name, (IReadOnlyList<StoredFace>)p.Faces.Select(f => new StoredFace(f.UnitVector, f.Source, f.AddedAt)).ToList()))
+            .ToList();
     }
 
     /// <summary>What a shard grain holds after <see cref="ReadShardAsync"/>: the index and the shard state it reflects.</summary>
@@ -251,7 +225,7 @@ internal sealed class GalleryStore
         int damaged = full ? 0 : state!.Damaged;
         if (full)
         {
-            await using var count = new NpgsqlCommand("SELECT COUNT(*) FROM facenet_faces WHERE shard = @s", connection, tx);
+            await using var count = new NpgsqlCommand("SELECT COUNT(*) FROM facenet_faces WHERE shard = @s", connection, tx) { CommandTimeout = 0 };
             count.Parameters.AddWithValue("s", shard);
             index.EnsureCapacity((int)(long)(await count.ExecuteScalarAsync(cancel))!);
         }
@@ -260,6 +234,10 @@ internal sealed class GalleryStore
             WHERE f.shard = @s AND f.id > @after ORDER BY f.id
             """, connection, tx))
         {
+            // No limit of its own (Npgsql's default is 30 s): a full shard of 833k faces took longer than that to read
+            // at 10M faces on a loaded machine, and every load was cancelled and tried again. The load is bounded by
+            // the activation's limit instead (ClusterSilo: 10 min), through the cancellation token.
+            cmd.CommandTimeout = 0;
             cmd.Parameters.AddWithValue("s", shard);
             cmd.Parameters.AddWithValue("after", full ? 0L : index.MaxFaceId);
             await using var reader = await cmd.ExecuteReaderAsync(cancel);

@@ -62,14 +62,30 @@ internal sealed class GalleryShardGrain(GalleryStore store, ILocalSiloDetails si
     public override async Task OnActivateAsync(CancellationToken cancel)
     {
         var started = System.Diagnostics.Stopwatch.StartNew();
-        await Load(cancel);
-        log.LogInformation("shard {Shard}: {Faces} faces loaded in {Ms} ms", Shard, _view?.Rows ?? 0, started.ElapsedMilliseconds);
+        try
+        {
+            await Load(cancel);
+        }
+        catch (Exception e)
+        {
+            // Orleans reports a failed activation only among its own warnings: say it here, in the silo's own lines.
+            log.LogWarning("shard {Shard}: loading failed after {Ms:N0} ms ({Type}: {Message}); the next call tries again",
+                Shard, started.ElapsedMilliseconds, e.GetType().Name, e.Message);
+            throw;
+        }
+        log.LogInformation("shard {Shard}: {Faces:N0} faces loaded in {Ms:N0} ms", Shard, _view?.Rows ?? 0, started.ElapsedMilliseconds);
         // KeepAlive: the grain stays active while its silo lives, instead of being collected when idle and reloaded.
         this.RegisterGrainTimer(async ct =>
         {
             try { await Load(ct); }
             catch (Exception e) { log.LogWarning("shard {Shard}: refresh failed: {Message}", Shard, e.Message); }
         }, new GrainTimerCreationOptions(RefreshPeriod, RefreshPeriod) { KeepAlive = true });
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancel)
+    {
+        log.LogInformation("shard {Shard}: deactivated ({Reason})", Shard, reason.ReasonCode);
+        return Task.CompletedTask;
     }
 
     private async Task Load(CancellationToken cancel)

@@ -45,16 +45,20 @@ public sealed class FaceServer : IAsyncDisposable
 
     /// <summary>
     /// Opens the models (installing missing default models), the gallery, and builds the server; both are disposed
-    /// with it. Call <see cref="StartAsync"/> to listen.
+    /// with it. Call <see cref="StartAsync"/> to listen. The gallery is <see cref="ServerOptions.GalleryPath"/>'s
+    /// SQLite file unless <paramref name="openGallery"/> opens another (e.g. a cluster gallery) for the model.
     /// </summary>
     public static FaceServer Open(ServerOptions options, string model = "mobilefacenet", string? modelsDirectory = null,
-        IProgress<string>? log = null, Embedding.EmbeddingPrecision precision = Embedding.EmbeddingPrecision.Float32)
+        IProgress<string>? log = null, Embedding.EmbeddingPrecision precision = Embedding.EmbeddingPrecision.Float32,
+        Func<Embedding.EmbedderInfo, IFaceGallery>? openGallery = null)
     {
         var recognizer = OpenRecognizer(model, modelsDirectory, log, precision);
         try
         {
             var info = recognizer.Model;
-            var gallery = FaceGallery.Open(options.GalleryPath, info.Name, info.Dimensions, info.Metric);
+            IFaceGallery gallery = openGallery is null
+                ? FaceGallery.Open(options.GalleryPath, info.Name, info.Dimensions, info.Metric)
+                : openGallery(info) ?? throw new InvalidOperationException("openGallery returned null");
             try
             {
                 return Create(options, recognizer, gallery, [gallery, recognizer]);
@@ -90,10 +94,10 @@ public sealed class FaceServer : IAsyncDisposable
     /// Builds a server on a recognizer and a gallery the caller owns (several servers may share them; both are
     /// thread-safe). The gallery must be bound to the recognizer's model.
     /// </summary>
-    public static FaceServer Create(ServerOptions options, FaceRecognizer recognizer, FaceGallery gallery) =>
+    public static FaceServer Create(ServerOptions options, FaceRecognizer recognizer, IFaceGallery gallery) =>
         Create(options, recognizer, gallery, []);
 
-    private static FaceServer Create(ServerOptions options, FaceRecognizer recognizer, FaceGallery gallery, IDisposable[] owned)
+    private static FaceServer Create(ServerOptions options, FaceRecognizer recognizer, IFaceGallery gallery, IDisposable[] owned)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxRequestBytes);
@@ -101,7 +105,7 @@ public sealed class FaceServer : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxPixelsInFlight);
         if (options.Urls.Count == 0) throw new ArgumentException("at least one URL to listen on is needed", nameof(options));
         if (gallery.ModelId != recognizer.Model.Name || gallery.Dimensions != recognizer.Model.Dimensions)
-            throw new EmbeddingModelMismatchException(gallery.FilePath, gallery.ModelId, gallery.Dimensions,
+            throw new EmbeddingModelMismatchException(gallery.Location, gallery.ModelId, gallery.Dimensions,
                 recognizer.Model.Name, recognizer.Model.Dimensions);
         // Out of range limits are refused here, naming the setting, rather than when the server starts.
         new FaceNetOptions
@@ -125,9 +129,10 @@ public sealed class FaceServer : IAsyncDisposable
         // The recognizer and gallery are the caller's (registered as instances, the container does not dispose them).
         builder.Services.AddSingleton(recognizer);
         builder.Services.AddSingleton(gallery);
+        if (gallery is FaceGallery file) builder.Services.AddSingleton(file);
         builder.Services.AddFaceNet(o =>
         {
-            o.GalleryPath = gallery.FilePath;
+            o.GalleryPath = (gallery as FaceGallery)?.FilePath;
             o.MaxPixels = options.MaxPixels;
             o.MaxPixelsInFlight = options.MaxPixelsInFlight;
             o.MaxConcurrency = options.MaxConcurrency;

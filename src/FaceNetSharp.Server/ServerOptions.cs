@@ -65,7 +65,10 @@ public sealed record ServerOptions
     /// </summary>
     public TimeSpan QueueTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>The gallery's SQLite file (created when missing).</summary>
+    /// <summary>
+    /// The gallery's SQLite file (created when missing); not opened when <see cref="FaceServer.Open"/> is given a
+    /// gallery of its own (<c>facenet serve --cluster</c>).
+    /// </summary>
     public required string GalleryPath { get; init; }
 
     /// <summary>The least severe log messages written (to the console).</summary>

@@ -1,13 +1,17 @@
 using System.CommandLine;
 using System.Net;
+using FaceNetSharp.Cluster;
+using FaceNetSharp.Recognition;
 using FaceNetSharp.Server;
 using Spectre.Console;
 
 namespace FaceNetSharp.Cli.Commands;
 
 /// <summary>
-/// <c>facenet serve [--urls URL...] [--api-key KEY] [--gallery PATH] [--model NAME]</c>: the HTTP API and web page
-/// (src/FaceNetSharp.Server) until Ctrl+C. Loopback only unless another URL is given.
+/// <c>facenet serve [--urls URL...] [--api-key KEY] [--gallery PATH | --cluster CONN] [--model NAME]</c>: the HTTP API and
+/// web page (src/FaceNetSharp.Server) until Ctrl+C. Loopback only unless another URL is given. With <c>--cluster</c> (or
+/// $FACENET_CLUSTER) the gallery endpoints go to a cluster gallery and the server keeps no state: several may run
+/// behind a load balancer.
 /// </summary>
 internal static class ServeCommand
 {
@@ -31,11 +35,12 @@ internal static class ServeCommand
         var maxPixelsInFlight = new Option<long>("--max-pixels-in-flight") { Description = "Budget of decoded pixels (width x height) of the images worked on at once: over it 503 + Retry-After, one request over all of it 413", DefaultValueFactory = _ => ServerOptions.DefaultMaxPixelsInFlight };
         var allowedHosts = new Option<string[]>("--allowed-hosts") { Description = "Host names to answer to besides 127.0.0.1, localhost, [::1] and the --urls hosts (NAME or NAME:PORT; * for any)", AllowMultipleArgumentsPerToken = true };
         var allowedOrigins = new Option<string[]>("--allowed-origins") { Description = "Origins (scheme://host[:port]) whose web pages may call the API (CORS); other sites' POST/DELETE get 403", AllowMultipleArgumentsPerToken = true };
+        var cluster = SiloCommand.ClusterOption();
         var fpir = new Option<double>("--fpir") { Description = "False-positive identification rate /v1/identify chooses its threshold for, at the gallery's size (a request's 'fpir' overrides)", DefaultValueFactory = _ => Recognition.IdentificationThreshold.DefaultFpir };
 
         var cmd = new Command("serve", "Serve the JSON API (/v1/detect, /v1/embed, /v1/verify, /v1/identify, /v1/gallery), /health, /openapi/v1.json and a web page")
         {
-            urls, apiKey, gallery, model, maxRequestMb, maxPixels, maxConcurrency, queueMs, maxPixelsInFlight, allowedHosts, allowedOrigins, fpir,
+            urls, apiKey, gallery, cluster, model, maxRequestMb, maxPixels, maxConcurrency, queueMs, maxPixelsInFlight, allowedHosts, allowedOrigins, fpir,
         };
         cmd.SetAction(async (parse, cancel) =>
         {
@@ -48,6 +53,8 @@ internal static class ServeCommand
             if (parse.GetValue(maxPixelsInFlight) < 1) throw new ArgumentException("--max-pixels-in-flight must be at least 1");
             if (parse.GetValue(fpir) is not (> 0 and < 1)) throw new ArgumentException("--fpir must be between 0 and 1 (exclusive)");
             var key = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable(ApiKeyVariable);
+            var clusterConnection = SiloCommand.ClusterConnection(parse, cluster);
+            if (clusterConnection is not null && parse.GetValue(gallery) is not null) throw new ArgumentException("give --gallery FILE or --cluster CONN, not both");
             var options = new ServerOptions
             {
                 Urls = parse.GetValue(urls)!,
@@ -64,10 +71,15 @@ internal static class ServeCommand
                 IdentifyFpir = parse.GetValue(fpir),
             };
 
+            // A cluster gallery: PostgreSQL is opened (and the model checked) now; the silos are reached on the first
+            // request that needs them, so the server starts, and answers 503, while they are down.
+            IFaceGallery? clusterGallery = null;
+            Func<Embedding.EmbedderInfo, IFaceGallery>? openGallery = clusterConnection is null ? null
+                : info => clusterGallery = ClusterGallery.Open(clusterConnection, info.Name, info.Dimensions, info.Metric);
             await using var server = FaceServer.Open(options, modelName, parse.GetValue(CliApp.ModelsDir), DetectCommand.ModelsLog(ctx),
-                CliApp.EmbeddingPrecisionOf(parse));
+                CliApp.EmbeddingPrecisionOf(parse), openGallery);
             await server.StartAsync(cancel);
-            ctx.Console.MarkupLineInterpolated($"Gallery: [bold]{options.GalleryPath}[/]; model {modelName}; API key {(options.ApiKey is null ? "off" : "on")}");
+            ctx.Console.MarkupLineInterpolated($"Gallery: [bold]{clusterGallery?.Location ?? options.GalleryPath}[/]; model {modelName}; API key {(options.ApiKey is null ? "off" : "on")}");
             foreach (var url in server.Urls)
             {
                 ctx.Console.MarkupLineInterpolated($"Listening on [bold]{url}[/] (page /, API /v1, OpenAPI /openapi/v1.json)");

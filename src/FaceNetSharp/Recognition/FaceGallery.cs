@@ -51,8 +51,6 @@ public sealed class FaceGallery : IFaceGallery
     /// </summary>
     private const int BusyTimeoutMs = 30_000;
 
-    private const string ExportFormat = GalleryExportWriter.Format;
-
     /// <summary>
     /// How far from 1 a stored vector's L2 norm may be before it counts as damaged. Vectors are normalised in float32
     /// before they are stored, which leaves their norm within about 1e-6 of 1 at a few hundred dimensions; 1e-3 keeps
@@ -542,36 +540,9 @@ public sealed class FaceGallery : IFaceGallery
     public int Import(string jsonPath)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(jsonPath);
-        var file = RecognitionFiles.Read(jsonPath, RecognitionJsonContext.Default.GalleryFileDto);
-        if (file.Format != ExportFormat)
-            throw new InvalidDataException($"{jsonPath}: format is '{file.Format}', expected '{ExportFormat}'");
-        if (file.SchemaVersion > SchemaVersion)
-            throw new InvalidDataException($"{jsonPath} has gallery schema version {file.SchemaVersion}; this code reads up to {SchemaVersion}");
-        if (file.ModelId != ModelId || file.Dimensions != Dimensions)
-            throw new EmbeddingModelMismatchException(jsonPath, file.ModelId ?? "(none)", file.Dimensions, ModelId, Dimensions);
-
-        var now = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture);
-        var people = new List<(string Name, List<(byte[] Blob, string? Source, string AddedAt)> Faces)>();
-        foreach (var person in file.People ?? [])
-        {
-            if (string.IsNullOrWhiteSpace(person.Name)) throw new InvalidDataException($"{jsonPath}: a person has no name");
-            var faces = new List<(byte[], string?, string)>();
-            foreach (var face in person.Faces ?? [])
-            {
-                float[] unit;
-                try
-                {
-                    unit = VectorMath.Normalized(face.Vector ?? [], Dimensions, $"face {faces.Count} of '{person.Name}'");
-                }
-                catch (ArgumentException e)
-                {
-                    throw new InvalidDataException($"{jsonPath}: {e.Message}", e);
-                }
-                faces.Add((ToBlob(unit), face.Source, face.AddedAt ?? now));
-            }
-            if (faces.Count > 0) people.Add((person.Name, faces));
-        }
-
+        var people = GalleryExportReader.Read(jsonPath, ModelId, Dimensions)
+            .Select(p => (p.Name, Faces: p.Faces.Select(f => (ToBlob(f.UnitVector), f.Source, f.AddedAt)).ToList()))
+            .ToList();
         AddPeople(people);
         return people.Sum(p => p.Faces.Count);
     }

@@ -61,3 +61,51 @@ internal sealed class GalleryExportWriter : IDisposable
 
     public void Dispose() => _w.Dispose();
 }
+
+/// <summary>One face read from a gallery export: its unit vector (normalised again on reading), source and time added.</summary>
+internal readonly record struct ExportedFace(float[] UnitVector, string? Source, string AddedAt);
+
+/// <summary>
+/// Reads a gallery export (<see cref="GalleryExportWriter"/>'s JSON, from a SQLite or a cluster gallery) for a gallery
+/// of one model: the one check of its header and vectors that <see cref="FaceGallery.Import"/> and the cluster's
+/// import share.
+/// </summary>
+internal static class GalleryExportReader
+{
+    /// <summary>Every person with at least one face, in file order, each face's vector L2-normalised.</summary>
+    /// <exception cref="EmbeddingModelMismatchException">The file is from another model id or dimension count.</exception>
+    /// <exception cref="InvalidDataException">The file is not a gallery export, is of a newer schema, or a vector in it is malformed.</exception>
+    public static List<(string Name, List<ExportedFace> Faces)> Read(string jsonPath, string modelId, int dimensions)
+    {
+        var file = RecognitionFiles.Read(jsonPath, RecognitionJsonContext.Default.GalleryFileDto);
+        if (file.Format != GalleryExportWriter.Format)
+            throw new InvalidDataException($"{jsonPath}: format is '{file.Format}', expected '{GalleryExportWriter.Format}'");
+        if (file.SchemaVersion > FaceGallery.SchemaVersion)
+            throw new InvalidDataException($"{jsonPath} has gallery schema version {file.SchemaVersion}; this code reads up to {FaceGallery.SchemaVersion}");
+        if (file.ModelId != modelId || file.Dimensions != dimensions)
+            throw new EmbeddingModelMismatchException(jsonPath, file.ModelId ?? "(none)", file.Dimensions, modelId, dimensions);
+
+        var now = DateTime.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        var people = new List<(string, List<ExportedFace>)>();
+        foreach (var person in file.People ?? [])
+        {
+            if (string.IsNullOrWhiteSpace(person.Name)) throw new InvalidDataException($"{jsonPath}: a person has no name");
+            var faces = new List<ExportedFace>();
+            foreach (var face in person.Faces ?? [])
+            {
+                float[] unit;
+                try
+                {
+                    unit = VectorMath.Normalized(face.Vector ?? [], dimensions, $"face {faces.Count} of '{person.Name}'");
+                }
+                catch (ArgumentException e)
+                {
+                    throw new InvalidDataException($"{jsonPath}: {e.Message}", e);
+                }
+                faces.Add(new ExportedFace(unit, face.Source, face.AddedAt ?? now));
+            }
+            if (faces.Count > 0) people.Add((person.Name, faces));
+        }
+        return people;
+    }
+}

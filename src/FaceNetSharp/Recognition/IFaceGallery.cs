@@ -4,6 +4,10 @@ namespace FaceNetSharp.Recognition;
 /// The operations of a gallery of enrolled people, whether one SQLite file (<see cref="FaceGallery"/>) or a cluster
 /// (FaceNetSharp.Cluster's ClusterGallery): enrol, identify top-k, list, remove, export and import.
 /// </summary>
+/// <remarks>
+/// A gallery whose store is remote throws <see cref="GalleryUnavailableException"/> from any member when the store does
+/// not answer within its time-out.
+/// </remarks>
 public interface IFaceGallery : IDisposable
 {
     /// <summary>Where the gallery is, for messages: a file path, or a cluster's database.</summary>
@@ -29,6 +33,9 @@ public interface IFaceGallery : IDisposable
 
     /// <summary>The nearest people, one entry per person, nearest first; see <see cref="FaceGallery.Identify"/>.</summary>
     IReadOnlyList<GalleryMatch> Identify(ReadOnlySpan<float> query, int top, float threshold);
+
+    /// <summary>How many faces <paramref name="person"/> has in the gallery now (0 for an unknown name).</summary>
+    int FaceCountOf(string person);
 
     /// <summary>The people and their numbers of faces, by name (ordinal).</summary>
     IReadOnlyList<GalleryPerson> List();
