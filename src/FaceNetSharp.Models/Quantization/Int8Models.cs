@@ -30,7 +30,12 @@ internal static class Int8Models
 
     /// <summary>How the card names <paramref name="method"/>.</summary>
     internal static string MethodLabel(CalibrationMethod method) =>
-        method == CalibrationMethod.MinMax ? "min/max" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"percentile {ActivationCalibrator.Percentile * 100:0.##} %");
+        method switch
+        {
+            CalibrationMethod.MinMax => "min/max",
+            CalibrationMethod.Mse => "least squared error (uint8 rounding + clipping over a 2048-bin histogram)",
+            _ => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"percentile {ActivationCalibrator.Percentile * 100:0.##} %"),
+        };
 
     /// <summary>The store name of <paramref name="baseModel"/>'s int8 version.</summary>
     public static string NameOf(string baseModel) => baseModel + "-int8";
@@ -106,15 +111,8 @@ internal static class Int8Models
         IReadOnlyList<RgbImage> chips, CalibrationMethod method)
     {
         var fp32 = ModelProto.Parser.ParseFrom(fp32Onnx);
-        var inputs = new List<float[]>();
+        var inputs = CalibrationInputs(chips, info);
         int s = info.InputSize;
-        foreach (var chip in chips)
-            foreach (var mirror in new[] { false, true })
-            {
-                var x = new float[3 * s * s];
-                OnnxFaceEmbedder.ToChw(chip, info.Mean, info.Scale, mirror, x);
-                inputs.Add(x);
-            }
         var tensors = OnnxQuantizer.TensorsToCalibrate(fp32);
         var ranges = ActivationCalibrator.Measure(fp32, tensors, inputs, [3, s, s], method);
         var bytes = Google.Protobuf.MessageExtensions.ToByteArray(OnnxQuantizer.Quantize(fp32, ranges));
@@ -145,8 +143,27 @@ internal static class Int8Models
         return (bytes, card);
     }
 
-    /// <summary>The faces of the sample photos, aligned onto <paramref name="template"/> at <paramref name="size"/>.</summary>
-    public static IReadOnlyList<RgbImage> CalibrationChips(ModelStore store, AlignmentTemplate template, int size, IProgress<string>? log = null)
+    /// <summary>Each chip and its mirror image as the model's input (NCHW float, the model's mean and scale).</summary>
+    public static List<float[]> CalibrationInputs(IReadOnlyList<RgbImage> chips, EmbedderInfo info)
+    {
+        var inputs = new List<float[]>();
+        int s = info.InputSize;
+        foreach (var chip in chips)
+            foreach (var mirror in new[] { false, true })
+            {
+                var x = new float[3 * s * s];
+                OnnxFaceEmbedder.ToChw(chip, info.Mean, info.Scale, mirror, x);
+                inputs.Add(x);
+            }
+        return inputs;
+    }
+
+    /// <summary>
+    /// The faces of the sample photos, aligned onto <paramref name="template"/> at <paramref name="size"/>; with
+    /// <paramref name="jitter"/> &gt; 0, each face also that many more times with its landmarks moved (seeded: see
+    /// <see cref="Jittered"/>) and its brightness and contrast changed (<see cref="Photometric"/>).
+    /// </summary>
+    public static IReadOnlyList<RgbImage> CalibrationChips(ModelStore store, AlignmentTemplate template, int size, IProgress<string>? log = null, int jitter = 0)
     {
         var photos = SamplePhotos.Ensure(Path.Combine(store.Directory, "sample-photos"), log);
         using var detector = MtcnnDetector.FromStore(store, null, log);
@@ -155,10 +172,41 @@ internal static class Int8Models
         foreach (var path in photos)
         {
             var image = ImageLoader.Load(path);
-            chips.AddRange(detector.Detect(image).Select(f => aligner.Align(image, f)));
+            foreach (var face in detector.Detect(image))
+            {
+                chips.Add(aligner.Align(image, face));
+                var random = new Random(chips.Count);
+                for (int j = 0; j < jitter; j++) chips.Add(Photometric(aligner.Align(image, Jittered(face, random)), random));
+            }
         }
         if (chips.Count == 0) throw new ModelInstallException("calibration: MTCNN found no face in the sample photos");
         return chips;
+    }
+
+    /// <summary>
+    /// <paramref name="face"/> with its landmarks moved by a random similarity transform about their centre: rotation
+    /// up to 6 degrees, scale 0.94-1.06, shift up to 4 % of the distance between the eyes (alignment noise of the
+    /// size MTCNN's landmarks show between two photos of one face).
+    /// </summary>
+    private static DetectedFace Jittered(DetectedFace face, Random random)
+    {
+        var l = face.Landmarks;
+        var centre = l.Aggregate(System.Numerics.Vector2.Zero, (a, b) => a + b) / l.Length;
+        float eyes = System.Numerics.Vector2.Distance(l[0], l[1]);
+        float angle = (float)((random.NextDouble() * 2 - 1) * 6 * Math.PI / 180), scale = (float)(1 + (random.NextDouble() * 2 - 1) * 0.06);
+        var shift = new System.Numerics.Vector2((float)(random.NextDouble() * 2 - 1), (float)(random.NextDouble() * 2 - 1)) * 0.04f * eyes;
+        var rotate = System.Numerics.Matrix3x2.CreateRotation(angle) * System.Numerics.Matrix3x2.CreateScale(scale);
+        return face with { Landmarks = [.. l.Select(p => System.Numerics.Vector2.Transform(p - centre, rotate) + centre + shift)] };
+    }
+
+    /// <summary><paramref name="chip"/> with contrast times 0.75-1.25 about mid-grey and brightness moved by up to 25 levels.</summary>
+    private static RgbImage Photometric(RgbImage chip, Random random)
+    {
+        float contrast = (float)(0.75 + random.NextDouble() * 0.5), brightness = (float)((random.NextDouble() * 2 - 1) * 25);
+        var pixels = new byte[chip.Pixels.Length];
+        for (int i = 0; i < pixels.Length; i++)
+            pixels[i] = (byte)Math.Clamp(MathF.Round((chip.Pixels[i] - 127.5f) * contrast + 127.5f + brightness), 0, 255);
+        return new RgbImage(chip.Width, chip.Height, pixels);
     }
 
     /// <summary>

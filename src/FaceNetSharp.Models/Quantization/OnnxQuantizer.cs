@@ -27,14 +27,17 @@ internal static class OnnxQuantizer
     private const int Int8Type = (int)TensorProto.Types.DataType.Int8;
     private const int Int32Type = (int)TensorProto.Types.DataType.Int32;
 
-    /// <summary>The Conv nodes that <see cref="Quantize"/> rewrites: constant float weights, constant bias if any.</summary>
-    public static IReadOnlyList<NodeProto> QuantizableConvs(ModelProto model)
+    /// <summary>
+    /// The Conv nodes that <see cref="Quantize"/> rewrites: constant float weights, constant bias if any, and not named
+    /// (by output tensor) in <paramref name="floatConvs"/>, the Convs kept in float32.
+    /// </summary>
+    public static IReadOnlyList<NodeProto> QuantizableConvs(ModelProto model, IReadOnlySet<string>? floatConvs = null)
     {
         var inits = model.Graph.Initializer.ToDictionary(t => t.Name);
         var convs = model.Graph.Node.Where(n => n.OpType == "Conv" && n.Input.Count >= 2
             && inits.TryGetValue(n.Input[1], out var w) && w.DataType == FloatType && w.Dims.Count == 4
             && (n.Input.Count < 3 || n.Input[2].Length == 0 || inits.ContainsKey(n.Input[2]))).ToList();
-        return convs.Take(Math.Max(0, convs.Count - FloatTailConvs)).ToList();
+        return convs.Take(Math.Max(0, convs.Count - FloatTailConvs)).Where(c => floatConvs is null || !floatConvs.Contains(c.Output[0])).ToList();
     }
 
     /// <summary>
@@ -95,10 +98,10 @@ internal static class OnnxQuantizer
     /// each quantized Conv's input, and its output or, where the output's only consumer is a Relu, that Relu's output
     /// (so the Relu folds into the Q); for a Conv → PRelu pair, also the PRelu's output and <c>a⁺ ∘ z</c>, <c>a⁻ ∘ z</c>.
     /// </summary>
-    public static IReadOnlyList<string> TensorsToCalibrate(ModelProto model)
+    public static IReadOnlyList<string> TensorsToCalibrate(ModelProto model, IReadOnlySet<string>? floatConvs = null)
     {
         var consumers = Consumers(model.Graph);
-        var convs = QuantizableConvs(model);
+        var convs = QuantizableConvs(model, floatConvs);
         var names = new List<string>();
         foreach (var conv in convs)
         {
@@ -131,16 +134,16 @@ internal static class OnnxQuantizer
     /// The QDQ model. <paramref name="ranges"/> holds every tensor of <see cref="TensorsToCalibrate"/>; a missing one
     /// is an <see cref="ArgumentException"/> naming it.
     /// </summary>
-    public static ModelProto Quantize(ModelProto fp32, IReadOnlyDictionary<string, ActivationRange> ranges)
+    public static ModelProto Quantize(ModelProto fp32, IReadOnlyDictionary<string, ActivationRange> ranges, IReadOnlySet<string>? floatConvs = null)
     {
-        foreach (var name in TensorsToCalibrate(fp32))
+        foreach (var name in TensorsToCalibrate(fp32, floatConvs))
             if (!ranges.ContainsKey(name)) throw new ArgumentException($"no calibrated range for tensor '{name}'");
         var model = fp32.Clone();
         var graph = model.Graph;
         var rangesUsed = new Dictionary<string, ActivationRange>(ranges, StringComparer.Ordinal);
 
         // Conv → PRelu pairs: Convs with slope-scaled weights, and Adds in place of the PRelu.
-        var splits = PReluSplits(model, QuantizableConvs(model));
+        var splits = PReluSplits(model, QuantizableConvs(model, floatConvs));
         var initsByName = graph.Initializer.ToDictionary(t => t.Name);
         var replacement = new Dictionary<NodeProto, NodeProto[]>(ReferenceEqualityComparer.Instance);
         var addOutputs = new List<string>();
@@ -190,7 +193,7 @@ internal static class OnnxQuantizer
 
         var inits = graph.Initializer.ToDictionary(t => t.Name);
         var consumers = Consumers(graph);
-        var convs = QuantizableConvs(model);
+        var convs = QuantizableConvs(model, floatConvs);
 
         // Tensor -> (scale, zero point) of its Q/DQ pair.
         var activation = new Dictionary<string, (float Scale, byte ZeroPoint)>(StringComparer.Ordinal);

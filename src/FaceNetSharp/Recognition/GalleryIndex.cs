@@ -11,7 +11,8 @@ namespace FaceNetSharp.Recognition;
 /// <summary>
 /// The in-memory side of a gallery: every face vector as int8 codes (one scale per vector) scanned with SIMD, the exact
 /// float32 vectors for re-ranking the best candidates, the person each row belongs to, and the people's names. Rows and
-/// people are only appended; a change other than an append is a rebuild (<see cref="Clear"/>, then appends).
+/// people are appended; a removed face (<see cref="Remove"/>) stays as a row that no search returns (its scale becomes
+/// NaN, which no comparison passes) until the next rebuild (<see cref="Clear"/>, then appends).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -57,6 +58,8 @@ internal sealed class GalleryIndex : IDisposable
     private float[][] _scales = [];
     private ExactVectors _exact;
     private int[] _personOfRow = [];
+    private long[] _faceIdOfRow = [];
+    private int[] _liveRowsOfPerson = [];
     private string[] _names = [];
     private readonly Dictionary<long, int> _personIndexByKey = [];
     private float _maxError;
@@ -92,8 +95,20 @@ internal sealed class GalleryIndex : IDisposable
     /// <summary>Dimensions rounded up to a multiple of 4 (VNNI sums 4 bytes per lane); the padding codes are 0.</summary>
     internal int PaddedDimensions { get; }
 
+    /// <summary>Rows stored, removed ones included (what a scan reads).</summary>
     public int Rows { get; private set; }
+
+    /// <summary>Rows not removed: the searchable faces.</summary>
+    public int Faces => Rows - RemovedRows;
+
+    /// <summary>Rows removed since the last <see cref="Clear"/>.</summary>
+    public int RemovedRows { get; private set; }
+
+    /// <summary>People with at least one searchable face.</summary>
     public int People { get; private set; }
+
+    /// <summary>People ever appended since the last <see cref="Clear"/> (the person indexes in use).</summary>
+    public int PersonSlots { get; private set; }
 
     /// <summary>The highest face id appended so far (SQLite's <c>faces.id</c>), 0 when empty.</summary>
     public long MaxFaceId { get; private set; }
@@ -107,7 +122,7 @@ internal sealed class GalleryIndex : IDisposable
     /// </summary>
     internal long ResidentBytes =>
         (long)_codes.Length * SegmentRows * PaddedDimensions + (long)_scales.Length * SegmentRows * sizeof(float) +
-        (long)_personOfRow.Length * sizeof(int) + _exact.ResidentBytes;
+        (long)_personOfRow.Length * (sizeof(int) + sizeof(long)) + _exact.ResidentBytes;
 
     public void Clear()
     {
@@ -116,10 +131,14 @@ internal sealed class GalleryIndex : IDisposable
         _scales = [];
         _exact = new MemoryExactVectors(Dimensions);
         _personOfRow = [];
+        _faceIdOfRow = [];
+        _liveRowsOfPerson = [];
         _names = [];
         _personIndexByKey.Clear();
         Rows = 0;
+        RemovedRows = 0;
         People = 0;
+        PersonSlots = 0;
         MaxFaceId = 0;
         Skipped = 0;
         _maxError = 0;
@@ -132,7 +151,11 @@ internal sealed class GalleryIndex : IDisposable
     /// </summary>
     public void EnsureCapacity(int rows)
     {
-        if (rows > _personOfRow.Length) Array.Resize(ref _personOfRow, rows);
+        if (rows > _personOfRow.Length)
+        {
+            Array.Resize(ref _personOfRow, rows);
+            Array.Resize(ref _faceIdOfRow, rows);
+        }
     }
 
     /// <summary>Appends one face; <paramref name="unitVector"/> must already be L2-normalised.</summary>
@@ -151,14 +174,19 @@ internal sealed class GalleryIndex : IDisposable
 
         if (!_personIndexByKey.TryGetValue(personKey, out int person))
         {
-            person = People;
-            if (person == _names.Length) Array.Resize(ref _names, Math.Max(16, _names.Length * 2));
+            person = PersonSlots;
+            if (person == _names.Length)
+            {
+                Array.Resize(ref _names, Math.Max(16, _names.Length * 2));
+                Array.Resize(ref _liveRowsOfPerson, _names.Length);
+            }
             _names[person] = personName;
             _personIndexByKey.Add(personKey, person);
-            People++;
+            PersonSlots++;
         }
+        if (_liveRowsOfPerson[person]++ == 0) People++;
         int row = Rows;
-        if (row == _personOfRow.Length) Array.Resize(ref _personOfRow, Math.Max(64, _personOfRow.Length * 2));
+        if (row == _personOfRow.Length) EnsureCapacity(Math.Max(64, _personOfRow.Length * 2));
         int segment = row / SegmentRows;
         if (segment == _codes.Length)
         {
@@ -180,9 +208,53 @@ internal sealed class GalleryIndex : IDisposable
         _exact.Append(row, unitVector);
 
         _personOfRow[row] = person;
+        _faceIdOfRow[row] = faceId;
         Rows++;
         MaxFaceId = faceId;
     }
+
+    /// <summary>
+    /// Takes the faces of <paramref name="faceIds"/> out of the search without rebuilding the index: each one's row gets
+    /// the scale NaN, so its approximate score is NaN and passes no comparison of the scan, the re-ranking's bound or
+    /// <see cref="GalleryIndexView.ExactTopPeople"/>. Ids that are not rows (never appended, skipped, already removed)
+    /// are ignored. Views taken before keep their rows: each changed segment's scales are copied, not written in place.
+    /// Returns how many rows were removed.
+    /// </summary>
+    public int Remove(IEnumerable<long> faceIds)
+    {
+        var rows = new List<int>();
+        foreach (long id in faceIds)
+        {
+            // rows are appended in increasing face id order, so the ids are sorted
+            int row = Array.BinarySearch(_faceIdOfRow, 0, Rows, id);
+            if (row >= 0 && !float.IsNaN(_scales[row / SegmentRows][row % SegmentRows])) rows.Add(row);
+        }
+        if (rows.Count == 0) return 0;
+        var scales = (float[][])_scales.Clone();
+        foreach (var segment in rows.Select(r => r / SegmentRows).Distinct()) scales[segment] = (float[])scales[segment].Clone();
+        int removed = 0;
+        foreach (int row in rows)
+        {
+            ref float scale = ref scales[row / SegmentRows][row % SegmentRows];
+            if (float.IsNaN(scale)) continue; // listed twice
+            scale = float.NaN;
+            removed++;
+            if (--_liveRowsOfPerson[_personOfRow[row]] == 0) People--;
+        }
+        _scales = scales;
+        RemovedRows += removed;
+        return removed;
+    }
+
+    /// <summary>The face ids of the rows not removed, in increasing order.</summary>
+    public IEnumerable<long> FaceIds()
+    {
+        for (int row = 0; row < Rows; row++)
+            if (!float.IsNaN(_scales[row / SegmentRows][row % SegmentRows])) yield return _faceIdOfRow[row];
+    }
+
+    /// <summary>Forgets <paramref name="count"/> of the face ids recorded by <see cref="Skip"/> (those faces were deleted).</summary>
+    public void ForgetSkipped(int count) => Skipped = Math.Max(0, Skipped - count);
 
     /// <summary>
     /// Records <paramref name="faceId"/> as read without adding a row (a damaged face left out of the search), so that
@@ -201,7 +273,11 @@ internal sealed class GalleryIndex : IDisposable
     public GalleryIndexView View()
     {
         _exact.Flush();
-        return new(_codes, _scales, _exact, _personOfRow, _names, Rows, People, Dimensions, PaddedDimensions, _maxError, _maxNorm);
+        return new(_codes, _scales, _exact, _personOfRow, _names, Rows, People, Dimensions, PaddedDimensions, _maxError, _maxNorm)
+        {
+            Faces = Faces,
+            PersonSlots = PersonSlots,
+        };
     }
 
     /// <summary>Closes the temporary file of the float32 vectors, if there is one.</summary>
@@ -248,8 +324,18 @@ internal sealed class GalleryIndexView
         _maxNorm = maxNorm;
     }
 
+    /// <summary>Rows stored, removed ones included.</summary>
     public int Rows { get; }
+
+    /// <summary>Searchable faces (rows not removed).</summary>
+    public int Faces { get; internal init; }
+
+    /// <summary>People with at least one searchable face.</summary>
     public int People { get; }
+
+    /// <summary>Person indexes in use (people whose faces were all removed included).</summary>
+    internal int PersonSlots { get; init; }
+
     public int Dimensions { get; }
     internal int PaddedDimensions { get; }
 
@@ -266,6 +352,8 @@ internal sealed class GalleryIndexView
     internal GalleryIndexView Tuned(int candidates, int threads, bool forceScalar) =>
         new(_codes, _scales, _exact, _personOfRow, _names, Rows, People, Dimensions, PaddedDimensions, _maxError, _maxNorm)
         {
+            Faces = Faces,
+            PersonSlots = PersonSlots,
             Candidates = Math.Max(1, candidates),
             Threads = Math.Max(1, threads),
             ForceScalar = forceScalar,
@@ -339,17 +427,18 @@ internal sealed class GalleryIndexView
     public List<(int Person, float Dot)> ExactTopPeople(float[] query, int top)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(top);
-        var best = new float[People];
+        var best = new float[PersonSlots];
         Array.Fill(best, float.NegativeInfinity);
         var buffer = new float[Dimensions];
         for (int r = 0; r < Rows; r++)
         {
+            if (float.IsNaN(_scales[r / GalleryIndex.SegmentRows][r % GalleryIndex.SegmentRows])) continue; // removed
             float dot = TensorPrimitives.Dot(_exact.Row(r, buffer), query);
             int p = _personOfRow[r];
             if (dot > best[p]) best[p] = dot;
         }
         var people = new List<(int Person, float Dot)>();
-        for (int p = 0; p < People; p++)
+        for (int p = 0; p < PersonSlots; p++)
             if (!float.IsNegativeInfinity(best[p])) people.Add((p, best[p]));
         people.Sort(Order);
         if (people.Count > top) people.RemoveRange(top, people.Count - top);

@@ -204,6 +204,48 @@ public sealed class GalleryIndexTests
     }
 
     [Theory]
+    [MemberData(nameof(Tunings))]
+    public void RemovedFaces_AreNeverReturned_SearchStaysExact_AndOlderViewsKeepThem(int candidates, int threads, bool scalar)
+    {
+        var random = new Random(11);
+        const int dims = 64;
+        var rows = new List<(int, float[])>();
+        for (int p = 0; p < 400; p++)
+        {
+            var centre = SyntheticVectors.UnitVector(random, dims);
+            for (int f = 0; f < 5; f++) rows.Add((p, SyntheticVectors.Around(random, centre, 0.5)));
+        }
+        // spread over two segments; the float32 vectors in the temporary file
+        while (rows.Count < GalleryIndex.SegmentRows + 500) rows.Add((400 + rows.Count, SyntheticVectors.UnitVector(random, dims)));
+        using var index = Build(rows, dims, exactInMemoryBytes: 0);
+        var before = index.View().Tuned(candidates, threads, scalar);
+        // every face of people 0-99 (face id = row + 1) and one face of each of people 100-199
+        var gone = Enumerable.Range(0, 500).Select(r => (long)r + 1).Concat(Enumerable.Range(100, 100).Select(p => (long)p * 5 + 1)).ToList();
+        Assert.Equal(600, index.Remove(gone));
+        Assert.Equal(0, index.Remove(gone)); // already removed
+        Assert.Equal(0, index.Remove([-5, 10_000_000])); // never appended
+        Assert.Equal(rows.Count - 600, index.Faces);
+        Assert.Equal(rows.Count, index.Rows);
+        Assert.Equal(rows.Select(r => r.Item1).Distinct().Count() - 100, index.People);
+        var after = index.View().Tuned(candidates, threads, scalar);
+        Assert.Equal(index.Faces, after.Faces);
+        Assert.DoesNotContain(1L, index.FaceIds());
+        for (int q = 0; q < 40; q++)
+        {
+            // queries on the removed faces themselves: the best answer before, never after
+            var query = rows[q * 12 % 500].Item2;
+            AssertSameAsExact(after, query, 5);
+            Assert.All(after.TopPeople(query, 5), t => Assert.True(t.Person >= 100, $"removed person {t.Person} returned"));
+            Assert.Equal(q * 12 % 500 / 5, before.TopPeople(query, 1)[0].Person);
+            AssertSameAsExact(before, query, 5);
+        }
+        // removing everything: nothing to return
+        index.Remove(Enumerable.Range(1, rows.Count).Select(i => (long)i));
+        Assert.Empty(index.View().TopPeople(rows[0].Item2, 5));
+        Assert.Equal(0, index.People);
+    }
+
+    [Theory]
     [InlineData(192, null)]
     [InlineData(130, null)] // a tail past the last 8 and padding to 132
     [InlineData(7, null)]
