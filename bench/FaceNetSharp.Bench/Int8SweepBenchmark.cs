@@ -68,9 +68,22 @@ internal static class Int8SweepBenchmark
             return 0;
         }
 
+        string? equalizedPath = null;
         var sw = Stopwatch.StartNew();
         var chips = jitter > 0 ? Int8Models.CalibrationChips(store, info.Template, info.InputSize, jitter: jitter) : Int8Models.CalibrationChips(store, info.Template, info.InputSize);
         var inputs = Int8Models.CalibrationInputs(chips, info);
+        if (Arg(args, "--equalize") is { } eq)
+        {
+            // --equalize DEPTHWISE_ALPHA,DENSE_ALPHA
+            var alphas = eq.Split(',').Select(a => double.Parse(a, CultureInfo.InvariantCulture)).ToArray();
+            var chainTensors = ChannelEqualizer.Chains(fp32).Select(c => c.Tensor).ToList();
+            var channelMax = ChannelEqualizer.ChannelMaxAbs(fp32, chainTensors, inputs, [3, info.InputSize, info.InputSize]);
+            (fp32, int n) = ChannelEqualizer.Equalize(fp32, channelMax, alphas[0], alphas[1]);
+            Console.WriteLine($"equalized {n} Conv -> PRelu -> Conv chains (alpha depthwise {alphas[0]}, dense {alphas[1]})");
+            var eqPath = Path.Combine(Path.GetTempPath(), $"facenet-eq-{Guid.NewGuid():N}.onnx");
+            File.WriteAllBytes(eqPath, Google.Protobuf.MessageExtensions.ToByteArray(fp32));
+            equalizedPath = eqPath;
+        }
         var tensors = OnnxQuantizer.TensorsToCalibrate(fp32);
         var stats = ActivationCalibrator.Statistics(fp32, tensors, inputs, [3, info.InputSize, info.InputSize]);
         Console.WriteLine($"{model}: {chips.Count} calibration faces ({inputs.Count} chips with mirrors), {tensors.Count} tensors measured in {sw.Elapsed.TotalSeconds:F0} s");
@@ -78,6 +91,13 @@ internal static class Int8SweepBenchmark
         var faces = TestFaces(store, model, data, per);
         using var reference = new OnnxFaceEmbedder(store.PathOf(model), info);
         var fpVectors = reference.Embed(faces);
+        if (equalizedPath is not null)
+        {
+            using var eqModel = new OnnxFaceEmbedder(equalizedPath, info);
+            var eqVectors = eqModel.Embed(faces);
+            Console.WriteLine(FormattableString.Invariant($"equalized float32 against float32: lowest cosine {fpVectors.Zip(eqVectors, (a, b) => TensorPrimitives.Dot(a, b)).Min():F6}"));
+            File.Delete(equalizedPath);
+        }
         Console.WriteLine($"{faces.Count} test faces (kz-celebs and ORL, first {per} photos per person)");
 
         var work = Directory.CreateTempSubdirectory("facenet-int8-sweep").FullName;
@@ -107,6 +127,16 @@ internal static class Int8SweepBenchmark
                     var (min, mean) = Score(m, p, baseFloat);
                     Console.WriteLine(FormattableString.Invariant($"  {label,-18} float [{string.Join(',', baseFloat)}]: cosine to fp32 min {min:F4}, mean {mean:F4}"));
                 }
+                foreach (var d in new[] { QuantizerDiagnostic.WeightsOnly, QuantizerDiagnostic.ActivationsOnly })
+                {
+                    OnnxQuantizer.Diagnostic = d;
+                    // the PRelu rewrite needs the activations' clamping, so without them PRelu stays as it is
+                    OnnxQuantizer.KeepPReluFloat = d == QuantizerDiagnostic.WeightsOnly;
+                    var (min, mean) = Score(method, ActivationCalibrator.Percentile, baseFloat);
+                    Console.WriteLine(FormattableString.Invariant($"  {d} ({method}): cosine to fp32 min {min:F4}, mean {mean:F4}"));
+                }
+                OnnxQuantizer.Diagnostic = QuantizerDiagnostic.Full;
+                OnnxQuantizer.KeepPReluFloat = false;
                 return 0;
             }
             var convs = OnnxQuantizer.QuantizableConvs(fp32);

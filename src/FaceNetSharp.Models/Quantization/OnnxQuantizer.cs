@@ -20,6 +20,14 @@ internal readonly record struct ActivationRange(float Min, float Max);
 /// weights), written here because its Python tools are not available to the project. The graph must be topologically
 /// sorted (every converter here writes it so).
 /// </remarks>
+/// <summary>What <see cref="OnnxQuantizer"/> quantizes, for diagnosis: everything, or only one side.</summary>
+internal enum QuantizerDiagnostic
+{
+    Full,
+    WeightsOnly,
+    ActivationsOnly,
+}
+
 internal static class OnnxQuantizer
 {
     private const int FloatType = (int)TensorProto.Types.DataType.Float;
@@ -46,6 +54,9 @@ internal static class OnnxQuantizer
     /// the bench's <c>--float-tail N</c> sets it to measure again.
     /// </summary>
     internal static int FloatTailConvs;
+
+    /// <summary>Quantize only the weights or only the activations (the bench's diagnosis of where the loss is); float32 bias either way.</summary>
+    internal static QuantizerDiagnostic Diagnostic;
 
     /// <summary>Leaves PRelu in float32 between Q/DQ pairs instead of rewriting it (for the bench's comparison).</summary>
     internal static bool KeepPReluFloat;
@@ -208,6 +219,7 @@ internal static class OnnxQuantizer
         var weightNodes = new Dictionary<NodeProto, List<NodeProto>>(ReferenceEqualityComparer.Instance);
         foreach (var conv in convs)
         {
+            if (Diagnostic == QuantizerDiagnostic.ActivationsOnly) continue;
             var w = inits[conv.Input[1]];
             var wData = FloatData(w);
             int cout = (int)w.Dims[0];
@@ -232,7 +244,7 @@ internal static class OnnxQuantizer
             extra.Add(Dequantize(wqName, wqName + "_scale", wqName + "_zero_point", conv.Input[1] + "_dequantized", axis: 0));
             conv.Input[1] = conv.Input[1] + "_dequantized";
 
-            if (conv.Input.Count >= 3 && conv.Input[2].Length > 0)
+            if (conv.Input.Count >= 3 && conv.Input[2].Length > 0 && Diagnostic != QuantizerDiagnostic.WeightsOnly)
             {
                 var b = FloatData(inits[conv.Input[2]]);
                 float sx = activation[conv.Input[0]].Scale;
@@ -254,6 +266,7 @@ internal static class OnnxQuantizer
         }
 
         // Activation pairs: after the producer (or first, for a graph input), and every consumer reads the DQ output.
+        if (Diagnostic == QuantizerDiagnostic.WeightsOnly) activation.Clear();
         var pairs = activation.ToDictionary(kv => kv.Key, kv =>
         {
             string q = kv.Key + "_q", dq = kv.Key + "_dq";
