@@ -58,6 +58,8 @@ internal static class GalleryBenchmark
         int candidates = Int(args, "--candidates", GalleryIndexView.DefaultCandidates);
         int threads = Int(args, "--threads", Environment.ProcessorCount);
         bool scalar = args.Contains("--scalar");
+        // --scalar-build: quantise one element at a time while building (the build before the SIMD quantiser).
+        bool scalarBuild = args.Contains("--scalar-build");
         // --global-scale S: one int8 scale for all vectors (codes = x / S) instead of max|x|/127 per vector.
         float? globalScale = Option(args, "--global-scale", "") is { Length: > 0 } g ? float.Parse(g, CultureInfo.InvariantCulture) : null;
         string python = Option(args, "--python", "/usr/bin/python3");
@@ -73,7 +75,7 @@ internal static class GalleryBenchmark
         var summary = new List<string>();
         bool met = true;
         foreach (int size in sizes)
-            met &= RunSize(size, dims, queries, rounds, anchorQueries, Math.Min(exactQueries, queries), candidates, threads, scalar, globalScale, python, real, seed, summary);
+            met &= RunSize(size, dims, queries, rounds, anchorQueries, Math.Min(exactQueries, queries), candidates, threads, scalar, scalarBuild, globalScale, python, real, seed, summary);
 
         Console.WriteLine();
         Console.WriteLine("Summary (medians over rounds; ratio = FAISS / ours, above 1 is faster than FAISS):");
@@ -85,7 +87,7 @@ internal static class GalleryBenchmark
     }
 
     private static bool RunSize(int size, int dims, int queryCount, int rounds, int anchorQueries, int exactQueries,
-        int candidates, int threads, bool scalar, float? globalScale, string python, string? real, int seed, List<string> summary)
+        int candidates, int threads, bool scalar, bool scalarBuild, float? globalScale, string python, string? real, int seed, List<string> summary)
     {
         var dir = Path.Combine(Path.GetTempPath(), "facenetsharp-bench-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
@@ -96,9 +98,9 @@ internal static class GalleryBenchmark
         {
             var data = new SyntheticFaces(seed, dims);
             var build = Stopwatch.StartNew();
-            using var index = new GalleryIndex(dims) { GlobalScale = globalScale };
+            using var index = new GalleryIndex(dims) { GlobalScale = globalScale, ScalarQuantize = scalarBuild };
             index.EnsureCapacity(size);
-            WriteBase(data, size, basePath, index);
+            var appendTime = WriteBase(data, size, basePath, index);
             var realPeople = new List<int>();
             var heldOut = new List<float[]>();
             if (real is not null) AppendReal(real, size, basePath, index, realPeople, heldOut);
@@ -116,7 +118,7 @@ internal static class GalleryBenchmark
             long managed = GC.GetTotalMemory(forceFullCollection: true);
             double indexMB = index.ResidentBytes / 1e6, rssMB = CurrentRssMiB() * 1.048576;
             Console.WriteLine(FormattableString.Invariant(
-                $"{size} faces: built in {build.Elapsed.TotalSeconds:F1} s; index resident {indexMB:F0} MB (float32 vectors {(index.ExactOnDisk ? "in the temp file" : "in memory")}), managed heap {managed / 1e6:F0} MB, process RSS {rssMB:F0} MB"));
+                $"{size} faces: built in {build.Elapsed.TotalSeconds:F1} s, of which {appendTime.TotalSeconds:F2} s appending to the index ({(scalarBuild ? "scalar" : "SIMD")} quantiser; the rest generates the synthetic vectors and writes them for FAISS); index resident {indexMB:F0} MB (float32 vectors {(index.ExactOnDisk ? "in the temp file" : "in memory")}), managed heap {managed / 1e6:F0} MB, process RSS {rssMB:F0} MB"));
 
             JsonElement? anchorInfo = null;
             if (python != "none" && File.Exists(python))
@@ -204,8 +206,9 @@ internal static class GalleryBenchmark
     }
 
     /// <summary>Writes the gallery's vectors to <paramref name="path"/> (for FAISS and the reference) and appends them to the index.</summary>
-    private static void WriteBase(SyntheticFaces data, int size, string path, GalleryIndex index)
+    private static TimeSpan WriteBase(SyntheticFaces data, int size, string path, GalleryIndex index)
     {
+        var appending = new Stopwatch();
         const int chunkPeople = 4096;
         int people = (size + FacesPerPerson - 1) / FacesPerPerson;
         var chunk = new float[chunkPeople * FacesPerPerson * data.Dims];
@@ -216,12 +219,15 @@ internal static class GalleryBenchmark
             Parallel.For(0, n, i => data.PersonFaces(p0 + i, chunk.AsSpan(i * FacesPerPerson * data.Dims, FacesPerPerson * data.Dims), out _));
             int rows = Math.Min(n * FacesPerPerson, size - p0 * FacesPerPerson);
             file.Write(MemoryMarshal.AsBytes(chunk.AsSpan(0, rows * data.Dims)));
+            appending.Start();
             for (int r = 0; r < rows; r++)
             {
                 int row = p0 * FacesPerPerson + r;
                 index.Append(row + 1, row / FacesPerPerson, "", chunk.AsSpan(r * data.Dims, data.Dims));
             }
+            appending.Stop();
         }
+        return appending.Elapsed;
     }
 
     /// <summary>

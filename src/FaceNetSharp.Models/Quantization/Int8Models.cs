@@ -17,7 +17,7 @@ namespace FaceNetSharp.Models.Quantization;
 internal static class Int8Models
 {
     /// <summary>Written into the card; bump it when the quantization or the calibration changes so that int8 models are rebuilt.</summary>
-    public const string QuantizerVersion = "1";
+    public const string QuantizerVersion = "2";
 
     /// <summary>
     /// Calibration method of each installed model, the more accurate one in <c>FaceNetSharp.Bench int8</c>
@@ -25,12 +25,27 @@ internal static class Int8Models
     /// to float32 over 100 kz-celebs faces 0.866 against 0.709 with min/max; kz-celebs accuracy -0.64 pt against
     /// -1.56 pt), dlib min/max (kz-celebs +0.10 pt against -0.26 pt, ORL -0.17 pt against -0.31 pt).
     /// </summary>
-    public static CalibrationMethod MethodFor(string baseModel) =>
-        baseModel == ModelNames.MobileFaceNet ? CalibrationMethod.Percentile : CalibrationMethod.MinMax;
+    public static CalibrationMethod MethodFor(string baseModel) => CalibrationMethod.MinMax;
+
+    /// <summary>
+    /// Whether <paramref name="baseModel"/>'s Conv → PRelu → Conv chains are equalized before calibration
+    /// (<see cref="ChannelEqualizer"/>): MobileFaceNet, whose per-tensor uint8 activations lost 0.64 pt on kz-celebs
+    /// without it (mean cosine to float32 0.976 over 130 kz-celebs and ORL faces, 0.9995 with its weights alone
+    /// quantized: the loss was in the activations; 0.995 equalized; bench int8-sweep, 2026-11-30). dlib has no PRelu.
+    /// </summary>
+    public static bool EqualizeFor(string baseModel) => baseModel == ModelNames.MobileFaceNet;
+
+    /// <summary>Equalization exponents (<see cref="ChannelEqualizer.Equalize"/>): full where B is depthwise, the geometric mean where it is dense.</summary>
+    internal const double DepthwiseAlpha = 1, DenseAlpha = 0.5;
 
     /// <summary>How the card names <paramref name="method"/>.</summary>
     internal static string MethodLabel(CalibrationMethod method) =>
-        method == CalibrationMethod.MinMax ? "min/max" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"percentile {ActivationCalibrator.Percentile * 100:0.##} %");
+        method switch
+        {
+            CalibrationMethod.MinMax => "min/max",
+            CalibrationMethod.Mse => "least squared error (uint8 rounding + clipping over a 2048-bin histogram)",
+            _ => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"percentile {ActivationCalibrator.Percentile * 100:0.##} %"),
+        };
 
     /// <summary>The store name of <paramref name="baseModel"/>'s int8 version.</summary>
     public static string NameOf(string baseModel) => baseModel + "-int8";
@@ -106,15 +121,15 @@ internal static class Int8Models
         IReadOnlyList<RgbImage> chips, CalibrationMethod method)
     {
         var fp32 = ModelProto.Parser.ParseFrom(fp32Onnx);
-        var inputs = new List<float[]>();
+        var inputs = CalibrationInputs(chips, info);
         int s = info.InputSize;
-        foreach (var chip in chips)
-            foreach (var mirror in new[] { false, true })
-            {
-                var x = new float[3 * s * s];
-                OnnxFaceEmbedder.ToChw(chip, info.Mean, info.Scale, mirror, x);
-                inputs.Add(x);
-            }
+        int equalized = 0;
+        if (EqualizeFor(baseCard.Name))
+        {
+            var chainTensors = ChannelEqualizer.Chains(fp32).Select(c => c.Tensor).ToList();
+            var channelMax = ChannelEqualizer.ChannelMaxAbs(fp32, chainTensors, inputs, [3, s, s]);
+            (fp32, equalized) = ChannelEqualizer.Equalize(fp32, channelMax, DepthwiseAlpha, DenseAlpha);
+        }
         var tensors = OnnxQuantizer.TensorsToCalibrate(fp32);
         var ranges = ActivationCalibrator.Measure(fp32, tensors, inputs, [3, s, s], method);
         var bytes = Google.Protobuf.MessageExtensions.ToByteArray(OnnxQuantizer.Quantize(fp32, ranges));
@@ -133,20 +148,42 @@ internal static class Int8Models
                 Format = "ONNX QDQ: QuantizeLinear/DequantizeLinear pairs around every Conv, fused by ONNX Runtime into QLinearConv; " +
                     "each Conv -> PRelu as Relu(z) + Min(a+ z, 0) + Max(a- z, 0) with slope-scaled Convs and QLinearAdds",
                 Weights = "int8, symmetric, per output channel (scale = max|w| / 127), bias int32 at scale s_x * s_w",
-                Activations = "uint8, asymmetric, per tensor, at each Conv's input and output (after its Relu where it has one)",
+                Activations = "uint8, asymmetric, per tensor, at each Conv's input and output (after its Relu where it has one)" +
+                    (equalized > 0 ? string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                        $"; before calibration, {equalized} Conv -> PRelu -> Conv chains equalized per channel (channel c of the PRelu output divided by (r_c / R)^alpha, the next Conv's weights multiplied by it; alpha {DepthwiseAlpha} before a depthwise Conv, {DenseAlpha} before a dense one; the float32 function is unchanged)") : ""),
                 QuantizedConvs = OnnxQuantizer.QuantizableConvs(fp32).Count,
                 CalibrationMethod = MethodLabel(method),
                 CalibrationSource = $"the faces MTCNN finds in {SamplePhotos.Files.Count} sample photos of npm {SamplePhotos.Package.Spec} " +
                     $"(package/demo/sample1-6.jpg, pinned by SHA-256), aligned for the model, each also mirrored",
                 CalibrationChips = inputs.Count,
                 MeasuredLoss = MeasuredLoss(baseCard.Name),
+                OperatingPoints = "the float32 model's, copied (threshold and FAR points were not re-measured for int8; measured_loss holds its measured loss against float32)",
             },
         };
         return (bytes, card);
     }
 
-    /// <summary>The faces of the sample photos, aligned onto <paramref name="template"/> at <paramref name="size"/>.</summary>
-    public static IReadOnlyList<RgbImage> CalibrationChips(ModelStore store, AlignmentTemplate template, int size, IProgress<string>? log = null)
+    /// <summary>Each chip and its mirror image as the model's input (NCHW float, the model's mean and scale).</summary>
+    public static List<float[]> CalibrationInputs(IReadOnlyList<RgbImage> chips, EmbedderInfo info)
+    {
+        var inputs = new List<float[]>();
+        int s = info.InputSize;
+        foreach (var chip in chips)
+            foreach (var mirror in new[] { false, true })
+            {
+                var x = new float[3 * s * s];
+                OnnxFaceEmbedder.ToChw(chip, info.Mean, info.Scale, mirror, x);
+                inputs.Add(x);
+            }
+        return inputs;
+    }
+
+    /// <summary>
+    /// The faces of the sample photos, aligned onto <paramref name="template"/> at <paramref name="size"/>; with
+    /// <paramref name="jitter"/> &gt; 0, each face also that many more times with its landmarks moved (seeded: see
+    /// <see cref="Jittered"/>) and its brightness and contrast changed (<see cref="Photometric"/>).
+    /// </summary>
+    public static IReadOnlyList<RgbImage> CalibrationChips(ModelStore store, AlignmentTemplate template, int size, IProgress<string>? log = null, int jitter = 0)
     {
         var photos = SamplePhotos.Ensure(Path.Combine(store.Directory, "sample-photos"), log);
         using var detector = MtcnnDetector.FromStore(store, null, log);
@@ -155,10 +192,41 @@ internal static class Int8Models
         foreach (var path in photos)
         {
             var image = ImageLoader.Load(path);
-            chips.AddRange(detector.Detect(image).Select(f => aligner.Align(image, f)));
+            foreach (var face in detector.Detect(image))
+            {
+                chips.Add(aligner.Align(image, face));
+                var random = new Random(chips.Count);
+                for (int j = 0; j < jitter; j++) chips.Add(Photometric(aligner.Align(image, Jittered(face, random)), random));
+            }
         }
         if (chips.Count == 0) throw new ModelInstallException("calibration: MTCNN found no face in the sample photos");
         return chips;
+    }
+
+    /// <summary>
+    /// <paramref name="face"/> with its landmarks moved by a random similarity transform about their centre: rotation
+    /// up to 6 degrees, scale 0.94-1.06, shift up to 4 % of the distance between the eyes (alignment noise of the
+    /// size MTCNN's landmarks show between two photos of one face).
+    /// </summary>
+    private static DetectedFace Jittered(DetectedFace face, Random random)
+    {
+        var l = face.Landmarks;
+        var centre = l.Aggregate(System.Numerics.Vector2.Zero, (a, b) => a + b) / l.Length;
+        float eyes = System.Numerics.Vector2.Distance(l[0], l[1]);
+        float angle = (float)((random.NextDouble() * 2 - 1) * 6 * Math.PI / 180), scale = (float)(1 + (random.NextDouble() * 2 - 1) * 0.06);
+        var shift = new System.Numerics.Vector2((float)(random.NextDouble() * 2 - 1), (float)(random.NextDouble() * 2 - 1)) * 0.04f * eyes;
+        var rotate = System.Numerics.Matrix3x2.CreateRotation(angle) * System.Numerics.Matrix3x2.CreateScale(scale);
+        return face with { Landmarks = [.. l.Select(p => System.Numerics.Vector2.Transform(p - centre, rotate) + centre + shift)] };
+    }
+
+    /// <summary><paramref name="chip"/> with contrast times 0.75-1.25 about mid-grey and brightness moved by up to 25 levels.</summary>
+    private static RgbImage Photometric(RgbImage chip, Random random)
+    {
+        float contrast = (float)(0.75 + random.NextDouble() * 0.5), brightness = (float)((random.NextDouble() * 2 - 1) * 25);
+        var pixels = new byte[chip.Pixels.Length];
+        for (int i = 0; i < pixels.Length; i++)
+            pixels[i] = (byte)Math.Clamp(MathF.Round((chip.Pixels[i] - 127.5f) * contrast + 127.5f + brightness), 0, 255);
+        return new RgbImage(chip.Width, chip.Height, pixels);
     }
 
     /// <summary>

@@ -20,6 +20,14 @@ internal readonly record struct ActivationRange(float Min, float Max);
 /// weights), written here because its Python tools are not available to the project. The graph must be topologically
 /// sorted (every converter here writes it so).
 /// </remarks>
+/// <summary>What <see cref="OnnxQuantizer"/> quantizes, for diagnosis: everything, or only one side.</summary>
+internal enum QuantizerDiagnostic
+{
+    Full,
+    WeightsOnly,
+    ActivationsOnly,
+}
+
 internal static class OnnxQuantizer
 {
     private const int FloatType = (int)TensorProto.Types.DataType.Float;
@@ -27,14 +35,17 @@ internal static class OnnxQuantizer
     private const int Int8Type = (int)TensorProto.Types.DataType.Int8;
     private const int Int32Type = (int)TensorProto.Types.DataType.Int32;
 
-    /// <summary>The Conv nodes that <see cref="Quantize"/> rewrites: constant float weights, constant bias if any.</summary>
-    public static IReadOnlyList<NodeProto> QuantizableConvs(ModelProto model)
+    /// <summary>
+    /// The Conv nodes that <see cref="Quantize"/> rewrites: constant float weights, constant bias if any, and not named
+    /// (by output tensor) in <paramref name="floatConvs"/>, the Convs kept in float32.
+    /// </summary>
+    public static IReadOnlyList<NodeProto> QuantizableConvs(ModelProto model, IReadOnlySet<string>? floatConvs = null)
     {
         var inits = model.Graph.Initializer.ToDictionary(t => t.Name);
         var convs = model.Graph.Node.Where(n => n.OpType == "Conv" && n.Input.Count >= 2
             && inits.TryGetValue(n.Input[1], out var w) && w.DataType == FloatType && w.Dims.Count == 4
             && (n.Input.Count < 3 || n.Input[2].Length == 0 || inits.ContainsKey(n.Input[2]))).ToList();
-        return convs.Take(Math.Max(0, convs.Count - FloatTailConvs)).ToList();
+        return convs.Take(Math.Max(0, convs.Count - FloatTailConvs)).Where(c => floatConvs is null || !floatConvs.Contains(c.Output[0])).ToList();
     }
 
     /// <summary>
@@ -43,6 +54,9 @@ internal static class OnnxQuantizer
     /// the bench's <c>--float-tail N</c> sets it to measure again.
     /// </summary>
     internal static int FloatTailConvs;
+
+    /// <summary>Quantize only the weights or only the activations (the bench's diagnosis of where the loss is); float32 bias either way.</summary>
+    internal static QuantizerDiagnostic Diagnostic;
 
     /// <summary>Leaves PRelu in float32 between Q/DQ pairs instead of rewriting it (for the bench's comparison).</summary>
     internal static bool KeepPReluFloat;
@@ -95,10 +109,10 @@ internal static class OnnxQuantizer
     /// each quantized Conv's input, and its output or, where the output's only consumer is a Relu, that Relu's output
     /// (so the Relu folds into the Q); for a Conv → PRelu pair, also the PRelu's output and <c>a⁺ ∘ z</c>, <c>a⁻ ∘ z</c>.
     /// </summary>
-    public static IReadOnlyList<string> TensorsToCalibrate(ModelProto model)
+    public static IReadOnlyList<string> TensorsToCalibrate(ModelProto model, IReadOnlySet<string>? floatConvs = null)
     {
         var consumers = Consumers(model.Graph);
-        var convs = QuantizableConvs(model);
+        var convs = QuantizableConvs(model, floatConvs);
         var names = new List<string>();
         foreach (var conv in convs)
         {
@@ -131,16 +145,16 @@ internal static class OnnxQuantizer
     /// The QDQ model. <paramref name="ranges"/> holds every tensor of <see cref="TensorsToCalibrate"/>; a missing one
     /// is an <see cref="ArgumentException"/> naming it.
     /// </summary>
-    public static ModelProto Quantize(ModelProto fp32, IReadOnlyDictionary<string, ActivationRange> ranges)
+    public static ModelProto Quantize(ModelProto fp32, IReadOnlyDictionary<string, ActivationRange> ranges, IReadOnlySet<string>? floatConvs = null)
     {
-        foreach (var name in TensorsToCalibrate(fp32))
+        foreach (var name in TensorsToCalibrate(fp32, floatConvs))
             if (!ranges.ContainsKey(name)) throw new ArgumentException($"no calibrated range for tensor '{name}'");
         var model = fp32.Clone();
         var graph = model.Graph;
         var rangesUsed = new Dictionary<string, ActivationRange>(ranges, StringComparer.Ordinal);
 
         // Conv → PRelu pairs: Convs with slope-scaled weights, and Adds in place of the PRelu.
-        var splits = PReluSplits(model, QuantizableConvs(model));
+        var splits = PReluSplits(model, QuantizableConvs(model, floatConvs));
         var initsByName = graph.Initializer.ToDictionary(t => t.Name);
         var replacement = new Dictionary<NodeProto, NodeProto[]>(ReferenceEqualityComparer.Instance);
         var addOutputs = new List<string>();
@@ -190,7 +204,7 @@ internal static class OnnxQuantizer
 
         var inits = graph.Initializer.ToDictionary(t => t.Name);
         var consumers = Consumers(graph);
-        var convs = QuantizableConvs(model);
+        var convs = QuantizableConvs(model, floatConvs);
 
         // Tensor -> (scale, zero point) of its Q/DQ pair.
         var activation = new Dictionary<string, (float Scale, byte ZeroPoint)>(StringComparer.Ordinal);
@@ -205,6 +219,7 @@ internal static class OnnxQuantizer
         var weightNodes = new Dictionary<NodeProto, List<NodeProto>>(ReferenceEqualityComparer.Instance);
         foreach (var conv in convs)
         {
+            if (Diagnostic == QuantizerDiagnostic.ActivationsOnly) continue;
             var w = inits[conv.Input[1]];
             var wData = FloatData(w);
             int cout = (int)w.Dims[0];
@@ -229,7 +244,7 @@ internal static class OnnxQuantizer
             extra.Add(Dequantize(wqName, wqName + "_scale", wqName + "_zero_point", conv.Input[1] + "_dequantized", axis: 0));
             conv.Input[1] = conv.Input[1] + "_dequantized";
 
-            if (conv.Input.Count >= 3 && conv.Input[2].Length > 0)
+            if (conv.Input.Count >= 3 && conv.Input[2].Length > 0 && Diagnostic != QuantizerDiagnostic.WeightsOnly)
             {
                 var b = FloatData(inits[conv.Input[2]]);
                 float sx = activation[conv.Input[0]].Scale;
@@ -251,6 +266,7 @@ internal static class OnnxQuantizer
         }
 
         // Activation pairs: after the producer (or first, for a graph input), and every consumer reads the DQ output.
+        if (Diagnostic == QuantizerDiagnostic.WeightsOnly) activation.Clear();
         var pairs = activation.ToDictionary(kv => kv.Key, kv =>
         {
             string q = kv.Key + "_q", dq = kv.Key + "_dq";

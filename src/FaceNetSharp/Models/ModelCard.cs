@@ -163,6 +163,9 @@ public sealed record ModelCardQuantization
 
     /// <summary>The accuracy of this quantization against float32 on labelled sets, as measured by the project; null where not measured.</summary>
     public Int8LossReport? MeasuredLoss { get; init; }
+
+    /// <summary>Where the card's threshold and operating points come from (the float32 model's, or measured for this model).</summary>
+    public string? OperatingPoints { get; init; }
 }
 
 /// <summary>

@@ -493,7 +493,7 @@ public sealed class FaceGallery : IFaceGallery
             {
                 ThrowIfDisposed();
                 Refresh();
-                return _view.Rows;
+                return _view.Faces;
             }
         }
     }
@@ -578,20 +578,52 @@ public sealed class FaceGallery : IFaceGallery
         using var tx = _connection.BeginTransaction(deferred: true);
 
         // With AUTOINCREMENT ids, the rows loaded so far are unchanged iff exactly as many rows have id <= the
-        // last one loaded (searchable or left out as damaged); then only the newer rows need reading.
-        long unchanged;
-        using (var cmd = Command("SELECT COUNT(*) FROM faces WHERE id <= $max", tx))
-        {
-            cmd.Parameters.AddWithValue("$max", _index.MaxFaceId);
-            unchanged = (long)cmd.ExecuteScalar()!;
-        }
-        if (unchanged == _index.Rows + _index.Skipped) LoadFaces(_index.MaxFaceId, tx);
+        // last one loaded (searchable or left out as damaged); then only the newer rows need reading. Fewer: faces
+        // were deleted, and they leave the index without a reload (RemoveDeleted).
+        long unchanged = CountUpTo(_index.MaxFaceId, tx);
+        if (unchanged < _index.Faces + _index.Skipped && RemoveDeleted(tx)) unchanged = CountUpTo(_index.MaxFaceId, tx);
+        if (unchanged == _index.Faces + _index.Skipped) LoadFaces(_index.MaxFaceId, tx);
         else Reload(tx);
         tx.Commit();
     }
 
+    private long CountUpTo(long maxId, SqliteTransaction tx)
+    {
+        using var cmd = Command("SELECT COUNT(*) FROM faces WHERE id <= $max", tx);
+        cmd.Parameters.AddWithValue("$max", maxId);
+        return (long)cmd.ExecuteScalar()!;
+    }
+
+    /// <summary>
+    /// Takes the faces deleted from the file since the last load out of the index (<see cref="GalleryIndex.Remove"/>)
+    /// instead of reloading every vector: reads the ids that remain (8 bytes a face, not the vectors) and removes the
+    /// loaded ones that are gone, damaged ones included. Returns false, changing nothing, when a rebuild is better:
+    /// when removed rows would outnumber the searchable ones (the rebuild gives their memory back).
+    /// </summary>
+    private bool RemoveDeleted(SqliteTransaction tx)
+    {
+        var present = new List<long>(_index.Faces + _index.Skipped);
+        using (var cmd = Command("SELECT id FROM faces WHERE id <= $max ORDER BY id", tx))
+        {
+            cmd.Parameters.AddWithValue("$max", _index.MaxFaceId);
+            using var reader = cmd.ExecuteReader();
+            while (reader.Read()) present.Add(reader.GetInt64(0));
+        }
+        var gone = _index.FaceIds().Where(id => present.BinarySearch(id) < 0).ToList();
+        if (_index.RemovedRows + gone.Count > _index.Faces - gone.Count) return false;
+        _index.Remove(gone);
+        int damagedGone = _damaged.RemoveAll(d => present.BinarySearch(d.FaceId) < 0);
+        _index.ForgetSkipped(damagedGone);
+        _view = _index.View();
+        return true;
+    }
+
+    /// <summary>How many times the whole index was read again from the file (tests check that removals do not).</summary>
+    internal int Reloads { get; private set; }
+
     private void Reload(SqliteTransaction tx)
     {
+        Reloads++;
         _index.Clear();
         _damaged.Clear();
         _index.EnsureCapacity((int)Scalar<long>("SELECT COUNT(*) FROM faces", tx));

@@ -11,7 +11,8 @@ namespace FaceNetSharp.Recognition;
 /// <summary>
 /// The in-memory side of a gallery: every face vector as int8 codes (one scale per vector) scanned with SIMD, the exact
 /// float32 vectors for re-ranking the best candidates, the person each row belongs to, and the people's names. Rows and
-/// people are only appended; a change other than an append is a rebuild (<see cref="Clear"/>, then appends).
+/// people are appended; a removed face (<see cref="Remove"/>) stays as a row that no search returns (its scale becomes
+/// NaN, which no comparison passes) until the next rebuild (<see cref="Clear"/>, then appends).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -57,6 +58,8 @@ internal sealed class GalleryIndex : IDisposable
     private float[][] _scales = [];
     private ExactVectors _exact;
     private int[] _personOfRow = [];
+    private long[] _faceIdOfRow = [];
+    private int[] _liveRowsOfPerson = [];
     private string[] _names = [];
     private readonly Dictionary<long, int> _personIndexByKey = [];
     private float _maxError;
@@ -86,11 +89,26 @@ internal sealed class GalleryIndex : IDisposable
     /// </summary>
     internal float? GlobalScale { get; init; }
 
+    /// <summary>Quantise one element at a time, as before the SIMD path (the benchmark's before/after build time).</summary>
+    internal bool ScalarQuantize { get; init; }
+
     /// <summary>Dimensions rounded up to a multiple of 4 (VNNI sums 4 bytes per lane); the padding codes are 0.</summary>
     internal int PaddedDimensions { get; }
 
+    /// <summary>Rows stored, removed ones included (what a scan reads).</summary>
     public int Rows { get; private set; }
+
+    /// <summary>Rows not removed: the searchable faces.</summary>
+    public int Faces => Rows - RemovedRows;
+
+    /// <summary>Rows removed since the last <see cref="Clear"/>.</summary>
+    public int RemovedRows { get; private set; }
+
+    /// <summary>People with at least one searchable face.</summary>
     public int People { get; private set; }
+
+    /// <summary>People ever appended since the last <see cref="Clear"/> (the person indexes in use).</summary>
+    public int PersonSlots { get; private set; }
 
     /// <summary>The highest face id appended so far (SQLite's <c>faces.id</c>), 0 when empty.</summary>
     public long MaxFaceId { get; private set; }
@@ -104,7 +122,7 @@ internal sealed class GalleryIndex : IDisposable
     /// </summary>
     internal long ResidentBytes =>
         (long)_codes.Length * SegmentRows * PaddedDimensions + (long)_scales.Length * SegmentRows * sizeof(float) +
-        (long)_personOfRow.Length * sizeof(int) + _exact.ResidentBytes;
+        (long)_personOfRow.Length * (sizeof(int) + sizeof(long)) + _exact.ResidentBytes;
 
     public void Clear()
     {
@@ -113,10 +131,14 @@ internal sealed class GalleryIndex : IDisposable
         _scales = [];
         _exact = new MemoryExactVectors(Dimensions);
         _personOfRow = [];
+        _faceIdOfRow = [];
+        _liveRowsOfPerson = [];
         _names = [];
         _personIndexByKey.Clear();
         Rows = 0;
+        RemovedRows = 0;
         People = 0;
+        PersonSlots = 0;
         MaxFaceId = 0;
         Skipped = 0;
         _maxError = 0;
@@ -129,7 +151,11 @@ internal sealed class GalleryIndex : IDisposable
     /// </summary>
     public void EnsureCapacity(int rows)
     {
-        if (rows > _personOfRow.Length) Array.Resize(ref _personOfRow, rows);
+        if (rows > _personOfRow.Length)
+        {
+            Array.Resize(ref _personOfRow, rows);
+            Array.Resize(ref _faceIdOfRow, rows);
+        }
     }
 
     /// <summary>Appends one face; <paramref name="unitVector"/> must already be L2-normalised.</summary>
@@ -142,19 +168,25 @@ internal sealed class GalleryIndex : IDisposable
     {
         if (unitVector.Length != Dimensions)
             throw new ArgumentException($"a {unitVector.Length}-d vector; the index holds {Dimensions}-d ones", nameof(unitVector));
-        foreach (var x in unitVector)
-            if (!float.IsFinite(x)) throw new ArgumentException("the vector has a NaN or infinite element", nameof(unitVector));
+        // The largest magnitude is NaN or infinite exactly when some element is (one SIMD pass instead of a loop).
+        if (!float.IsFinite(TensorPrimitives.MaxMagnitude(unitVector)))
+            throw new ArgumentException("the vector has a NaN or infinite element", nameof(unitVector));
 
         if (!_personIndexByKey.TryGetValue(personKey, out int person))
         {
-            person = People;
-            if (person == _names.Length) Array.Resize(ref _names, Math.Max(16, _names.Length * 2));
+            person = PersonSlots;
+            if (person == _names.Length)
+            {
+                Array.Resize(ref _names, Math.Max(16, _names.Length * 2));
+                Array.Resize(ref _liveRowsOfPerson, _names.Length);
+            }
             _names[person] = personName;
             _personIndexByKey.Add(personKey, person);
-            People++;
+            PersonSlots++;
         }
+        if (_liveRowsOfPerson[person]++ == 0) People++;
         int row = Rows;
-        if (row == _personOfRow.Length) Array.Resize(ref _personOfRow, Math.Max(64, _personOfRow.Length * 2));
+        if (row == _personOfRow.Length) EnsureCapacity(Math.Max(64, _personOfRow.Length * 2));
         int segment = row / SegmentRows;
         if (segment == _codes.Length)
         {
@@ -164,7 +196,9 @@ internal sealed class GalleryIndex : IDisposable
             _codes[segment].AsSpan().Fill(Int8Codes.Zero);
             _scales[segment] = new float[SegmentRows];
         }
-        var (scale, error) = Int8Codes.Quantize(unitVector, _codes[segment], row % SegmentRows, PaddedDimensions, GlobalScale);
+        var (scale, error) = ScalarQuantize
+            ? Int8Codes.QuantizeScalar(unitVector, _codes[segment], row % SegmentRows, PaddedDimensions, GlobalScale)
+            : Int8Codes.Quantize(unitVector, _codes[segment], row % SegmentRows, PaddedDimensions, GlobalScale);
         _scales[segment][row % SegmentRows] = scale;
         _maxError = MathF.Max(_maxError, error);
         _maxNorm = MathF.Max(_maxNorm, TensorPrimitives.Norm(unitVector));
@@ -174,9 +208,53 @@ internal sealed class GalleryIndex : IDisposable
         _exact.Append(row, unitVector);
 
         _personOfRow[row] = person;
+        _faceIdOfRow[row] = faceId;
         Rows++;
         MaxFaceId = faceId;
     }
+
+    /// <summary>
+    /// Takes the faces of <paramref name="faceIds"/> out of the search without rebuilding the index: each one's row gets
+    /// the scale NaN, so its approximate score is NaN and passes no comparison of the scan, the re-ranking's bound or
+    /// <see cref="GalleryIndexView.ExactTopPeople"/>. Ids that are not rows (never appended, skipped, already removed)
+    /// are ignored. Views taken before keep their rows: each changed segment's scales are copied, not written in place.
+    /// Returns how many rows were removed.
+    /// </summary>
+    public int Remove(IEnumerable<long> faceIds)
+    {
+        var rows = new List<int>();
+        foreach (long id in faceIds)
+        {
+            // rows are appended in increasing face id order, so the ids are sorted
+            int row = Array.BinarySearch(_faceIdOfRow, 0, Rows, id);
+            if (row >= 0 && !float.IsNaN(_scales[row / SegmentRows][row % SegmentRows])) rows.Add(row);
+        }
+        if (rows.Count == 0) return 0;
+        var scales = (float[][])_scales.Clone();
+        foreach (var segment in rows.Select(r => r / SegmentRows).Distinct()) scales[segment] = (float[])scales[segment].Clone();
+        int removed = 0;
+        foreach (int row in rows)
+        {
+            ref float scale = ref scales[row / SegmentRows][row % SegmentRows];
+            if (float.IsNaN(scale)) continue; // listed twice
+            scale = float.NaN;
+            removed++;
+            if (--_liveRowsOfPerson[_personOfRow[row]] == 0) People--;
+        }
+        _scales = scales;
+        RemovedRows += removed;
+        return removed;
+    }
+
+    /// <summary>The face ids of the rows not removed, in increasing order.</summary>
+    public IEnumerable<long> FaceIds()
+    {
+        for (int row = 0; row < Rows; row++)
+            if (!float.IsNaN(_scales[row / SegmentRows][row % SegmentRows])) yield return _faceIdOfRow[row];
+    }
+
+    /// <summary>Forgets <paramref name="count"/> of the face ids recorded by <see cref="Skip"/> (those faces were deleted).</summary>
+    public void ForgetSkipped(int count) => Skipped = Math.Max(0, Skipped - count);
 
     /// <summary>
     /// Records <paramref name="faceId"/> as read without adding a row (a damaged face left out of the search), so that
@@ -195,7 +273,11 @@ internal sealed class GalleryIndex : IDisposable
     public GalleryIndexView View()
     {
         _exact.Flush();
-        return new(_codes, _scales, _exact, _personOfRow, _names, Rows, People, Dimensions, PaddedDimensions, _maxError, _maxNorm);
+        return new(_codes, _scales, _exact, _personOfRow, _names, Rows, People, Dimensions, PaddedDimensions, _maxError, _maxNorm)
+        {
+            Faces = Faces,
+            PersonSlots = PersonSlots,
+        };
     }
 
     /// <summary>Closes the temporary file of the float32 vectors, if there is one.</summary>
@@ -242,8 +324,18 @@ internal sealed class GalleryIndexView
         _maxNorm = maxNorm;
     }
 
+    /// <summary>Rows stored, removed ones included.</summary>
     public int Rows { get; }
+
+    /// <summary>Searchable faces (rows not removed).</summary>
+    public int Faces { get; internal init; }
+
+    /// <summary>People with at least one searchable face.</summary>
     public int People { get; }
+
+    /// <summary>Person indexes in use (people whose faces were all removed included).</summary>
+    internal int PersonSlots { get; init; }
+
     public int Dimensions { get; }
     internal int PaddedDimensions { get; }
 
@@ -260,6 +352,8 @@ internal sealed class GalleryIndexView
     internal GalleryIndexView Tuned(int candidates, int threads, bool forceScalar) =>
         new(_codes, _scales, _exact, _personOfRow, _names, Rows, People, Dimensions, PaddedDimensions, _maxError, _maxNorm)
         {
+            Faces = Faces,
+            PersonSlots = PersonSlots,
             Candidates = Math.Max(1, candidates),
             Threads = Math.Max(1, threads),
             ForceScalar = forceScalar,
@@ -333,17 +427,18 @@ internal sealed class GalleryIndexView
     public List<(int Person, float Dot)> ExactTopPeople(float[] query, int top)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(top);
-        var best = new float[People];
+        var best = new float[PersonSlots];
         Array.Fill(best, float.NegativeInfinity);
         var buffer = new float[Dimensions];
         for (int r = 0; r < Rows; r++)
         {
+            if (float.IsNaN(_scales[r / GalleryIndex.SegmentRows][r % GalleryIndex.SegmentRows])) continue; // removed
             float dot = TensorPrimitives.Dot(_exact.Row(r, buffer), query);
             int p = _personOfRow[r];
             if (dot > best[p]) best[p] = dot;
         }
         var people = new List<(int Person, float Dot)>();
-        for (int p = 0; p < People; p++)
+        for (int p = 0; p < PersonSlots; p++)
             if (!float.IsNegativeInfinity(best[p])) people.Add((p, best[p]));
         people.Sort(Order);
         if (people.Count > top) people.RemoveRange(top, people.Count - top);
@@ -511,6 +606,62 @@ internal static class Int8Codes
     /// norm of the rounding error |x - s c| (what the search's error bound needs). A zero vector has scale 0.
     /// </summary>
     public static (float Scale, float Error) Quantize(ReadOnlySpan<float> x, byte[] segment, int rowInSegment, int paddedDims, float? globalScale = null)
+    {
+        if (!Vector256.IsHardwareAccelerated || paddedDims > MaxStackDims) return QuantizeScalar(x, segment, rowInSegment, paddedDims, globalScale);
+        float scale = globalScale ?? TensorPrimitives.MaxMagnitude(x) / 127f;
+        // Codes of the whole row first (8 elements per step), then 4 bytes per group into the block layout.
+        Span<int> codes = stackalloc int[paddedDims];
+        codes.Clear();
+        var errorSq = Vector256<float>.Zero;
+        int d = 0;
+        if (scale != 0)
+        {
+            var s = Vector256.Create(scale);
+            var lo = Vector256.Create(-127f);
+            var hi = Vector256.Create(127f);
+            ref float x0 = ref MemoryMarshal.GetReference(x);
+            for (; d + 8 <= x.Length; d += 8)
+            {
+                var v = Vector256.LoadUnsafe(ref x0, (nuint)d);
+                // Division and round-half-to-even, as the scalar path (MathF.Round): the same codes.
+                var c = Vector256.Min(Vector256.Max(Vector256.Round(v / s), lo), hi);
+                Vector256.ConvertToInt32(c).CopyTo(codes[d..]);
+                // x - s c with one rounding (FMA), squared into 8 float sums.
+                var e = Vector256.FusedMultiplyAdd(-s, c, v);
+                errorSq = Vector256.FusedMultiplyAdd(e, e, errorSq);
+            }
+        }
+        double error = 0;
+        for (int i = 0; i < Vector256<float>.Count; i++) error += errorSq[i];
+        for (; d < x.Length; d++)
+        {
+            int code = scale == 0 ? 0 : Math.Clamp((int)MathF.Round(x[d] / scale), -127, 127);
+            codes[d] = code;
+            double e = x[d] - (double)scale * code;
+            error += e * e;
+        }
+        int block = rowInSegment / GalleryIndex.BlockRows, inBlock = rowInSegment % GalleryIndex.BlockRows;
+        ref byte at = ref segment[block * GalleryIndex.BlockRows * paddedDims + inBlock / 8 * 32 + inBlock % 8 * 4];
+        for (int g = 0; g < paddedDims / Groups4; g++)
+        {
+            int c = g * Groups4;
+            uint packed = (uint)(byte)(codes[c] + 128) | (uint)(byte)(codes[c + 1] + 128) << 8 |
+                          (uint)(byte)(codes[c + 2] + 128) << 16 | (uint)(byte)(codes[c + 3] + 128) << 24;
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref at, g * 128), BitConverter.IsLittleEndian ? packed : System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(packed));
+        }
+        // Float sums of at most a few hundred squares: relative error under 1e-5 (n/8 + 8 roundings of 2^-24), bounded
+        // from above by the factor.
+        return (scale, (float)Math.Sqrt(error) * (1 + 1e-5f));
+    }
+
+    /// <summary>Rows longer than this are quantised by <see cref="QuantizeScalar"/> (the SIMD path keeps a row's codes on the stack).</summary>
+    private const int MaxStackDims = 4096;
+
+    /// <summary>
+    /// <see cref="Quantize"/> one element at a time (the reference the tests compare the SIMD path with, and the path
+    /// without 256-bit vectors).
+    /// </summary>
+    internal static (float Scale, float Error) QuantizeScalar(ReadOnlySpan<float> x, byte[] segment, int rowInSegment, int paddedDims, float? globalScale = null)
     {
         float scale = globalScale ?? TensorPrimitives.MaxMagnitude(x) / 127f;
         int block = rowInSegment / GalleryIndex.BlockRows, inBlock = rowInSegment % GalleryIndex.BlockRows;

@@ -24,6 +24,34 @@ public sealed class FaceGalleryTests : IDisposable
     private static (float[], string?)[] Faces(params float[][] vectors) => vectors.Select(v => (v, (string?)null)).ToArray();
 
     [Fact]
+    public void RemovingFaces_TakesThemOutOfTheIndex_WithoutReloadingIt()
+    {
+        var random = new Random(3);
+        using var g = FaceGallery.Open(File(), Model, 16);
+        var alice = SyntheticVectors.UnitVector(random, 16);
+        g.AddFaces("alice", Faces(alice));
+        for (int p = 0; p < 20; p++) g.AddFaces($"p{p}", Faces(SyntheticVectors.UnitVector(random, 16), SyntheticVectors.UnitVector(random, 16)));
+        Assert.Equal("alice", g.Identify(alice, 1, 0.5f)[0].Person);
+        int reloads = g.Reloads;
+
+        // this instance removes a person; a second instance on the same file sees it through data_version
+        Assert.True(g.Remove("alice"));
+        using var other = FaceGallery.Open(File(), Model, 16);
+        Assert.True(other.Remove("p3"));
+        Assert.All(g.Identify(alice, 30, 2f), m => Assert.NotEqual("alice", m.Person));
+        Assert.DoesNotContain(g.Identify(alice, 30, 2f), m => m.Person == "p3");
+        Assert.Equal(19, g.PeopleCount);
+        Assert.Equal(38, g.FaceCount);
+        Assert.Equal(reloads, g.Reloads); // removed in place, not reloaded
+
+        // added back after the removal: found again, as a new person
+        g.AddFaces("alice", Faces(alice));
+        Assert.Equal("alice", g.Identify(alice, 1, 0.5f)[0].Person);
+        Assert.Equal(20, g.PeopleCount);
+        Assert.Equal(reloads, g.Reloads);
+    }
+
+    [Fact]
     public void AddListRemoveIdentify_HandMadeVectors()
     {
         using var g = FaceGallery.Open(File(), Model, 4);

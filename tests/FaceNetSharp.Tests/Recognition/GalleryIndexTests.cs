@@ -204,6 +204,76 @@ public sealed class GalleryIndexTests
     }
 
     [Theory]
+    [MemberData(nameof(Tunings))]
+    public void RemovedFaces_AreNeverReturned_SearchStaysExact_AndOlderViewsKeepThem(int candidates, int threads, bool scalar)
+    {
+        var random = new Random(11);
+        const int dims = 64;
+        var rows = new List<(int, float[])>();
+        for (int p = 0; p < 400; p++)
+        {
+            var centre = SyntheticVectors.UnitVector(random, dims);
+            for (int f = 0; f < 5; f++) rows.Add((p, SyntheticVectors.Around(random, centre, 0.5)));
+        }
+        // spread over two segments; the float32 vectors in the temporary file
+        while (rows.Count < GalleryIndex.SegmentRows + 500) rows.Add((400 + rows.Count, SyntheticVectors.UnitVector(random, dims)));
+        using var index = Build(rows, dims, exactInMemoryBytes: 0);
+        var before = index.View().Tuned(candidates, threads, scalar);
+        // every face of people 0-99 (face id = row + 1) and one face of each of people 100-199
+        var gone = Enumerable.Range(0, 500).Select(r => (long)r + 1).Concat(Enumerable.Range(100, 100).Select(p => (long)p * 5 + 1)).ToList();
+        Assert.Equal(600, index.Remove(gone));
+        Assert.Equal(0, index.Remove(gone)); // already removed
+        Assert.Equal(0, index.Remove([-5, 10_000_000])); // never appended
+        Assert.Equal(rows.Count - 600, index.Faces);
+        Assert.Equal(rows.Count, index.Rows);
+        Assert.Equal(rows.Select(r => r.Item1).Distinct().Count() - 100, index.People);
+        var after = index.View().Tuned(candidates, threads, scalar);
+        Assert.Equal(index.Faces, after.Faces);
+        Assert.DoesNotContain(1L, index.FaceIds());
+        for (int q = 0; q < 40; q++)
+        {
+            // queries on the removed faces themselves: the best answer before, never after
+            var query = rows[q * 12 % 500].Item2;
+            AssertSameAsExact(after, query, 5);
+            Assert.All(after.TopPeople(query, 5), t => Assert.True(t.Person >= 100, $"removed person {t.Person} returned"));
+            Assert.Equal(q * 12 % 500 / 5, before.TopPeople(query, 1)[0].Person);
+            AssertSameAsExact(before, query, 5);
+        }
+        // removing everything: nothing to return
+        index.Remove(Enumerable.Range(1, rows.Count).Select(i => (long)i));
+        Assert.Empty(index.View().TopPeople(rows[0].Item2, 5));
+        Assert.Equal(0, index.People);
+    }
+
+    [Theory]
+    [InlineData(192, null)]
+    [InlineData(130, null)] // a tail past the last 8 and padding to 132
+    [InlineData(7, null)]
+    [InlineData(192, 0.004f)] // one global scale: elements past 127 s are clipped, the error counts it
+    public void SimdQuantiser_WritesTheScalarCodes_AndBoundsTheError(int dims, float? globalScale)
+    {
+        var random = new Random(dims);
+        int padded = (dims + 3) & ~3;
+        var simd = new byte[GalleryIndex.BlockRows * padded];
+        var scalar = new byte[GalleryIndex.BlockRows * padded];
+        simd.AsSpan().Fill(Int8Codes.Zero);
+        scalar.AsSpan().Fill(Int8Codes.Zero);
+        for (int row = 0; row < GalleryIndex.BlockRows; row++)
+        {
+            var x = new float[dims];
+            for (int d = 0; d < dims; d++) x[d] = (float)(random.NextDouble() * 2 - 1) / MathF.Sqrt(dims);
+            x[row % dims] = 0.5f * (row % 2 == 0 ? 1 : -1) / (1 + row); // rows differ in their largest element
+            if (row == 5) Array.Clear(x); // a zero row: scale 0, codes 0
+            var (s1, e1) = Int8Codes.Quantize(x, simd, row, padded, globalScale);
+            var (s2, e2) = Int8Codes.QuantizeScalar(x, scalar, row, padded, globalScale);
+            Assert.Equal(s2, s1);
+            // Both bound the true error from above; the SIMD one sums in float, hence its slightly larger factor.
+            Assert.InRange(e1, e2 * (1 - 1e-5f), e2 * (1 + 1e-4f) + 1e-9f);
+        }
+        Assert.Equal(scalar, simd);
+    }
+
+    [Theory]
     [InlineData(float.NaN)]
     [InlineData(float.PositiveInfinity)]
     public void NonFiniteVector_IsRefused_AndTheIndexIsUnchanged(float bad)

@@ -1,0 +1,197 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Numerics.Tensors;
+using FaceNetSharp.Embedding;
+using FaceNetSharp.Imaging;
+using FaceNetSharp.Models;
+using FaceNetSharp.Models.Quantization;
+using Onnx;
+
+namespace FaceNetSharp.Bench;
+
+/// <summary>
+/// <c>int8-sweep</c>: how close int8 vectors stay to float32 (lowest and mean cosine over real faces the calibration
+/// never saw) under each quantization choice, from ONE calibration pass: calibration methods (min/max, percentiles,
+/// least squared error), and a per-layer sensitivity sweep (each Conv kept in float32 alone, the rest int8).
+/// </summary>
+/// <remarks>
+/// <c>int8-sweep [--model mobilefacenet] [--data ../shared/data/faces] [--per 4] [--layers] [--float CONV,CONV]
+/// [--method minmax|percentile|mse] [--jitter N]</c>. Faces: the first <c>--per</c> photos of each kz-celebs person and
+/// of each ORL person (MTCNN's largest face, aligned as the model wants).
+/// </remarks>
+internal static class Int8SweepBenchmark
+{
+    public static int Run(string[] args)
+    {
+        string model = Arg(args, "--model") ?? ModelNames.MobileFaceNet;
+        string data = Arg(args, "--data") ?? Path.Combine("..", "shared", "data", "faces");
+        int per = int.Parse(Arg(args, "--per") ?? "4", CultureInfo.InvariantCulture);
+        int jitter = int.Parse(Arg(args, "--jitter") ?? "0", CultureInfo.InvariantCulture);
+        var baseFloat = (Arg(args, "--float") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
+        var method = Arg(args, "--method") switch
+        {
+            null or "percentile" => CalibrationMethod.Percentile,
+            "minmax" => CalibrationMethod.MinMax,
+            "mse" => CalibrationMethod.Mse,
+            var m => throw new ArgumentException($"--method: '{m}' is not minmax, percentile or mse"),
+        };
+        var store = new ModelStore();
+        store.EnsureInstalled([model]);
+        var baseCard = store.ReadCard(model)!;
+        var info = Embedders.FromCard(baseCard, store.CardPathOf(model));
+        var fp32Bytes = File.ReadAllBytes(store.PathOf(model));
+        var fp32 = ModelProto.Parser.ParseFrom(fp32Bytes);
+
+        if (args.Contains("--dump"))
+        {
+            Dump(fp32, "float32 graph");
+            var work0 = Directory.CreateTempSubdirectory("facenet-int8-dump").FullName;
+            try
+            {
+                var chips0 = Int8Models.CalibrationChips(store, info.Template, info.InputSize);
+                var (bytes, _) = Int8Models.Build(fp32Bytes, baseCard, info, chips0, Int8Models.MethodFor(model));
+                Dump(ModelProto.Parser.ParseFrom(bytes), "QDQ graph");
+                var path = Path.Combine(work0, "q.onnx");
+                var optimized = Path.Combine(work0, "opt.onnx");
+                File.WriteAllBytes(path, bytes);
+                using (var so = new Microsoft.ML.OnnxRuntime.SessionOptions { GraphOptimizationLevel = Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL, OptimizedModelFilePath = optimized })
+                using (new Microsoft.ML.OnnxRuntime.InferenceSession(path, so)) { }
+                var opt = ModelProto.Parser.ParseFrom(File.ReadAllBytes(optimized));
+                Dump(opt, "ONNX Runtime's optimized int8 graph");
+                foreach (var n in opt.Graph.Node.Where(n => !n.OpType.StartsWith("QLinear", StringComparison.Ordinal)))
+                    Console.WriteLine($"    {n.OpType,-18} {n.Name,-50} in [{string.Join(", ", n.Input)}] out [{string.Join(", ", n.Output)}]");
+            }
+            finally
+            {
+                Directory.Delete(work0, recursive: true);
+            }
+            return 0;
+        }
+
+        string? equalizedPath = null;
+        var sw = Stopwatch.StartNew();
+        var chips = jitter > 0 ? Int8Models.CalibrationChips(store, info.Template, info.InputSize, jitter: jitter) : Int8Models.CalibrationChips(store, info.Template, info.InputSize);
+        var inputs = Int8Models.CalibrationInputs(chips, info);
+        if (Arg(args, "--equalize") is { } eq)
+        {
+            // --equalize DEPTHWISE_ALPHA,DENSE_ALPHA
+            var alphas = eq.Split(',').Select(a => double.Parse(a, CultureInfo.InvariantCulture)).ToArray();
+            var chainTensors = ChannelEqualizer.Chains(fp32).Select(c => c.Tensor).ToList();
+            var channelMax = ChannelEqualizer.ChannelMaxAbs(fp32, chainTensors, inputs, [3, info.InputSize, info.InputSize]);
+            (fp32, int n) = ChannelEqualizer.Equalize(fp32, channelMax, alphas[0], alphas[1]);
+            Console.WriteLine($"equalized {n} Conv -> PRelu -> Conv chains (alpha depthwise {alphas[0]}, dense {alphas[1]})");
+            var eqPath = Path.Combine(Path.GetTempPath(), $"facenet-eq-{Guid.NewGuid():N}.onnx");
+            File.WriteAllBytes(eqPath, Google.Protobuf.MessageExtensions.ToByteArray(fp32));
+            equalizedPath = eqPath;
+        }
+        var tensors = OnnxQuantizer.TensorsToCalibrate(fp32);
+        var stats = ActivationCalibrator.Statistics(fp32, tensors, inputs, [3, info.InputSize, info.InputSize]);
+        Console.WriteLine($"{model}: {chips.Count} calibration faces ({inputs.Count} chips with mirrors), {tensors.Count} tensors measured in {sw.Elapsed.TotalSeconds:F0} s");
+
+        var faces = TestFaces(store, model, data, per);
+        using var reference = new OnnxFaceEmbedder(store.PathOf(model), info);
+        var fpVectors = reference.Embed(faces);
+        if (equalizedPath is not null)
+        {
+            using var eqModel = new OnnxFaceEmbedder(equalizedPath, info);
+            var eqVectors = eqModel.Embed(faces);
+            Console.WriteLine(FormattableString.Invariant($"equalized float32 against float32: lowest cosine {fpVectors.Zip(eqVectors, (a, b) => TensorPrimitives.Dot(a, b)).Min():F6}"));
+            File.Delete(equalizedPath);
+        }
+        Console.WriteLine($"{faces.Count} test faces (kz-celebs and ORL, first {per} photos per person)");
+
+        var work = Directory.CreateTempSubdirectory("facenet-int8-sweep").FullName;
+        try
+        {
+            (double Min, double Mean) Score(CalibrationMethod m, double percentile, IReadOnlySet<string> floatConvs)
+            {
+                var ranges = stats.ToDictionary(kv => kv.Key, kv => ActivationCalibrator.Range(kv.Value, m, percentile));
+                var q = OnnxQuantizer.Quantize(fp32, ranges, floatConvs);
+                var path = Path.Combine(work, "q.onnx");
+                File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(q));
+                using var e = new OnnxFaceEmbedder(path, info);
+                var v = e.Embed(faces);
+                var cos = fpVectors.Zip(v, (a, b) => (double)TensorPrimitives.Dot(a, b)).ToList();
+                return (cos.Min(), cos.Average());
+            }
+
+            if (!args.Contains("--layers"))
+            {
+                foreach (var (label, m, p) in new[]
+                {
+                    ("min/max", CalibrationMethod.MinMax, 1.0), ("percentile 99.9", CalibrationMethod.Percentile, 0.999),
+                    ("percentile 99.99", CalibrationMethod.Percentile, 0.9999), ("percentile 99.999", CalibrationMethod.Percentile, 0.99999),
+                    ("mse", CalibrationMethod.Mse, 1.0),
+                })
+                {
+                    var (min, mean) = Score(m, p, baseFloat);
+                    Console.WriteLine(FormattableString.Invariant($"  {label,-18} float [{string.Join(',', baseFloat)}]: cosine to fp32 min {min:F4}, mean {mean:F4}"));
+                }
+                foreach (var d in new[] { QuantizerDiagnostic.WeightsOnly, QuantizerDiagnostic.ActivationsOnly })
+                {
+                    OnnxQuantizer.Diagnostic = d;
+                    // the PRelu rewrite needs the activations' clamping, so without them PRelu stays as it is
+                    OnnxQuantizer.KeepPReluFloat = d == QuantizerDiagnostic.WeightsOnly;
+                    var (min, mean) = Score(method, ActivationCalibrator.Percentile, baseFloat);
+                    Console.WriteLine(FormattableString.Invariant($"  {d} ({method}): cosine to fp32 min {min:F4}, mean {mean:F4}"));
+                }
+                OnnxQuantizer.Diagnostic = QuantizerDiagnostic.Full;
+                OnnxQuantizer.KeepPReluFloat = false;
+                return 0;
+            }
+            var convs = OnnxQuantizer.QuantizableConvs(fp32);
+            var all = Score(method, ActivationCalibrator.Percentile, baseFloat);
+            Console.WriteLine(FormattableString.Invariant($"all int8 ({method}): min {all.Min:F4}, mean {all.Mean:F4}; each Conv alone in float32:"));
+            var inits = fp32.Graph.Initializer.ToDictionary(t => t.Name);
+            var results = new List<(string Conv, double Min, double Mean)>();
+            for (int i = 0; i < convs.Count; i++)
+            {
+                var name = convs[i].Output[0];
+                if (baseFloat.Contains(name)) continue;
+                var r = Score(method, ActivationCalibrator.Percentile, new HashSet<string>(baseFloat) { name });
+                var w = inits[convs[i].Input[1]].Dims;
+                long group = convs[i].Attribute.FirstOrDefault(a => a.Name == "group")?.I ?? 1;
+                Console.WriteLine(FormattableString.Invariant($"  {i,3} {name,-40} [{string.Join('x', w)}] group {group}: min {r.Min:F4} ({r.Min - all.Min:+0.0000;-0.0000}), mean {r.Mean:F4} ({r.Mean - all.Mean:+0.0000;-0.0000})"));
+                results.Add((name, r.Min, r.Mean));
+            }
+            Console.WriteLine("most sensitive (mean cosine gained when kept float): " +
+                string.Join(", ", results.OrderByDescending(r => r.Mean).Take(8).Select(r => FormattableString.Invariant($"{r.Conv} {r.Mean - all.Mean:+0.0000}"))));
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    private static void Dump(ModelProto model, string label) =>
+        Console.WriteLine($"{label}: {model.Graph.Node.Count} nodes: " +
+            string.Join(", ", model.Graph.Node.GroupBy(n => n.OpType).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} {g.Count()}")));
+
+    private static List<RgbImage> TestFaces(ModelStore store, string model, string data, int per)
+    {
+        using var fp = FaceRecognizer.Open(model, store.Directory);
+        var files = new List<string>();
+        foreach (var (set, pattern) in new[] { ("kz-celebs-talgin/our_dataset", "*.png"), ("orl-att-faces/orl_faces", "*.pgm") })
+        {
+            var dir = Path.Combine(data, set);
+            if (!Directory.Exists(dir)) { Console.Error.WriteLine($"skipped {set}: {dir} not found"); continue; }
+            files.AddRange(Directory.GetDirectories(dir).Order(StringComparer.Ordinal)
+                .SelectMany(d => Directory.GetFiles(d, pattern).Order(StringComparer.Ordinal).Take(per)));
+        }
+        var chips = new List<RgbImage>();
+        foreach (var p in files)
+        {
+            var image = ImageLoader.Load(p);
+            var face = fp.Detect(image).MaxBy(f => f.Box.Area);
+            if (face is not null) chips.Add(fp.Align(image, face));
+        }
+        return chips;
+    }
+
+    private static string? Arg(string[] args, string name)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+}
