@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using FaceNetSharp.Detection;
+using FaceNetSharp.Diagnostics;
 using FaceNetSharp.IO;
 using FaceNetSharp.Imaging;
 
@@ -142,20 +143,46 @@ public sealed class DatasetAligner
             }
         });
 
+        // Workers detect, align and encode; the files are written (each flushed to disk, which waits on the disk, not
+        // the CPU) by writer threads, so that a worker goes on to its next image meanwhile. The queue is bounded: at
+        // most WriteQueue images' encoded chips wait (a few kB each).
+        var pending = new BlockingCollection<PendingItem>(WriteQueue);
+        Exception? writerFault = null;
+        void Report(AlignItemResult result)
+        {
+            switch (result.Outcome)
+            {
+                case AlignOutcome.Aligned: Interlocked.Increment(ref aligned); break;
+                case AlignOutcome.Skipped: Interlocked.Increment(ref skipped); break;
+                case AlignOutcome.NoFace: Interlocked.Increment(ref noFace); break;
+                default: Interlocked.Increment(ref failed); break;
+            }
+            onItem?.Invoke(result);
+        }
+        var writers = Enumerable.Range(0, Writers).Select(_ => Task.Run(() =>
+        {
+            foreach (var item in pending.GetConsumingEnumerable())
+            {
+                try
+                {
+                    Report(WriteAll(item, lines));
+                }
+                catch (Exception e)
+                {
+                    // not an I/O problem of one file (those are results): keep draining, rethrow after the run
+                    Interlocked.CompareExchange(ref writerFault, e, null);
+                }
+            }
+        })).ToArray();
+
         bool cancelled = false;
         try
         {
             Parallel.ForEach(inputs, new ParallelOptions { MaxDegreeOfParallelism = _options.Workers, CancellationToken = cancellation }, input =>
             {
-                var result = ProcessOne(input.Path, input.Class, outputDir, lines);
-                switch (result.Outcome)
-                {
-                    case AlignOutcome.Aligned: Interlocked.Increment(ref aligned); break;
-                    case AlignOutcome.Skipped: Interlocked.Increment(ref skipped); break;
-                    case AlignOutcome.NoFace: Interlocked.Increment(ref noFace); break;
-                    default: Interlocked.Increment(ref failed); break;
-                }
-                onItem?.Invoke(result);
+                var item = ProcessOne(input.Path, input.Class, outputDir, lines);
+                if (item.Done is { } done) Report(done);
+                else pending.Add(item);
             });
         }
         catch (OperationCanceledException)
@@ -164,9 +191,13 @@ public sealed class DatasetAligner
         }
         finally
         {
+            pending.CompleteAdding();
+            Task.WaitAll(writers);
             lines.CompleteAdding();
             writerTask.Wait();
         }
+        if (writerFault is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(writerFault);
+        if (StageProfile.Enabled) Console.Error.Write(StageProfile.Report());
         return new DatasetAlignSummary(inputs.Count + unreadable.Count, aligned, skipped, noFace, failed, bbPath, sw.Elapsed, cancelled);
     }
 
@@ -196,53 +227,88 @@ public sealed class DatasetAligner
         return $"{(int)b.X1} {(int)b.Y1} {(int)b.X2} {(int)b.Y2}";
     }
 
-    private AlignItemResult ProcessOne(string inputPath, string cls, string outputDir, BlockingCollection<string> lines)
+    /// <summary>Encoded chips of one image waiting to be written (<see cref="Done"/> null), or the image's final result.</summary>
+    private sealed record PendingItem(string InputPath, List<(string Path, byte[] Bytes, string BoxLine)> Files, AlignItemResult? Done)
+    {
+        public static PendingItem Finished(AlignItemResult result) => new(result.InputPath, [], result);
+    }
+
+    // Writer threads and queued images: two writers overlap one file's flush to disk with the next; 64 queued images
+    // (their encoded chips) let the workers run ahead of a slow disk for a while without holding much memory.
+    private const int Writers = 2;
+    private const int WriteQueue = 64;
+
+    /// <summary>Writes an image's chips in order (each atomically) and lists them in the bounding-box file.</summary>
+    private static AlignItemResult WriteAll(PendingItem item, BlockingCollection<string> lines)
+    {
+        var outputs = new List<string>();
+        try
+        {
+            foreach (var (path, bytes, boxLine) in item.Files)
+            {
+                using (StageProfile.Time(StageProfile.Stage.Write))
+                    AtomicFile.Write(path, bytes);
+                outputs.Add(path);
+                lines.Add($"{path} {boxLine}");
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new AlignItemResult(item.InputPath, AlignOutcome.Failed, outputs, $"{item.InputPath}: cannot write output: {e.Message}");
+        }
+        return new AlignItemResult(item.InputPath, AlignOutcome.Aligned, outputs, null);
+    }
+
+    private PendingItem ProcessOne(string inputPath, string cls, string outputDir, BlockingCollection<string> lines)
     {
         var classDir = cls.Length == 0 ? outputDir : Path.Combine(outputDir, cls);
         var stem = Path.GetFileNameWithoutExtension(inputPath);
         var single = Path.Combine(classDir, stem + _options.OutputExtension);
         var firstOfMany = Path.Combine(classDir, $"{stem}_0{_options.OutputExtension}");
         if (File.Exists(single) || File.Exists(firstOfMany))
-            return new AlignItemResult(inputPath, AlignOutcome.Skipped, [], null);
+            return PendingItem.Finished(new AlignItemResult(inputPath, AlignOutcome.Skipped, [], null));
 
         RgbImage image;
         try
         {
-            image = ImageLoader.Load(inputPath);
+            using (StageProfile.Time(StageProfile.Stage.Decode))
+                image = ImageLoader.Load(inputPath);
         }
         catch (ImageLoadException e)
         {
             lines.Add(single);
-            return new AlignItemResult(inputPath, AlignOutcome.Failed, [], e.Message);
+            return PendingItem.Finished(new AlignItemResult(inputPath, AlignOutcome.Failed, [], e.Message));
         }
 
         var faces = _detector.Detect(image);
         if (faces.Count == 0)
         {
             lines.Add(single); // facenet: 'Unable to align', path without a box
-            return new AlignItemResult(inputPath, AlignOutcome.NoFace, [], null);
+            return PendingItem.Finished(new AlignItemResult(inputPath, AlignOutcome.NoFace, [], null));
         }
 
         var chosen = _options.DetectMultipleFaces
             ? Enumerable.Range(0, faces.Count).ToList()
             : [FaceSelection.PickCentralLargest(faces, image.Width, image.Height)];
-        var outputs = new List<string>();
+        var files = new List<(string, byte[], string)>(chosen.Count);
         try
         {
             Directory.CreateDirectory(classDir);
-            for (int k = 0; k < chosen.Count; k++)
-            {
-                var face = faces[chosen[k]];
-                var outPath = chosen.Count > 1 || _options.DetectMultipleFaces ? Path.Combine(classDir, $"{stem}_{k}{_options.OutputExtension}") : single;
-                ImageWriter.Save(_aligner.Align(image, face), outPath);
-                outputs.Add(outPath);
-                lines.Add($"{outPath} {BoxLine(face, image)}");
-            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return new AlignItemResult(inputPath, AlignOutcome.Failed, outputs, $"{inputPath}: cannot write output: {e.Message}");
+            return PendingItem.Finished(new AlignItemResult(inputPath, AlignOutcome.Failed, [], $"{inputPath}: cannot write output: {e.Message}"));
         }
-        return new AlignItemResult(inputPath, AlignOutcome.Aligned, outputs, null);
+        for (int k = 0; k < chosen.Count; k++)
+        {
+            var face = faces[chosen[k]];
+            var outPath = chosen.Count > 1 || _options.DetectMultipleFaces ? Path.Combine(classDir, $"{stem}_{k}{_options.OutputExtension}") : single;
+            RgbImage chip;
+            using (StageProfile.Time(StageProfile.Stage.AlignChip))
+                chip = _aligner.Align(image, face);
+            using (StageProfile.Time(StageProfile.Stage.Encode))
+                files.Add((outPath, ImageWriter.Encode(chip, ImageWriter.FormatFromExtension(outPath)), BoxLine(face, image)));
+        }
+        return new PendingItem(inputPath, files, null);
     }
 }

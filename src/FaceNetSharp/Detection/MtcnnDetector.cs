@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using FaceNetSharp.Diagnostics;
 using FaceNetSharp.Imaging;
 using FaceNetSharp.Models;
 using Microsoft.ML.OnnxRuntime;
@@ -16,10 +17,11 @@ namespace FaceNetSharp.Detection;
 /// Memory, per <see cref="Detect"/> call in flight, besides the caller's image (3 bytes a pixel): one pyramid level at a
 /// time as uint8 (at most 0.36 x 3 bytes per image pixel: the first level is 0.6 x 0.6 of the image), one P-Net band
 /// of at most <see cref="MtcnnOptions.PNetBandPixels"/> level pixels (its input tensor, 12 bytes a pixel, and ONNX
-/// Runtime's working memory, measured about 200 bytes a pixel: about 50 MB at the default 2^18), and one R-Net or
-/// O-Net batch (at most MaxBatch crops, 7 MB of input for O-Net at 256, plus its working memory); the candidate lists
-/// are small. Measured with scripts/detection-memory.sh: `facenet detect` on 40-Mpx images peaks at 350-370 MB RSS,
-/// about 100 MB of which is the runtime and the networks; managed allocation per warm Detect on 2 Mpx is 0.4 MiB.
+/// Runtime's working memory, measured about 200 bytes a pixel: about 13 MB at the default 2^16), and one R-Net or
+/// O-Net batch (at most MaxBatch crops, 0.9 MB of input for O-Net at 32, plus its working memory); the candidate lists
+/// are small. Measured with scripts/detection-memory.sh (bands of 2^18 and batches of 256 then): `facenet detect` on
+/// 40-Mpx images peaks at 350-370 MB RSS, about 100 MB of which is the runtime and the networks; managed allocation
+/// per warm Detect on 2 Mpx is 0.4 MiB. `facenet align` on 1080p frames with 2 workers: 222 MB with the defaults.
 /// </remarks>
 public sealed class MtcnnDetector : IFaceDetector, IDisposable
 {
@@ -151,10 +153,13 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
         bool area = _options.Resampling == MtcnnResampling.Area;
         using var levelBytes = area ? new NativeBuffer<byte>(checked(3 * ws * hs)) : null;
         using var levelFloats = area ? null : new NativeBuffer<float>(checked(3 * ws * hs));
-        if (area)
-            OpenCvResize.AreaU8(image, ws, hs, levelBytes!.Span);
-        else
-            ImageResize.ResizeToChw(image, PixelRect.Of(image), ws, hs, Mean, Scale, levelFloats!.Span, Kernel);
+        using (StageProfile.Time(StageProfile.Stage.PNetResize))
+        {
+            if (area)
+                OpenCvResize.AreaU8(image, ws, hs, levelBytes!.Span);
+            else
+                ImageResize.ResizeToChw(image, PixelRect.Of(image), ws, hs, Mean, Scale, levelFloats!.Span, Kernel);
+        }
 
         int bandOut = Math.Max(1, (_options.PNetBandPixels / ws - PNetOverlapRows) / 2); // output rows of a full band
         var lone = default(MirroredRegression);
@@ -172,7 +177,11 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
                 else
                     for (int c = 0; c < 3; c++)
                         levelFloats!.Span.Slice(c * ws * hs + y0 * ws, rows * ws).CopyTo(chw.Slice(c * ws * rows, rows * ws));
-                using var outputs = _pnet.Run(OnnxSessions.DefaultRun, InputNames, [input], PNetOutputNames);
+                IDisposableReadOnlyCollection<OrtValue> outputs;
+                using (StageProfile.Time(StageProfile.Stage.PNetRun))
+                    outputs = _pnet.Run(OnnxSessions.DefaultRun, InputNames, [input], PNetOutputNames);
+                using var post = StageProfile.Time(StageProfile.Stage.PNetPost);
+                using var disposeOutputs = outputs;
                 var regShape = outputs[0].GetTensorTypeAndShape().Shape; // 1 x 4 x H' x W'
                 int mh = (int)regShape[2], mw = (int)regShape[3];
                 var reg = outputs[0].GetTensorDataAsSpan<float>();
@@ -185,19 +194,22 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
     }
 
     /// <summary>Rows <paramref name="y0"/> .. y0+rows-1 of a uint8 level, normalised into CHW planes.</summary>
-    private static void LevelBandToChw(ReadOnlySpan<byte> level, int ws, int y0, int rows, Span<float> chw)
+    private static unsafe void LevelBandToChw(ReadOnlySpan<byte> level, int ws, int y0, int rows, Span<float> chw)
     {
         int n = ws * rows;
         var src = level.Slice(3 * ws * y0, 3 * n);
-        var r = chw[..n];
-        var g = chw.Slice(n, n);
-        var b = chw.Slice(2 * n, n);
-        for (int i = 0; i < n; i++)
+        _ = chw[3 * n - 1]; // the three planes fit
+        fixed (byte* s = src)
+        fixed (float* r = chw)
         {
-            // facenet: (im_data - 127.5) * 0.0078125, exact in float32 for uint8 values.
-            r[i] = (src[3 * i] - Mean) * Scale;
-            g[i] = (src[3 * i + 1] - Mean) * Scale;
-            b[i] = (src[3 * i + 2] - Mean) * Scale;
+            float* g = r + n, b = r + 2 * n;
+            for (int i = 0; i < n; i++)
+            {
+                // facenet: (im_data - 127.5) * 0.0078125, exact in float32 for uint8 values.
+                r[i] = (s[3 * i] - Mean) * Scale;
+                g[i] = (s[3 * i + 1] - Mean) * Scale;
+                b[i] = (s[3 * i + 2] - Mean) * Scale;
+            }
         }
     }
 
@@ -268,7 +280,7 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
 
     /// <summary>Crops every box (facenet's pad), resizes to size x size, and runs the net in batches.</summary>
     /// <remarks>Each batch tensor is allocated by ONNX Runtime's default allocator and freed when the batch is done
-    /// (at most <see cref="MtcnnOptions.MaxBatch"/> x 3 x 48 x 48 floats, 7 MB for O-Net at 256).</remarks>
+    /// (at most <see cref="MtcnnOptions.MaxBatch"/> x 3 x 48 x 48 floats, 0.9 MB for O-Net at 32).</remarks>
     private void ForEachBatch(RgbImage image, List<Candidate> boxes, int size, string[] outputNames, BatchHandler handle, InferenceSession net)
     {
         int per = 3 * size * size;
@@ -277,6 +289,7 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
             int count = Math.Min(_options.MaxBatch, boxes.Count - start);
             using var input = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, [count, 3, size, size]);
             var chw = input.GetTensorMutableDataAsSpan<float>();
+            var crops = StageProfile.Time(size == RNetSize ? StageProfile.Stage.RNetCrops : StageProfile.Stage.ONetCrops);
             for (int k = 0; k < count; k++)
             {
                 var region = MtcnnMath.CropFor(boxes[start + k]);
@@ -285,8 +298,12 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
                 else
                     ImageResize.ResizeToChw(image, region, size, size, Mean, Scale, chw.Slice(k * per, per), Kernel);
             }
-            using var outputs = net.Run(OnnxSessions.DefaultRun, InputNames, [input], outputNames);
-            handle(outputs, start, count);
+            crops.Dispose();
+            IDisposableReadOnlyCollection<OrtValue> outputs;
+            using (StageProfile.Time(size == RNetSize ? StageProfile.Stage.RNetRun : StageProfile.Stage.ONetRun))
+                outputs = net.Run(OnnxSessions.DefaultRun, InputNames, [input], outputNames);
+            using (outputs)
+                handle(outputs, start, count);
         }
     }
 

@@ -33,8 +33,13 @@ public sealed record MtcnnOptions
     /// </summary>
     public const int DefaultIntraOpThreads = 1;
 
-    /// <summary>Largest number of crops sent to R-Net or O-Net in one batch (bounds memory on crowded photos).</summary>
-    public int MaxBatch { get; init; } = 256;
+    /// <summary>
+    /// Largest number of crops sent to R-Net or O-Net in one batch (bounds memory on crowded photos): 32 by default.
+    /// Results do not depend on it. ONNX Runtime keeps the working memory of the largest batch it has run (O-Net's first
+    /// layer alone is 0.27 MB a crop); measured with bench/align-vs-facenet-pytorch.sh's 1080p frames and 2 workers,
+    /// peak RSS of `facenet align` was 420 MB at 256 and 320 MB at 64 (P-Net bands of 2^18), at the same CPU time.
+    /// </summary>
+    public int MaxBatch { get; init; } = 32;
 
     /// <summary>
     /// How the pyramid levels and the R-Net/O-Net crops are resampled. facenet uses OpenCV's INTER_AREA
@@ -46,9 +51,12 @@ public sealed record MtcnnOptions
     /// The largest P-Net run, in input pixels of a pyramid level: levels are scanned in horizontal bands of at most this
     /// many pixels (full rows), which bounds ONNX Runtime's working memory for one run (measured about 200 bytes per
     /// input pixel: peak RSS of `facenet detect` on the 40-Mpx images of scripts/detection-memory.sh was 580, 450 and
-    /// 370 MB at 2^20, 2^19 and 2^18, at the same speed). Results do not depend on it (each band re-reads 10 rows of the previous one). 2^18 by default.
+    /// 370 MB at 2^20, 2^19 and 2^18, at the same speed). Results do not depend on it (each band re-reads 10 rows of the
+    /// previous one, which P-Net computes again: 18% more P-Net work on a 1152-pixel-wide level at 2^16).
+    /// 2^16 by default: `facenet align` on 1080p frames with 2 workers peaked at 330, 280 and 245 MB at 2^18, 2^17 and
+    /// 2^16 (R-Net/O-Net batches of 64), and 222 MB at 2^16 with batches of 32 (bench/align-vs-facenet-pytorch.sh).
     /// </summary>
-    internal int PNetBandPixels { get; init; } = 1 << 18;
+    internal int PNetBandPixels { get; init; } = 1 << 16;
 
     internal void Validate()
     {

@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
 using FaceNetSharp.IO;
 using SkiaSharp;
 
@@ -65,16 +67,97 @@ public static class ImageWriter
         ArgumentNullException.ThrowIfNull(image);
         ArgumentOutOfRangeException.ThrowIfNegative(jpegQuality);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(jpegQuality, 100);
+        if (format == ImageFileFormat.Png) return EncodePngRgb(image);
         byte[] rgba = SkiaPixels.ToRgba(image);
         var info = new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Opaque);
         fixed (byte* p = rgba)
         {
             using var pixmap = new SKPixmap(info, (IntPtr)p);
-            if (format == ImageFileFormat.Png) return EncodePng(pixmap);
             using var data = pixmap.Encode(new SKJpegEncoderOptions(jpegQuality))
                 ?? throw new InvalidOperationException($"Skia could not encode a {image.Width}x{image.Height} image as {format}");
             return data.ToArray();
         }
+    }
+
+    /// <summary>
+    /// PNG bytes of an RGB image, written here rather than by Skia: 8-bit RGB, every row with PNG's Sub filter, one
+    /// IDAT chunk deflated by .NET's zlib at <see cref="CompressionLevel.Fastest"/>. Skia converts to RGBA first and
+    /// tries all five filters on every row; for the 160x160 chips of `facenet align` this takes a fraction of its time
+    /// (FACENETSHARP_PROFILE=1 "encode" stage, 300 chips: 760 CPU-ms with Skia's zlib level 1 and all filters).
+    /// </summary>
+    internal static byte[] EncodePngRgb(RgbImage image)
+    {
+        int w = image.Width, h = image.Height, rowBytes = w * 3;
+        using var idat = new MemoryStream(rowBytes * h / 2 + 64);
+        using (var z = new ZLibStream(idat, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            byte[] row = System.Buffers.ArrayPool<byte>.Shared.Rent(rowBytes + 1);
+            try
+            {
+                var px = image.Pixels.AsSpan();
+                for (int y = 0; y < h; y++)
+                {
+                    var src = px.Slice(y * rowBytes, rowBytes);
+                    var dst = row.AsSpan(0, rowBytes + 1);
+                    dst[0] = 1; // filter type 1, Sub: each byte minus the byte one pixel to its left (0 for the first pixel)
+                    src[..3].CopyTo(dst[1..]);
+                    for (int i = 3; i < rowBytes; i++) dst[i + 1] = (byte)(src[i] - src[i - 3]);
+                    z.Write(dst);
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(row);
+            }
+        }
+        var compressed = idat.GetBuffer().AsSpan(0, (int)idat.Length);
+        var png = new byte[8 + (12 + 13) + (12 + compressed.Length) + 12];
+        ReadOnlySpan<byte> signature = [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
+        signature.CopyTo(png);
+        int at = 8;
+        Span<byte> ihdr = stackalloc byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(ihdr, w);
+        BinaryPrimitives.WriteInt32BigEndian(ihdr[4..], h);
+        ihdr[8] = 8; // bit depth
+        ihdr[9] = 2; // colour type 2: RGB
+        ihdr[10] = ihdr[11] = ihdr[12] = 0; // deflate, adaptive filtering, no interlace
+        at = WriteChunk(png, at, "IHDR"u8, ihdr);
+        at = WriteChunk(png, at, "IDAT"u8, compressed);
+        WriteChunk(png, at, "IEND"u8, []);
+        return png;
+    }
+
+    /// <summary>A PNG chunk: length, type, data, CRC-32 of type and data. Returns the offset after it.</summary>
+    private static int WriteChunk(byte[] png, int at, ReadOnlySpan<byte> type, ReadOnlySpan<byte> data)
+    {
+        BinaryPrimitives.WriteInt32BigEndian(png.AsSpan(at), data.Length);
+        type.CopyTo(png.AsSpan(at + 4));
+        data.CopyTo(png.AsSpan(at + 8));
+        uint crc = Crc32(png.AsSpan(at + 4, 4 + data.Length));
+        BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(at + 8 + data.Length), crc);
+        return at + 12 + data.Length;
+    }
+
+    private static readonly uint[] CrcTable = MakeCrcTable();
+
+    // PNG specification, annex D: CRC-32 with polynomial 0xEDB88320 (reflected), initial value and final xor 0xFFFFFFFF.
+    private static uint[] MakeCrcTable()
+    {
+        var table = new uint[256];
+        for (uint n = 0; n < 256; n++)
+        {
+            uint c = n;
+            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            table[n] = c;
+        }
+        return table;
+    }
+
+    private static uint Crc32(ReadOnlySpan<byte> bytes)
+    {
+        uint c = 0xFFFFFFFFu;
+        foreach (byte b in bytes) c = CrcTable[(c ^ b) & 0xFF] ^ (c >> 8);
+        return c ^ 0xFFFFFFFFu;
     }
 
     /// <summary>PNG bytes of <paramref name="pixmap"/> with this writer's settings (all filters, zlib level <see cref="PngZlibLevel"/>).</summary>

@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace FaceNetSharp.Imaging;
 
@@ -129,15 +131,6 @@ internal static class OpenCvResize
     {
         public int Width => region.Width;
 
-        /// <summary>Value <paramref name="i"/> (channel units: x * 3 + c) of row <paramref name="y"/>; 0 outside the image.</summary>
-        public double At(int y, int i)
-        {
-            int iy = region.Y + y, ix = region.X + i / Cn;
-            return iy < 0 || iy >= image.Height || ix < 0 || ix >= image.Width
-                ? 0.0
-                : image.Pixels[(iy * image.Width + ix) * Cn + i % Cn];
-        }
-
         /// <summary>Row <paramref name="y"/> of the crop (0-based), <c>Width * 3</c> doubles.</summary>
         public void Row(int y, Span<double> row)
         {
@@ -152,9 +145,31 @@ internal static class OpenCvResize
             int lead = (x0 - region.X) * Cn, n = (x1 - x0) * Cn;
             row[..lead].Clear();
             row[(lead + n)..].Clear();
-            var s = image.Pixels.AsSpan((iy * image.Width + x0) * Cn, n);
-            var d = row.Slice(lead, n);
-            for (int i = 0; i < n; i++) d[i] = s[i];
+            WidenToDouble(image.Pixels.AsSpan((iy * image.Width + x0) * Cn, n), row.Slice(lead, n));
+        }
+    }
+
+    /// <summary>uint8 values to float64, 16 at a time where AVX is there.</summary>
+    private static unsafe void WidenToDouble(ReadOnlySpan<byte> src, Span<double> dst)
+    {
+        int n = src.Length, i = 0;
+        fixed (byte* s = src)
+        fixed (double* d = dst)
+        {
+            if (Avx.IsSupported)
+            {
+                for (; i <= n - 16; i += 16)
+                {
+                    var (lo, hi) = Vector128.Widen(Vector128.Load(s + i));
+                    var (a, b) = Vector128.Widen(lo);
+                    var (c, e) = Vector128.Widen(hi);
+                    Avx.ConvertToVector256Double(a.AsInt32()).Store(d + i);
+                    Avx.ConvertToVector256Double(b.AsInt32()).Store(d + i + 4);
+                    Avx.ConvertToVector256Double(c.AsInt32()).Store(d + i + 8);
+                    Avx.ConvertToVector256Double(e.AsInt32()).Store(d + i + 12);
+                }
+            }
+            for (; i < n; i++) d[i] = s[i];
         }
     }
 
@@ -202,34 +217,46 @@ internal static class OpenCvResize
         }
     }
 
-    private static void AreaFastF64(Crop crop, Plan p, Span<double> dst)
+    private static unsafe void AreaFastF64(Crop crop, Plan p, Span<double> dst)
     {
-        int sx = p.IScaleX, sy = p.IScaleY, area = sx * sy, dRow = p.Dw * Cn;
+        int sx = p.IScaleX, sy = p.IScaleY, area = sx * sy, dRow = p.Dw * Cn, sRow = p.Sw * Cn;
         double scale = 1f / area; // float scale = 1.f/(area), multiplied in double (WT = double)
-        // ofs[k]: block offsets row by row (hal::resize: for sy, for sx: ofs[k++] = sy*srcstep + sx*cn), here as
-        // (row, column-in-channel-units) pairs read straight from the image, so a large crop needs no buffer.
-        Span<int> ofsY = area <= 256 ? stackalloc int[area] : new int[area];
-        Span<int> ofsX = area <= 256 ? stackalloc int[area] : new int[area];
-        for (int by = 0, k = 0; by < sy; by++)
-            for (int bx = 0; bx < sx; bx++, k++)
-                (ofsY[k], ofsX[k]) = (by, bx * Cn);
-        for (int dy = 0; dy < p.Dh; dy++)
+        // ofs[k]: block offsets row by row (hal::resize: for sy, for sx: ofs[k++] = sy*srcstep + sx*cn), here into the
+        // block's rows, read once per destination row into a buffer of sy source rows.
+        int[] ofs = ArrayPool<int>.Shared.Rent(area);
+        double[] rows = ArrayPool<double>.Shared.Rent(sy * sRow);
+        try
         {
-            int y0 = dy * sy;
-            var d = dst.Slice(dy * dRow, dRow);
-            for (int dx = 0; dx < dRow; dx++)
+            for (int by = 0, k = 0; by < sy; by++)
+                for (int bx = 0; bx < sx; bx++, k++)
+                    ofs[k] = by * sRow + bx * Cn;
+            fixed (double* rp = rows)
+            fixed (double* dstp = dst)
+            fixed (int* o = ofs)
             {
-                int x0 = (dx / Cn) * sx * Cn + dx % Cn;
-                double sum = 0;
-                int k = 0;
-                // CV_ENABLE_UNROLLED: sum += S[ofs[k]] + S[ofs[k+1]] + S[ofs[k+2]] + S[ofs[k+3]] (left to right)
-                for (; k <= area - 4; k += 4)
-                    sum += crop.At(y0 + ofsY[k], x0 + ofsX[k]) + crop.At(y0 + ofsY[k + 1], x0 + ofsX[k + 1])
-                         + crop.At(y0 + ofsY[k + 2], x0 + ofsX[k + 2]) + crop.At(y0 + ofsY[k + 3], x0 + ofsX[k + 3]);
-                for (; k < area; k++)
-                    sum += crop.At(y0 + ofsY[k], x0 + ofsX[k]);
-                d[dx] = sum * scale;
+                for (int dy = 0; dy < p.Dh; dy++)
+                {
+                    for (int by = 0; by < sy; by++) crop.Row(dy * sy + by, new Span<double>(rp + by * sRow, sRow));
+                    double* d = dstp + (long)dy * dRow;
+                    for (int dx = 0; dx < dRow; dx++)
+                    {
+                        double* S = rp + (dx / Cn) * sx * Cn + dx % Cn;
+                        double sum = 0;
+                        int k = 0;
+                        // CV_ENABLE_UNROLLED: sum += S[ofs[k]] + S[ofs[k+1]] + S[ofs[k+2]] + S[ofs[k+3]] (left to right)
+                        for (; k <= area - 4; k += 4)
+                            sum += S[o[k]] + S[o[k + 1]] + S[o[k + 2]] + S[o[k + 3]];
+                        for (; k < area; k++)
+                            sum += S[o[k]];
+                        d[dx] = sum * scale;
+                    }
+                }
             }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(ofs);
+            ArrayPool<double>.Shared.Return(rows);
         }
     }
 
@@ -258,110 +285,184 @@ internal static class OpenCvResize
         return k;
     }
 
-    private static void AreaU8(ReadOnlySpan<byte> px, Plan p, Span<byte> dst)
+    /// <summary>
+    /// Index of each destination pixel's first entry in an area table (entries of one pixel are consecutive, in
+    /// destination order): pixel d's taps are <c>tab[starts[d] .. starts[d+1])</c>.
+    /// </summary>
+    private static void TapStarts(ReadOnlySpan<DecimateAlpha> tab, int dsize, Span<int> starts)
+    {
+        int k = 0;
+        for (int d = 0; d < dsize; d++)
+        {
+            starts[d] = k;
+            while (k < tab.Length && tab[k].Di == d) k++;
+        }
+        starts[dsize] = tab.Length;
+    }
+
+    // resizeArea_ for uint8, with OpenCV's arithmetic (float weights and sums, each tap added in table order to a sum
+    // that starts at 0). Two things OpenCV does not do, neither of which changes a value: a source row that feeds two
+    // destination rows is summed horizontally once, not twice; and each destination pixel's taps are summed in a
+    // local variable (the same additions, in the same order, as OpenCV's buffer).
+    private static unsafe void AreaU8(ReadOnlySpan<byte> px, Plan p, Span<byte> dst)
     {
         var xtab = ArrayPool<DecimateAlpha>.Shared.Rent(p.Sw * 2);
         var ytab = ArrayPool<DecimateAlpha>.Shared.Rent(p.Sh * 2);
+        var xstart = ArrayPool<int>.Shared.Rent(p.Dw + 1);
         int dRow = p.Dw * Cn, stride = p.Sw * Cn;
         float[] work = ArrayPool<float>.Shared.Rent(2 * dRow);
         try
         {
             int xn = AreaTab(p.Sw, p.Dw, p.ScaleX, xtab), yn = AreaTab(p.Sh, p.Dh, p.ScaleY, ytab);
-            var buf = work.AsSpan(0, dRow);
-            var sum = work.AsSpan(dRow, dRow);
-            sum.Clear();
-            int prevDy = ytab[0].Di;
-            for (int j = 0; j < yn; j++)
+            TapStarts(xtab.AsSpan(0, xn), p.Dw, xstart);
+            int prevDy = ytab[0].Di, summedRow = -1;
+            fixed (byte* src = px)
+            fixed (byte* dstp = dst)
+            fixed (float* w = work)
+            fixed (DecimateAlpha* xt = xtab)
+            fixed (int* xs = xstart)
             {
-                float beta = ytab[j].Alpha;
-                int dy = ytab[j].Di;
-                var s = px.Slice(ytab[j].Si * stride, stride);
-                buf.Clear();
-                for (int k = 0; k < xn; k++)
+                float* buf = w, sum = w + dRow;
+                new Span<float>(sum, dRow).Clear();
+                for (int j = 0; j < yn; j++)
                 {
-                    int sxn = xtab[k].Si * Cn, dxn = xtab[k].Di * Cn;
-                    float alpha = xtab[k].Alpha;
-                    float t0 = buf[dxn] + s[sxn] * alpha;
-                    float t1 = buf[dxn + 1] + s[sxn + 1] * alpha;
-                    float t2 = buf[dxn + 2] + s[sxn + 2] * alpha;
-                    buf[dxn] = t0; buf[dxn + 1] = t1; buf[dxn + 2] = t2;
-                }
-                if (dy != prevDy)
-                {
-                    var d = dst.Slice(prevDy * dRow, dRow);
-                    for (int dx = 0; dx < dRow; dx++)
+                    float beta = ytab[j].Alpha;
+                    int dy = ytab[j].Di;
+                    if (ytab[j].Si != summedRow)
                     {
-                        d[dx] = SaturateU8(sum[dx]);
-                        sum[dx] = beta * buf[dx];
+                        summedRow = ytab[j].Si;
+                        byte* s = src + (long)summedRow * stride;
+                        for (int dx = 0; dx < p.Dw; dx++)
+                        {
+                            float t0 = 0, t1 = 0, t2 = 0;
+                            for (int k = xs[dx], end = xs[dx + 1]; k < end; k++)
+                            {
+                                byte* q = s + xt[k].Si * Cn;
+                                float alpha = xt[k].Alpha;
+                                t0 = t0 + q[0] * alpha;
+                                t1 = t1 + q[1] * alpha;
+                                t2 = t2 + q[2] * alpha;
+                            }
+                            buf[dx * Cn] = t0; buf[dx * Cn + 1] = t1; buf[dx * Cn + 2] = t2;
+                        }
                     }
-                    prevDy = dy;
+                    if (dy != prevDy)
+                    {
+                        byte* d = dstp + (long)prevDy * dRow;
+                        for (int dx = 0; dx < dRow; dx++) d[dx] = SaturateU8(sum[dx]);
+                        MultiplyAdd(sum, buf, beta, dRow, accumulate: false);
+                        prevDy = dy;
+                    }
+                    else
+                    {
+                        MultiplyAdd(sum, buf, beta, dRow, accumulate: true);
+                    }
                 }
-                else
-                {
-                    for (int dx = 0; dx < dRow; dx++) sum[dx] += beta * buf[dx];
-                }
+                byte* last = dstp + (long)prevDy * dRow;
+                for (int dx = 0; dx < dRow; dx++) last[dx] = SaturateU8(sum[dx]);
             }
-            var last = dst.Slice(prevDy * dRow, dRow);
-            for (int dx = 0; dx < dRow; dx++) last[dx] = SaturateU8(sum[dx]);
         }
         finally
         {
             ArrayPool<DecimateAlpha>.Shared.Return(xtab);
             ArrayPool<DecimateAlpha>.Shared.Return(ytab);
+            ArrayPool<int>.Shared.Return(xstart);
             ArrayPool<float>.Shared.Return(work);
         }
     }
 
-    private static void AreaF64(Crop crop, Plan p, Span<double> dst)
+    /// <summary><c>sum[i] = (accumulate ? sum[i] : 0) + beta * buf[i]</c>, a multiply then an add (never fused), as OpenCV's loop.</summary>
+    private static unsafe void MultiplyAdd(float* sum, float* buf, float beta, int n, bool accumulate)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var b = Vector256.Create(beta);
+            for (; i <= n - 8; i += 8)
+            {
+                var prod = Vector256.Load(buf + i) * b;
+                (accumulate ? Vector256.Load(sum + i) + prod : prod).Store(sum + i);
+            }
+        }
+        for (; i < n; i++) sum[i] = accumulate ? sum[i] + beta * buf[i] : beta * buf[i];
+    }
+
+    /// <summary><c>sum[i] = (accumulate ? sum[i] : 0) + beta * buf[i]</c> in double, a multiply then an add.</summary>
+    private static unsafe void MultiplyAdd(double* sum, double* buf, double beta, int n, bool accumulate)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var b = Vector256.Create(beta);
+            for (; i <= n - 4; i += 4)
+            {
+                var prod = Vector256.Load(buf + i) * b;
+                (accumulate ? Vector256.Load(sum + i) + prod : prod).Store(sum + i);
+            }
+        }
+        for (; i < n; i++) sum[i] = accumulate ? sum[i] + beta * buf[i] : beta * buf[i];
+    }
+
+    // resizeArea_ for float64 (double weights and sums), with the same two changes as the uint8 version.
+    private static unsafe void AreaF64(Crop crop, Plan p, Span<double> dst)
     {
         var xtab = ArrayPool<DecimateAlpha>.Shared.Rent(p.Sw * 2);
         var ytab = ArrayPool<DecimateAlpha>.Shared.Rent(p.Sh * 2);
+        var xstart = ArrayPool<int>.Shared.Rent(p.Dw + 1);
         int dRow = p.Dw * Cn, sRow = p.Sw * Cn;
         double[] work = ArrayPool<double>.Shared.Rent(2 * dRow + sRow);
         try
         {
             int xn = AreaTab(p.Sw, p.Dw, p.ScaleX, xtab), yn = AreaTab(p.Sh, p.Dh, p.ScaleY, ytab);
-            var buf = work.AsSpan(0, dRow);
-            var sum = work.AsSpan(dRow, dRow);
-            var s = work.AsSpan(2 * dRow, sRow);
-            sum.Clear();
-            int prevDy = ytab[0].Di, loadedRow = -1;
-            for (int j = 0; j < yn; j++)
+            TapStarts(xtab.AsSpan(0, xn), p.Dw, xstart);
+            int prevDy = ytab[0].Di, summedRow = -1;
+            fixed (double* w = work)
+            fixed (double* dstp = dst)
+            fixed (DecimateAlpha* xt = xtab)
+            fixed (int* xs = xstart)
             {
-                double beta = ytab[j].Alpha;
-                int dy = ytab[j].Di;
-                if (ytab[j].Si != loadedRow) crop.Row(loadedRow = ytab[j].Si, s);
-                buf.Clear();
-                for (int k = 0; k < xn; k++)
+                double* buf = w, sum = w + dRow, s = w + 2 * dRow;
+                new Span<double>(sum, dRow).Clear();
+                for (int j = 0; j < yn; j++)
                 {
-                    int sxn = xtab[k].Si * Cn, dxn = xtab[k].Di * Cn;
-                    double alpha = xtab[k].Alpha;
-                    double t0 = buf[dxn] + s[sxn] * alpha;
-                    double t1 = buf[dxn + 1] + s[sxn + 1] * alpha;
-                    double t2 = buf[dxn + 2] + s[sxn + 2] * alpha;
-                    buf[dxn] = t0; buf[dxn + 1] = t1; buf[dxn + 2] = t2;
-                }
-                if (dy != prevDy)
-                {
-                    var d = dst.Slice(prevDy * dRow, dRow);
-                    for (int dx = 0; dx < dRow; dx++)
+                    double beta = ytab[j].Alpha;
+                    int dy = ytab[j].Di;
+                    if (ytab[j].Si != summedRow)
                     {
-                        d[dx] = sum[dx];
-                        sum[dx] = beta * buf[dx];
+                        crop.Row(summedRow = ytab[j].Si, new Span<double>(s, sRow));
+                        for (int dx = 0; dx < p.Dw; dx++)
+                        {
+                            double t0 = 0, t1 = 0, t2 = 0;
+                            for (int k = xs[dx], end = xs[dx + 1]; k < end; k++)
+                            {
+                                double* q = s + xt[k].Si * Cn;
+                                double alpha = xt[k].Alpha;
+                                t0 = t0 + q[0] * alpha;
+                                t1 = t1 + q[1] * alpha;
+                                t2 = t2 + q[2] * alpha;
+                            }
+                            buf[dx * Cn] = t0; buf[dx * Cn + 1] = t1; buf[dx * Cn + 2] = t2;
+                        }
                     }
-                    prevDy = dy;
+                    if (dy != prevDy)
+                    {
+                        new Span<double>(sum, dRow).CopyTo(new Span<double>(dstp + (long)prevDy * dRow, dRow));
+                        MultiplyAdd(sum, buf, beta, dRow, accumulate: false);
+                        prevDy = dy;
+                    }
+                    else
+                    {
+                        MultiplyAdd(sum, buf, beta, dRow, accumulate: true);
+                    }
                 }
-                else
-                {
-                    for (int dx = 0; dx < dRow; dx++) sum[dx] += beta * buf[dx];
-                }
+                new Span<double>(sum, dRow).CopyTo(new Span<double>(dstp + (long)prevDy * dRow, dRow));
             }
-            sum.CopyTo(dst.Slice(prevDy * dRow, dRow));
         }
         finally
         {
             ArrayPool<DecimateAlpha>.Shared.Return(xtab);
             ArrayPool<DecimateAlpha>.Shared.Return(ytab);
+            ArrayPool<int>.Shared.Return(xstart);
             ArrayPool<double>.Shared.Return(work);
         }
     }
@@ -399,7 +500,9 @@ internal static class OpenCvResize
         }
     }
 
-    private static void LinearAreaModeF64(Crop crop, Plan p, Span<double> dst)
+    // resizeGeneric_ with OpenCV's arithmetic; a source row's horizontal pass is kept for the next destination row
+    // (OpenCV keeps it too, in its row ring), so each source row is converted and interpolated once.
+    private static unsafe void LinearAreaModeF64(Crop crop, Plan p, Span<double> dst)
     {
         int dRow = p.Dw * Cn, sRow = p.Sw * Cn;
         int[] ints = ArrayPool<int>.Shared.Rent(p.Dw + p.Dh);
@@ -413,39 +516,56 @@ internal static class OpenCvResize
             var beta = coefs.AsSpan(2 * p.Dw, 2 * p.Dh);
             LinearAreaCoefficients(p.Sw, p.Dw, p.ScaleX, p.InvX, true, xofs, alpha, out _, out int xmax);
             LinearAreaCoefficients(p.Sh, p.Dh, p.ScaleY, p.InvY, false, yofs, beta, out _, out _);
-            var src = work.AsSpan(0, sRow);
-            for (int dy = 0; dy < p.Dh; dy++)
+            Span<int> slotRow = [-1, -1]; // the source row each of the two horizontal buffers holds
+            fixed (double* w = work)
+            fixed (double* dstp = dst)
+            fixed (float* al = alpha)
+            fixed (int* xo = xofs)
             {
-                for (int k = 0; k < 2; k++)
+                double* src = w;
+                Span<int> use = stackalloc int[2];
+                for (int dy = 0; dy < p.Dh; dy++)
                 {
                     // resizeGeneric_Invoker: sy = clip(sy0 - ksize2 + 1 + k, 0, ssize.height)
-                    int sy = Math.Clamp(yofs[dy] + k, 0, p.Sh - 1);
-                    crop.Row(sy, src);
-                    var r = work.AsSpan(sRow + k * dRow, dRow);
-                    // HResizeLinear<double, double, float>: interpolate up to xmax, copy the clamped pixel after it.
-                    for (int dx = 0; dx < p.Dw; dx++)
+                    int row0 = Math.Clamp(yofs[dy], 0, p.Sh - 1), row1 = Math.Clamp(yofs[dy] + 1, 0, p.Sh - 1);
+                    for (int k = 0; k < 2; k++)
                     {
-                        int sx = xofs[dx] * Cn;
-                        if (dx < xmax)
+                        int sy = k == 0 ? row0 : row1;
+                        int slot = slotRow[0] == sy ? 0 : slotRow[1] == sy ? 1 : -1;
+                        if (slot < 0)
                         {
-                            double a0 = alpha[2 * dx], a1 = alpha[2 * dx + 1];
-                            for (int c = 0; c < Cn; c++)
-                                r[dx * Cn + c] = src[sx + c] * a0 + src[sx + c + Cn] * a1;
+                            // a free buffer: not the one holding the other row this destination row needs
+                            slot = k == 0 ? (slotRow[0] == row1 ? 1 : 0) : 1 - use[0];
+                            slotRow[slot] = sy;
+                            crop.Row(sy, new Span<double>(src, sRow));
+                            double* r = w + sRow + slot * dRow;
+                            // HResizeLinear<double, double, float>: interpolate up to xmax, copy the clamped pixel after it.
+                            for (int dx = 0; dx < p.Dw; dx++)
+                            {
+                                double* q = src + xo[dx] * Cn;
+                                double* o = r + dx * Cn;
+                                if (dx < xmax)
+                                {
+                                    double a0 = al[2 * dx], a1 = al[2 * dx + 1];
+                                    o[0] = q[0] * a0 + q[Cn] * a1;
+                                    o[1] = q[1] * a0 + q[1 + Cn] * a1;
+                                    o[2] = q[2] * a0 + q[2 + Cn] * a1;
+                                }
+                                else
+                                {
+                                    o[0] = q[0]; o[1] = q[1]; o[2] = q[2];
+                                }
+                            }
                         }
-                        else
-                        {
-                            for (int c = 0; c < Cn; c++)
-                                r[dx * Cn + c] = src[sx + c];
-                        }
+                        use[k] = slot;
                     }
+                    // VResizeLinear<double, double, float>: S0[x]*b0 + S1[x]*b1.
+                    double b0 = beta[2 * dy], b1 = beta[2 * dy + 1];
+                    double* r0 = w + sRow + use[0] * dRow, r1 = w + sRow + use[1] * dRow;
+                    double* d = dstp + (long)dy * dRow;
+                    for (int x = 0; x < dRow; x++)
+                        d[x] = r0[x] * b0 + r1[x] * b1;
                 }
-                // VResizeLinear<double, double, float>: S0[x]*b0 + S1[x]*b1.
-                double b0 = beta[2 * dy], b1 = beta[2 * dy + 1];
-                var r0 = work.AsSpan(sRow, dRow);
-                var r1 = work.AsSpan(sRow + dRow, dRow);
-                var d = dst.Slice(dy * dRow, dRow);
-                for (int x = 0; x < dRow; x++)
-                    d[x] = r0[x] * b0 + r1[x] * b1;
             }
         }
         finally
