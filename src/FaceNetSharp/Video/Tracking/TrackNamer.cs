@@ -7,7 +7,12 @@ public enum TrackNaming
 {
     /// <summary>
     /// The mean of the track's unit embeddings, normalised again, identified once: noise of single frames (blur, a
-    /// turned head) averages out, as in template-based face identification (IJB's "media pooling").
+    /// turned head) averages out, as in template-based face identification (IJB's "media pooling"). The default:
+    /// measured on short_hamilton_clip.mp4 (HamiltonClipTrackingTests.Measure_variants), it named Lin-Manuel Miranda
+    /// in all 16 runs (2 models x 2 thresholds x 2 associations x detection every 1st or 3rd frame; MobileFaceNet mean
+    /// distance 0.197 against single frames 0.17-0.49), where the vote lost him with dlib at FPIR 1% detecting every
+    /// 3rd frame (too few frames under 0.356). Its known failure: with dlib at the looser 1:1 threshold 0.42, a 5-frame
+    /// audience track (mean 0.414) was named Alex Lacamoire, which the vote did not.
     /// </summary>
     Mean,
     /// <summary>Every embedding identified on its own; the track is the person named by more than half of them.</summary>
@@ -22,7 +27,8 @@ public enum TrackNaming
 public sealed class TrackNamer
 {
     /// <summary>
-    /// The embeddings a track needs before it is named: with fewer, one lucky (or unlucky) frame would decide.
+    /// The embeddings a track needs before it is named: with fewer, one lucky (or unlucky) frame would decide. Not
+    /// tuned: 3 keeps a name within a tenth of a second at 30 fps detecting every frame, a third at every 3rd.
     /// </summary>
     public const int DefaultMinEmbeddings = 3;
 
