@@ -85,6 +85,7 @@ public sealed class InferenceGate : IDisposable
             }
             try
             {
+                if (AdmittedHook is { } hook) await hook().ConfigureAwait(false);
                 return await Task.Run(work, cancel).ConfigureAwait(false);
             }
             finally
@@ -142,6 +143,12 @@ public sealed class InferenceGate : IDisposable
 
     private static TimeSpan Remaining(long deadline) =>
         TimeSpan.FromSeconds(Math.Max(0, deadline - Stopwatch.GetTimestamp()) / (double)Stopwatch.Frequency);
+
+    /// <summary>
+    /// Awaited once a job holds its pixels and its slot, before its work runs (tests hold an admitted job there, so
+    /// that the requests sent beside it meet its pixels in flight however fast its work would have been).
+    /// </summary>
+    internal Func<Task>? AdmittedHook { get; set; }
 
     /// <summary>Takes a slot without running anything (tests hold every slot to see the 503 deterministically).</summary>
     internal Task<bool> TryTakeAsync(TimeSpan wait) => _slots.WaitAsync(wait);

@@ -70,10 +70,15 @@ public sealed class AdmissionTests(ServerFixture fixture)
         });
         var gate = s.Server.Service.Gate;
 
-        // The first is admitted and works (detection on 9 Mpx takes seconds); the others arrive while it is in flight.
+        // The first is admitted and then held in the gate (its pixels in flight) until the others have been answered:
+        // detecting one colour takes well under a second, so without the hold it could end before they arrive.
+        var admitted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        gate.AdmittedHook = () => { admitted.TrySetResult(); return release.Task; };
         var first = s.Client.PostAsync("/v1/detect", Upload(png));
-        while (gate.PixelsInFlight == 0 && !first.IsCompleted) await Task.Delay(5);
-        Assert.False(first.IsCompleted, "the first upload ended before the others could be sent");
+        await admitted.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        gate.AdmittedHook = null;
+        Assert.False(first.IsCompleted);
         Assert.Equal(9_000_000, gate.PixelsInFlight);
 
         var others = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => s.Client.PostAsync("/v1/detect", Upload(png))));
@@ -86,6 +91,7 @@ public sealed class AdmissionTests(ServerFixture fixture)
             Assert.Equal(TimeSpan.FromSeconds(1), response.Headers.RetryAfter?.Delta);
         }
 
+        release.SetResult();
         var done = await Json.OkAsync<DetectResponse>(await first);
         Assert.Equal(3000, done.Width);
         Assert.Equal(0, gate.PixelsInFlight);
