@@ -64,10 +64,13 @@ internal static class VideoCommand
 
             // the input first: a file that is not a video or a missing camera fails before the models load
             using var reader = VideoReader.Open(source);
-            c.Console.MarkupLineInterpolated($"{source}: {reader.Width}x{reader.Height}, {reader.FramesPerSecond:0.##} fps{(reader.EstimatedFrameCount is { } n ? $", about {n} frames" : reader.IsLive ? ", live (Ctrl-C stops)" : "")}");
+            // MTCNN's smallest face: --min-face-size, else 20 px up to 540 rows and in proportion above (40 at 1080p)
+            var detection = mtcnn.Read(parse);
+            if (!mtcnn.MinFaceSizeGiven(parse)) detection = detection with { MinFaceSize = VideoPipelineOptions.DefaultMinFaceSize(reader.Height) };
+            c.Console.MarkupLineInterpolated($"{source}: {reader.Width}x{reader.Height}, {reader.FramesPerSecond:0.##} fps{(reader.EstimatedFrameCount is { } n ? $", about {n} frames" : reader.IsLive ? ", live (Ctrl-C stops)" : "")}; faces from {detection.MinFaceSize:0.#} px");
             // the embedder on one ONNX Runtime thread: frames are detected and embedded DetectWorkers at a time, and the
             // decoder and encoder (ffmpeg processes) want the rest of the cores; threads of one run would only contend
-            using var recognizer = FaceRecognizer.Open(parse.GetValue(model)!, parse.GetValue(CliApp.ModelsDir), mtcnn.Read(parse),
+            using var recognizer = FaceRecognizer.Open(parse.GetValue(model)!, parse.GetValue(CliApp.ModelsDir), detection,
                 new EmbedderOptions { Precision = CliApp.EmbeddingPrecisionOf(parse), Inference = new InferenceOptions { IntraOpThreads = 1 } },
                 DetectCommand.ModelsLog(c));
             using var people = galleryPath is null ? null : FaceGallery.Open(galleryPath, recognizer.Model.Name, recognizer.Model.Dimensions, recognizer.Model.Metric);
@@ -116,11 +119,13 @@ internal static class VideoCommand
                 catch (IOException e) { chipsError = e.Message; }
             }
             PrintSummary(c, result, reader, choice, parse.GetValue(CliApp.Verbose));
+            // FACENETSHARP_PROFILE=1: MTCNN's stage times (thread CPU), as facenet align prints them
+            if (FaceNetSharp.Diagnostics.StageProfile.Enabled) Console.Error.Write(FaceNetSharp.Diagnostics.StageProfile.Report());
             if (chipsPath is not null && chipsError is null)
                 c.Console.MarkupLineInterpolated($"{chips.Values.Sum(l => l.Count)} chip(s) of {chips.Count} track(s) in {chipsPath}");
             if (summaryPath is not null)
             {
-                var doc = SummaryJson(result, reader, options, writer?.Encoder, choice, chipsPath is null ? null : chips);
+                var doc = SummaryJson(result, reader, options, writer?.Encoder, choice, chipsPath is null ? null : chips, detection.MinFaceSize);
                 if (summaryPath == "-") ctx.Out.WriteLine(doc);
                 else AtomicFile.Write(summaryPath, System.Text.Encoding.UTF8.GetBytes(doc + "\n"));
             }
@@ -178,7 +183,7 @@ internal static class VideoCommand
 
     /// <summary>The summary document: the run, then one entry per track, the people and the groups of strangers.</summary>
     internal static string SummaryJson(VideoRunResult r, VideoReader reader, VideoPipelineOptions options, string? encoder, ThresholdChoice? choice,
-        IReadOnlyDictionary<int, IReadOnlyList<SavedChip>>? chips = null)
+        IReadOnlyDictionary<int, IReadOnlyList<SavedChip>>? chips = null, double? minFaceSize = null)
     {
         var doc = new
         {
@@ -189,6 +194,7 @@ internal static class VideoCommand
             frames = r.Frames,
             detect_every = options.DetectEvery,
             detected_frames = r.DetectedFrames,
+            min_face_size = minFaceSize,
             seconds = Math.Round(r.Elapsed.TotalSeconds, 3),
             stopped = r.Stop switch { VideoStop.End => "end", VideoStop.FrameLimit => "max_frames", VideoStop.Cancelled => "cancelled", _ => "input_failed" },
             error = r.Error,

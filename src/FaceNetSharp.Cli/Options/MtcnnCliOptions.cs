@@ -21,6 +21,9 @@ internal sealed class MtcnnCliOptions
         cmd.Add(_resampling);
     }
 
+    /// <summary>True when --min-face-size was given on the command line (not its default).</summary>
+    public bool MinFaceSizeGiven(ParseResult parse) => parse.GetResult(_minSize) is { Implicit: false };
+
     public MtcnnOptions Read(ParseResult parse)
     {
         var t = parse.GetValue(_thresholds)!;
