@@ -17,11 +17,11 @@ namespace FaceNetSharp.Video.Tracking;
 /// <para>Measured with MobileFaceNet (TrackNamingMeasurements): distance of the means / mean distance over every pair
 /// of the two tracks' frames (average linkage). Different people: on short_hamilton_clip.mp4 Alex Lacamoire at the
 /// piano (24 px) and an audience face after the cut, 0.49 / 0.57, one stranger before; in the crowd clip two faces
-/// in view together for 95 frames, 0.57 / 0.70, one stranger before, and two more pairs at 0.58 / 0.74 and 0.62 /
-/// 0.74. The same person: Lin-Manuel Miranda's wide shot (33-43 px) and close-up (about 80 px), 0.27 / 0.45. Average
-/// linkage at 0.59 still joins Alex with the audience face (0.57), and at 0.41 it splits Lin (0.45): the frames of
-/// small faces are noisy, which lengthens every average link of a track of them; the means, at the identification
-/// threshold, take all five cases right.</para>
+/// in view together for 95 frames, 0.57 / 0.70, one stranger before, and another pair at 0.58 / 0.74. The same
+/// person: Lin-Manuel Miranda's wide shot (33-43 px) and close-up (about 80 px), 0.27 / 0.45. Average linkage at 0.59
+/// still joins Alex with the audience face (0.57), and at 0.41 it splits Lin (0.45): the frames of small faces are
+/// noisy, which lengthens every average link of a track of them; the means, at the identification threshold, take
+/// all four cases right.</para>
 /// </remarks>
 internal static class StrangerGrouping
 {

@@ -139,4 +139,26 @@ public sealed class StrangerGroupingTests(InstalledModelsFixture models, ITestOu
         Assert.DoesNotContain(alex, group);
         Assert.All(group, t => Assert.True(summary.Tracks[t - 1].FirstFrame < 211, $"track {t} (from frame {summary.Tracks[t - 1].FirstFrame}) is grouped with Lin"));
     }
+
+    /// <summary>
+    /// On facenet-pytorch's crowd clip (nobody enrolled), no two tracks detected in the same frame are one stranger:
+    /// before, two faces in view together for 95 frames (means 0.57 apart) and another pair (0.58) were grouped.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void Faces_in_view_together_are_never_one_stranger(int detectEvery)
+    {
+        // MTCNN's smallest face at 40 px, as CrowdClipTrackingTests (the clip is detected once per test run)
+        var clip = ClipFaces.Load(VideoClips.Crowd(), models.Require(), "mobilefacenet", 40);
+        var (tracker, faces) = clip.Track(FaceTrackerOptions.For(Embedders.MobileFaceNet), null, detectEvery);
+        var summary = tracker.Summarize();
+        output.WriteLine(ClipFaces.Describe(summary, tracker));
+        Assert.True(summary.Tracks.Count >= 5, $"{summary.Tracks.Count} tracks");
+        foreach (var frame in faces)
+        {
+            var seen = frame.Where(f => f.Detected).Select(f => summary.Tracks[f.Track - 1].Stranger).Where(g => g is not null).ToList();
+            Assert.True(seen.Distinct().Count() == seen.Count, $"two tracks of one stranger in view together: {string.Join(", ", frame.Select(f => $"#{f.Track} (stranger {summary.Tracks[f.Track - 1].Stranger})"))}");
+        }
+    }
 }
