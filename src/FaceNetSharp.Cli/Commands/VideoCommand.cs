@@ -31,7 +31,7 @@ internal static class VideoCommand
         var model = ModelOption.Create();
         var threshold = new Option<float?>("--threshold") { Description = "Distance at or above which a track is unknown (overrides --fpir and --far)" };
         var rates = new IdentificationCliOptions(threshold);
-        var mtcnn = MtcnnCliOptions.Create();
+        var mtcnn = MtcnnCliOptions.Create("facenet's 20 up to 540 rows, in proportion above: 40 at 1080p");
         var cmd = new Command("video", "Detect, track and name the faces of a video file, camera or stream; write the annotated video and a timeline")
         {
             input, gallery, output, json, summary, chipsDir, every, maxFrames, naming, model,
