@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -365,8 +366,8 @@ internal static class OpenCvResize
     // float weights (T = double); each tap added in table order to a sum that starts at 0. Two things OpenCV does not do,
     // neither of which changes a value: a source row that feeds two destination rows is summed horizontally once, not
     // twice; and each destination pixel's taps are summed in a local variable (the same additions, in the same order, as
-    // OpenCV's buffer). One generic loop for both types (the JIT compiles one copy per type, as the two loops it
-    // replaced; measured at the same speed, README's align benchmark).
+    // OpenCV's buffer). One generic loop for both types (the JIT compiles one copy per type): measured at the speed of
+    // the two loops it replaced, with identical results (a 1080p frame's first level and 200 crops to 24 and 48 px).
     private static unsafe void ResizeArea<TSrc, T, TRows>(Plan p, TRows rows)
         where TSrc : unmanaged, INumberBase<TSrc>
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -402,9 +403,9 @@ internal static class OpenCvResize
                             {
                                 TSrc* q = s + xt[k].Si * Cn;
                                 T alpha = T.CreateTruncating(xt[k].Alpha);
-                                t0 = t0 + T.CreateTruncating(q[0]) * alpha;
-                                t1 = t1 + T.CreateTruncating(q[1]) * alpha;
-                                t2 = t2 + T.CreateTruncating(q[2]) * alpha;
+                                t0 = t0 + Widen<TSrc, T>(q[0]) * alpha;
+                                t1 = t1 + Widen<TSrc, T>(q[1]) * alpha;
+                                t2 = t2 + Widen<TSrc, T>(q[2]) * alpha;
                             }
                             buf[dx * Cn] = t0; buf[dx * Cn + 1] = t1; buf[dx * Cn + 2] = t2;
                         }
@@ -430,6 +431,22 @@ internal static class OpenCvResize
             ArrayPool<int>.Shared.Return(xstart);
             ArrayPool<T>.Shared.Return(work);
         }
+    }
+
+    /// <summary>
+    /// A source value in the arithmetic's type, exactly (uint8 to float, float64 as it is). Spelled out for the two
+    /// pairs used: T.CreateTruncating made the uint8 loop 5-10% slower (measured on a 1080p frame's first level).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T Widen<TSrc, T>(TSrc v) where TSrc : unmanaged, INumberBase<TSrc> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(TSrc) == typeof(byte) && typeof(T) == typeof(float))
+        {
+            float f = Unsafe.As<TSrc, byte>(ref v);
+            return Unsafe.As<float, T>(ref f);
+        }
+        if (typeof(TSrc) == typeof(T)) return Unsafe.As<TSrc, T>(ref v);
+        return T.CreateTruncating(v);
     }
 
     /// <summary><c>sum[i] = (accumulate ? sum[i] : 0) + beta * buf[i]</c>, a multiply then an add (never fused), as OpenCV's loop.</summary>
