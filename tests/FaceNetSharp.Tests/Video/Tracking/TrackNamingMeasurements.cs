@@ -15,6 +15,8 @@ namespace FaceNetSharp.Tests.Video.Tracking;
 /// and with the mirror image's embedding added, and against the enrolment photos shrunk to the video's face sizes; then
 /// each way of combining them; and the distances between tracks (for grouping strangers), here and on the crowd clip.
 /// The README's video section quotes them. Asserts only that Lin-Manuel Miranda's track is within the threshold.
+/// Measurements, not checks (2-3 minutes on 2 cores): they run with FACENETSHARP_MEASURE=1 and skip otherwise, e.g.
+/// <c>FACENETSHARP_MEASURE=1 dotnet test tests/FaceNetSharp.Tests -c Release --filter "FullyQualifiedName~TrackNamingMeasurements" --logger "console;verbosity=detailed"</c>.
 /// </summary>
 [Collection(InstalledModelsCollection.Name)]
 public sealed class TrackNamingMeasurements(InstalledModelsFixture models, ITestOutputHelper output)
@@ -41,6 +43,7 @@ public sealed class TrackNamingMeasurements(InstalledModelsFixture models, ITest
     [InlineData("dlib")]
     public void Measure_per_detection_distances(string modelName)
     {
+        Skip.IfNot(Environment.GetEnvironmentVariable("FACENETSHARP_MEASURE") == "1", "a measurement: set FACENETSHARP_MEASURE=1 to run it");
         VideoClips.RequireFfmpeg();
         var store = models.Require();
         var clip = ClipFaces.Load(VideoClips.Hamilton(), store, modelName);
@@ -154,6 +157,7 @@ public sealed class TrackNamingMeasurements(InstalledModelsFixture models, ITest
     [SkippableFact]
     public void Measure_crowd_track_distances()
     {
+        Skip.IfNot(Environment.GetEnvironmentVariable("FACENETSHARP_MEASURE") == "1", "a measurement: set FACENETSHARP_MEASURE=1 to run it");
         VideoClips.RequireFfmpeg();
         var clip = ClipFaces.Load(VideoClips.Crowd(), models.Require(), "mobilefacenet", 40);
         var model = Embedders.MobileFaceNet;
