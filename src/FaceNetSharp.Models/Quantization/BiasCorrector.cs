@@ -7,14 +7,13 @@ namespace FaceNetSharp.Models.Quantization;
 
 /// <summary>
 /// Empirical bias correction (Nagel, van Baalen, Blankevoort, Welling 2019, "Data-Free Quantization Through Weight
-/// Equalization and Bias Correction", ICCV, section 4.2): quantizing the weights and the activations shifts the mean
-/// of a Conv's output channel (E[W̃x̃] ≠ E[Wx]), and the shift accumulates layer after layer. Here the shift is
-/// measured on the calibration inputs, per output channel of every quantized Conv: the mean of the QDQ model's Conv
-/// output (before its QuantizeLinear) minus the float32 model's, over batch and space; it is subtracted from that
-/// Conv's float bias, which <see cref="OnnxQuantizer.Quantize"/> then quantizes. The paper's "empirical" variant
-/// (measured on data, taking the quantized inputs of each layer as they come out of the quantized layers before it);
-/// all Convs are corrected at once, and the measurement repeated <c>iterations</c> times, since correcting one layer
-/// moves the inputs of the next.
+/// Equalization and Bias Correction", ICCV, section 4.2): quantizing a Conv's weights and input shifts the mean of its
+/// output channels (E[W̃x̃] ≠ E[Wx]), and the shifts add up layer after layer. Here the shift each Conv adds is
+/// measured on the calibration inputs, per output channel: the mean (over batch and space) of the QDQ model's Conv
+/// output before its QuantizeLinear, minus that of a float32 twin of the Conv reading the same, not yet quantized,
+/// input tensor of the QDQ model; it is subtracted from the Conv's float bias, which <see cref="OnnxQuantizer.Quantize"/>
+/// then quantizes. All Convs are corrected at once and the measurement is repeated <c>iterations</c> times, since a
+/// correction moves the inputs of the layers after it (the paper corrects layer by layer, one pass per layer).
 /// </summary>
 internal static class BiasCorrector
 {

@@ -16,8 +16,11 @@ namespace FaceNetSharp.Models.Quantization;
 /// </summary>
 internal static class Int8Models
 {
-    /// <summary>Written into the card; bump it when the quantization or the calibration changes so that int8 models are rebuilt.</summary>
-    public const string QuantizerVersion = "2";
+    /// <summary>
+    /// Written into the card; bump it when the quantization or the calibration changes so that int8 models are rebuilt
+    /// (3: dlib's shortcuts as Convs, <see cref="ShortcutRewriter"/>; MobileFaceNet's graph is version 2's).
+    /// </summary>
+    public const string QuantizerVersion = "3";
 
     /// <summary>
     /// Calibration method of each installed model, the more accurate one in <c>FaceNetSharp.Bench int8</c>
