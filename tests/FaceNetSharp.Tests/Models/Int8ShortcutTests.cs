@@ -83,4 +83,38 @@ public sealed class Int8ShortcutTests
         // the input's, and two around the last block's float Pad (NCHW, before the GlobalAveragePool; 2x2 pixels)
         Assert.True(ops.GetValueOrDefault("Transpose") <= 3, all);
     }
+    [SkippableFact]
+    public void Bias_correction_removes_the_channel_shifts_the_quantized_MobileFaceNet_adds()
+    {
+        var store = models.Require();
+        var card = store.ReadCard(ModelNames.MobileFaceNet)!;
+        var info = Embedders.FromCard(card, store.CardPathOf(ModelNames.MobileFaceNet));
+        var fp32 = ModelProto.Parser.ParseFrom(File.ReadAllBytes(store.PathOf(ModelNames.MobileFaceNet)));
+        long[] shape = [3, info.InputSize, info.InputSize];
+        // calibration: the first photo of 8 kz-celebs people; held out: the second photo of the same people
+        using var r = FaceRecognizer.Open("mobilefacenet", store.Directory);
+        var people = Directory.GetDirectories(TestPaths.Shared("faces", "kz-celebs-talgin", "our_dataset")).Order(StringComparer.Ordinal).Take(8).ToList();
+        List<float[]> Inputs(int photo) => Int8Models.CalibrationInputs([.. people.Select(d => Directory.GetFiles(d, "*.png").Order(StringComparer.Ordinal).ElementAt(photo))
+            .Select(p => { var im = ImageLoader.Load(p); return r.Align(im, r.Detect(im).MaxBy(f => f.Box.Area)!); })], info);
+        var calibration = Inputs(0);
+        var heldOut = Inputs(1);
+        var chains = ChannelEqualizer.Chains(fp32);
+        (fp32, _) = ChannelEqualizer.Equalize(fp32, ChannelEqualizer.ChannelMaxAbs(fp32, [.. chains.Select(c => c.Tensor)], calibration, shape), Int8Models.DepthwiseAlpha, Int8Models.DenseAlpha);
+        var ranges = ActivationCalibrator.Measure(fp32, OnnxQuantizer.TensorsToCalibrate(fp32), calibration, shape, CalibrationMethod.MinMax);
+        var (corrected, before, after) = BiasCorrector.Correct(fp32, ranges, calibration, shape, iterations: 1);
+        // measured (bench int8-sweep --bias-correct 1, 44 sample-photo chips, 2026-11-30): 0.0192 -> 0.0017
+        Assert.True(after < 0.25 * before, $"mean |shift| each Conv adds: {before} -> {after}");
+
+        // on faces the correction never saw, the QDQ model's Conv outputs are closer to float32's on average
+        var convOutputs = OnnxQuantizer.QuantizableConvs(fp32).Select(c => c.Output[0]).ToList();
+        var target = BiasCorrector.ChannelMeans(fp32, convOutputs, heldOut, shape, optimize: true);
+        double Shift(Onnx.ModelProto m)
+        {
+            var q = BiasCorrector.ChannelMeans(OnnxQuantizer.Quantize(m, ranges), convOutputs, heldOut, shape, optimize: false);
+            return convOutputs.Average(o => q[o].Zip(target[o], (x, y) => Math.Abs(x - y)).Average());
+        }
+        double plain = Shift(fp32), fixedUp = Shift(corrected);
+        // measured (bench, 260 kz-celebs and ORL chips): 0.091 -> 0.077
+        Assert.True(fixedUp < 0.95 * plain, $"mean |shift| to float32 on held-out faces: {plain} without, {fixedUp} with the correction");
+    }
 }
