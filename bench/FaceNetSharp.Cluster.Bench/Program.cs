@@ -66,12 +66,20 @@ try
         enrolled = done;
         // every 1M faces: the silos' memory too, so that a run stopped early still shows how it grows
         string memory = done % 1_000_000 < batchFaces ? $", silos' RSS {string.Join(" / ", SiloRss(dir, options.Silos).Select(r => $"{r / (1 << 20):N0}"))} MiB" : "";
-        Console.WriteLine($"  {DateTime.UtcNow:HH:mm:ss} enrolled {done:N0} faces, {done / enrol.Elapsed.TotalSeconds:N0} faces/s{memory}");
+        if (!options.Existing) Console.WriteLine($"  {DateTime.UtcNow:HH:mm:ss} enrolled {done:N0} faces, {done / enrol.Elapsed.TotalSeconds:N0} faces/s{memory}");
     }
-    double enrolRate = enrolled / enrol.Elapsed.TotalSeconds;
-    Console.WriteLine($"disk used during the enrolment: {(freeBefore - new DriveInfo(Path.GetTempPath()).AvailableFreeSpace) / (double)(1L << 30):F1} GiB " +
-        $"(PostgreSQL's data and WAL, and the silos' float32 vectors in {Path.GetTempPath()}, where they share its file system)");
-    Console.WriteLine($"enrol: {enrolled:N0} faces in {enrol.Elapsed.TotalSeconds:F1} s = {enrolRate:N0} faces/s (committed to PostgreSQL and loaded by the shards)");
+    if (options.Existing)
+    {
+        // nothing was enrolled: the loop above only drew the queries' directions, so there is no rate to report
+        Console.WriteLine($"enrol: skipped (--existing: the gallery in {dir} is used as an earlier run with --faces {options.Faces:N0} left it)");
+    }
+    else
+    {
+        double enrolRate = enrolled / enrol.Elapsed.TotalSeconds;
+        Console.WriteLine($"disk used during the enrolment: {(freeBefore - new DriveInfo(Path.GetTempPath()).AvailableFreeSpace) / (double)(1L << 30):F1} GiB " +
+            $"(PostgreSQL's data and WAL, and the silos' float32 vectors in {Path.GetTempPath()}, where they share its file system)");
+        Console.WriteLine($"enrol: {enrolled:N0} faces in {enrol.Elapsed.TotalSeconds:F1} s = {enrolRate:N0} faces/s (committed to PostgreSQL and loaded by the shards)");
+    }
 
     // 2. Identify, one at a time (latency) and 4 at a time (throughput).
     var firstCount = Stopwatch.StartNew();

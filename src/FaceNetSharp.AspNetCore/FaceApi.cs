@@ -164,14 +164,18 @@ internal static class FaceApi
             return (decoded, svc.Recognizer.EmbedAll(decoded));
         }, cancel);
         // 1:N: the threshold for the server's FPIR (or the request's 'fpir') at the gallery's size, not the 1:1 one.
-        var choice = IdentificationThreshold.Choose(svc.Recognizer.Model, IdentificationThreshold.Comparisons(svc.Gallery.PeopleCount), fpir: fpir);
+        // (a cluster gallery answers these without holding a request thread while its shards work)
+        var choice = IdentificationThreshold.Choose(svc.Recognizer.Model,
+            IdentificationThreshold.Comparisons(await svc.Gallery.PeopleCountAsync(cancel)), fpir: fpir);
         float threshold = choice.Threshold;
-        var result = faces.Select(f =>
+        var result = new IdentifiedFaceDto[faces.Count];
+        for (int i = 0; i < faces.Count; i++)
         {
-            var matches = svc.Gallery.Identify(f.Vector, top, threshold).Select(MatchDto.From).ToArray();
+            var f = faces[i];
+            var matches = (await svc.Gallery.IdentifyAsync(f.Vector, top, threshold, cancel)).Select(MatchDto.From).ToArray();
             string? person = matches.Length > 0 && matches[0].Known ? matches[0].Name : null;
-            return new IdentifiedFaceDto(BoxDto.From(f.Face.Box), f.Face.Score, person, matches);
-        }).ToArray();
+            result[i] = new IdentifiedFaceDto(BoxDto.From(f.Face.Box), f.Face.Score, person, matches);
+        }
         return Results.Ok(new IdentifyResponse(image.Width, image.Height, threshold, svc.MetricName, result)
         {
             Fpir = choice.Fpir,
@@ -199,9 +203,9 @@ internal static class FaceApi
         return top;
     }
 
-    private static IResult ListGallery(FaceService svc) =>
+    private static async Task<IResult> ListGallery(FaceService svc, CancellationToken cancel) =>
         Results.Ok(new GalleryResponse(svc.Gallery.ModelId, svc.Gallery.Dimensions,
-            svc.Gallery.List().Select(p => new PersonDto(p.Name, p.FaceCount)).ToArray()));
+            (await svc.Gallery.ListAsync(cancel)).Select(p => new PersonDto(p.Name, p.FaceCount)).ToArray()));
 
     private static async Task<IResult> EnrolAsync(string name, HttpRequest request, FaceService svc, CancellationToken cancel)
     {
@@ -211,15 +215,15 @@ internal static class FaceApi
         // Every image must give a face before anything is stored: one bad photo refuses the whole enrolment.
         var vectors = await svc.RunAsync(uploads, together: false, () =>
             uploads.Select(u => (LargestFace(svc, u, u.Label).Face.Vector, (string?)u.Label)).ToList(), cancel);
-        int added = svc.Gallery.AddFaces(name, vectors);
-        int total = svc.Gallery.FaceCountOf(name);   // one person's count, not the whole gallery's listing
+        int added = await svc.Gallery.AddFacesAsync(name, vectors, cancel);
+        int total = await svc.Gallery.FaceCountOfAsync(name, cancel);   // one person's count, not the whole gallery's listing
         return Results.Created($"/v1/gallery/{Uri.EscapeDataString(name)}", new EnrolResponse(name, added, total));
     }
 
-    private static IResult Remove(string name, FaceService svc)
+    private static async Task<IResult> Remove(string name, FaceService svc, CancellationToken cancel)
     {
         name = CheckName(name);
-        return svc.Gallery.Remove(name)
+        return await svc.Gallery.RemoveAsync(name, cancel)
             ? Results.NoContent()
             : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such person",
                 detail: $"'{name}' is not in the gallery.");

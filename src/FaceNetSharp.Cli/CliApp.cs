@@ -55,7 +55,7 @@ internal static class CliApp
     /// <summary>Float32 or int8 embedders, for every command that embeds faces.</summary>
     public static readonly Option<CliPrecision> Precision = new("--precision")
     {
-        Description = "Embedder arithmetic for the commands that embed faces (embed, compare, validate, gallery, classify, cluster, serve): " +
+        Description = "Embedder arithmetic for the commands that embed faces (embed, compare, validate, gallery, classify, cluster, serve, video): " +
                       "fp32, or int8 (a quantized copy of the model made on first use: about 2x faster, within the loss its card records)",
         DefaultValueFactory = _ => CliPrecision.Fp32,
         Recursive = true,
@@ -89,6 +89,18 @@ internal static class CliApp
         root.Add(ClusterCommand.Create(context));
         root.Add(SiloCommand.Create(context));
         root.Add(VideoCommand.Create(context));
+        // --precision is recursive (one option for every embedding command), so detect, align and silo would take it
+        // too and run as before: say so instead of ignoring it (MTCNN and the silos' search have no int8 form here).
+        foreach (var (name, why) in (ReadOnlySpan<(string, string)>)[
+                     ("detect", "MTCNN runs in float32"), ("align", "MTCNN runs in float32"),
+                     ("silo", "a silo searches the vectors its clients send")])
+        {
+            root.Subcommands.Single(c => c.Name == name).Validators.Add(r =>
+            {
+                if (r.GetResult(Precision) is { Implicit: false })
+                    r.AddError($"--precision applies to the commands that embed faces; '{name}' does not ({why})");
+            });
+        }
         return root;
     }
 

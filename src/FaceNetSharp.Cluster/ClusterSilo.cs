@@ -87,6 +87,7 @@ public static class ClusterSilo
             // faces (12 loading side by side on a loaded 2-core machine, bench/FaceNetSharp.Cluster.Bench), far past
             // Orleans' default activation limit (30 s). 10 min covers about 2M faces a shard at that rate.
             silo.Configure<GrainCollectionOptions>(o => o.ActivationTimeout = TimeSpan.FromMinutes(10));
+            silo.Services.AddPlacementDirector<ShardPlacementStrategy, ShardPlacementDirector>();
         });
         using var host = builder.Build();
         log.Line($"silo starting: cluster '{ClusterGallery.ClusterId}' in {database.Description}, {shards} shards");

@@ -43,7 +43,7 @@ public interface IGalleryShardGrain : IGrainWithIntegerKey
 /// on another), then appends what writers commit. Writers call <see cref="Refresh"/> after each commit; a timer
 /// also refreshes every <see cref="RefreshPeriod"/>, in case such a call was lost with a silo.
 /// </summary>
-[ActivationCountBasedPlacement]
+[ShardPlacement]
 internal sealed class GalleryShardGrain(GalleryStore store, ILocalSiloDetails silo, ILogger<GalleryShardGrain> log)
     : Grain, IGalleryShardGrain
 {

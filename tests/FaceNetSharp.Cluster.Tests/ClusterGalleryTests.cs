@@ -55,6 +55,7 @@ public sealed class ClusterGalleryTests(ClusterFixture cluster, ITestOutputHelpe
         {
             Assert.Equal(local.FaceCount, await reader.FaceCountAsync());
             Assert.Equal(local.List(), await reader.ListAsync());
+            await AssertSpreadAsync(reader, Enumerable.Range(1, ClusterFixture.Silos).ToArray());
             for (int q = 0; q < 40; q++)
             {
                 var query = Synthetic.Face(people[q * 3].Direction, random, noise: 0.5f);
@@ -112,6 +113,7 @@ public sealed class ClusterGalleryTests(ClusterFixture cluster, ITestOutputHelpe
         var identifies = new ConcurrentBag<(TimeSpan Start, TimeSpan End, bool Ok)>();
         var clock = Stopwatch.StartNew();
         TimeSpan? killedAt = null;
+        int victimSilo = 0;
         using var stop = new CancellationTokenSource();
         await using (var loadClient = await ClusterGallery.OpenAsync(cluster.Connection, Synthetic.Model, Synthetic.Dimensions))
         {
@@ -160,6 +162,7 @@ public sealed class ClusterGalleryTests(ClusterFixture cluster, ITestOutputHelpe
             Assert.True(hosted > 0, $"no silo holds a shard: {string.Join(", ", homes)}");
             Process.GetProcessById(cluster.SiloPid(victim)).Kill(); // SIGKILL
             killedAt = clock.Elapsed;
+            victimSilo = victim;
             output.WriteLine($"killed silo {victim}, which held {hosted} of {homes.Count} shards");
             // run on until identifies have been answering normally again for a while, at most the bound + 10 s
             while (clock.Elapsed - killedAt < RecoveryBound + TimeSpan.FromSeconds(10))
@@ -180,12 +183,27 @@ public sealed class ClusterGalleryTests(ClusterFixture cluster, ITestOutputHelpe
         Assert.True(recovered < RecoveryBound, $"identify was slow or failing until {recovered.TotalSeconds:F1} s after the kill");
         Assert.True(acknowledged.Count > 10, $"only {acknowledged.Count} enrolments went through during the load");
         await AssertHoldsAsync(cluster.Connection, acknowledged, people.Count);
+        await using (var survivors = await ClusterGallery.OpenAsync(cluster.Connection, Synthetic.Model, Synthetic.Dimensions))
+            await AssertSpreadAsync(survivors, Enumerable.Range(1, ClusterFixture.Silos).Where(n => n != victimSilo).ToArray());
 
         // 5. A restarted cluster (all silos and PostgreSQL) comes back with everything.
         cluster.Down();
         cluster.Up();
         await AssertHoldsAsync(cluster.Connection, acknowledged, people.Count);
         try { dir.Delete(recursive: true); } catch (IOException) { }
+    }
+
+    /// <summary>
+    /// The shards are spread evenly over <paramref name="silos"/> (shard placement by number; Orleans' activation-count
+    /// placement put all 12 shards on one of 2 silos in a bench run, as they all activate at once).
+    /// </summary>
+    private async Task AssertSpreadAsync(ClusterGallery client, int[] silos)
+    {
+        var homes = await client.ShardSilosAsync();
+        var held = silos.Select(n => homes.Count(h => h.EndsWith($":{cluster.SiloPort(n)}", StringComparison.Ordinal))).ToArray();
+        output.WriteLine($"shards per silo ({string.Join(", ", silos)}): {string.Join(" / ", held)}");
+        Assert.Equal(homes.Count, held.Sum()); // no shard on a silo outside the list (a dead one)
+        Assert.True(held.Max() - held.Min() <= 1, $"shards spread unevenly over silos {string.Join(", ", silos)}: {string.Join(" / ", held)}");
     }
 
     /// <summary>Runs the CLI with FACENET_CLUSTER set, as a user after cluster.sh up would.</summary>

@@ -48,4 +48,27 @@ public interface IFaceGallery : IDisposable
 
     /// <summary>Adds every face of an exported gallery; returns how many.</summary>
     int Import(string jsonPath);
+
+    // The asynchronous forms, for servers: a gallery whose store is remote (a cluster) answers them without holding a
+    // thread while it waits; a local one answers at once, by the synchronous member.
+
+    /// <summary><see cref="PeopleCount"/>, asynchronously.</summary>
+    Task<int> PeopleCountAsync(CancellationToken cancel = default) => Task.FromResult(PeopleCount);
+
+    /// <summary><see cref="Identify"/>, asynchronously.</summary>
+    Task<IReadOnlyList<GalleryMatch>> IdentifyAsync(float[] query, int top, float threshold, CancellationToken cancel = default) =>
+        Task.FromResult(Identify(query, top, threshold));
+
+    /// <summary><see cref="AddFaces"/>, asynchronously.</summary>
+    Task<int> AddFacesAsync(string person, IEnumerable<(float[] vector, string? source)> faces, CancellationToken cancel = default) =>
+        Task.FromResult(AddFaces(person, faces));
+
+    /// <summary><see cref="FaceCountOf"/>, asynchronously.</summary>
+    Task<int> FaceCountOfAsync(string person, CancellationToken cancel = default) => Task.FromResult(FaceCountOf(person));
+
+    /// <summary><see cref="List"/>, asynchronously.</summary>
+    Task<IReadOnlyList<GalleryPerson>> ListAsync(CancellationToken cancel = default) => Task.FromResult(List());
+
+    /// <summary><see cref="Remove"/>, asynchronously.</summary>
+    Task<bool> RemoveAsync(string person, CancellationToken cancel = default) => Task.FromResult(Remove(person));
 }

@@ -32,4 +32,17 @@ public sealed class CliOptionsTests
             Assert.Equal("mobilefacenet", option.GetDefaultValue());
         }
     }
+
+    [Theory]
+    [InlineData("detect", "MTCNN runs in float32")]
+    [InlineData("align", "MTCNN runs in float32")]
+    [InlineData("silo", "a silo searches the vectors its clients send")]
+    public void Precision_on_a_command_that_embeds_nothing_is_a_usage_error_not_ignored(string command, string why)
+    {
+        // --precision is one recursive option; before, 'facenet detect --precision int8 x.jpg' ran in float32 silently.
+        var run = CliRunner.Run(command, "--precision", "int8", "no-such-input");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains($"--precision applies to the commands that embed faces; '{command}' does not ({why})", run.Console);
+        Assert.Equal("", run.Out);
+    }
 }
