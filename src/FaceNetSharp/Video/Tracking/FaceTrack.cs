@@ -129,6 +129,9 @@ public sealed class FaceTrack
 
     internal float[]? Mean => CachedMean ??= MeanEmbedding;
 
+    /// <summary>The sum of its unit embeddings (not a copy); null without embeddings.</summary>
+    internal double[]? Sum => _sum;
+
     /// <summary>The embedding of its last embedded detection.</summary>
     internal float[]? LastEmbedding { get; private set; }
 

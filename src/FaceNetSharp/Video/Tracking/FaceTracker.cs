@@ -122,7 +122,8 @@ public sealed class FaceTracker
 
     /// <summary>
     /// The summary so far: every confirmed track with its final name (from all its embeddings), and the unknown
-    /// tracks grouped by look (Chinese whispers on their mean embeddings at the same-person threshold).
+    /// tracks grouped by look (<see cref="StrangerGrouping"/>: their mean embeddings, at gallery identify's operating
+    /// point for as many comparisons as there are other unknown tracks).
     /// </summary>
     public VideoSummary Summarize()
     {
@@ -132,9 +133,10 @@ public sealed class FaceTracker
 
         var unknown = _confirmed.Where(t => t.Name is not { IsKnown: true } && t.EmbeddingCount > 0).ToList();
         var group = new Dictionary<FaceTrack, int>();
-        if (unknown.Count > 0 && _options.SameFaceThreshold is { } threshold)
+        if (unknown.Count > 0 && _options.SameFaceThreshold is { } sameFace)
         {
-            var labels = Clustering.ChineseWhispers(unknown.Select(t => t.Mean!).ToList(), threshold, _options.Metric);
+            float threshold = StrangerGrouping.Threshold(unknown.Count, _options.OperatingPoints, sameFace);
+            var labels = StrangerGrouping.Group(unknown.Select(t => t.Sum!).ToList(), threshold, _options.Metric);
             for (int i = 0; i < unknown.Count; i++) group[unknown[i]] = labels[i] + 1;
         }
         var tracks = _confirmed.Select(t => new TrackSummary(t.Id, t.Name is { IsKnown: true } n ? n.Person : null, t.Name?.Distance,

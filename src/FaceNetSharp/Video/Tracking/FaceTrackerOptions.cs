@@ -54,6 +54,13 @@ public sealed record FaceTrackerOptions
     /// </summary>
     public float? SameFaceThreshold { get; init; }
 
+    /// <summary>
+    /// The model's measured operating points, from which unknown tracks are grouped (see <see cref="FaceTracker.Summarize"/>):
+    /// at gallery identify's default FPIR for as many comparisons as there are other unknown tracks. <see cref="For"/>
+    /// sets them. Null: grouped at <see cref="SameFaceThreshold"/>.
+    /// </summary>
+    public Recognition.OperatingPointSet? OperatingPoints { get; init; }
+
     /// <summary>Best chips kept per track (see <see cref="FaceTrack.BestChips"/>).</summary>
     public int BestChipCount { get; init; } = 3;
 
@@ -64,7 +71,7 @@ public sealed record FaceTrackerOptions
     public static FaceTrackerOptions For(EmbedderInfo model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return new FaceTrackerOptions { Metric = model.Metric, SameFaceThreshold = model.Threshold };
+        return new FaceTrackerOptions { Metric = model.Metric, SameFaceThreshold = model.Threshold, OperatingPoints = model.OperatingPoints };
     }
 
     internal void Validate()
