@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -300,56 +302,117 @@ internal static class OpenCvResize
         starts[dsize] = tab.Length;
     }
 
-    // resizeArea_ for uint8, with OpenCV's arithmetic (float weights and sums, each tap added in table order to a sum
-    // that starts at 0). Two things OpenCV does not do, neither of which changes a value: a source row that feeds two
-    // destination rows is summed horizontally once, not twice; and each destination pixel's taps are summed in a
-    // local variable (the same additions, in the same order, as OpenCV's buffer).
+    /// <summary>
+    /// Where resizeArea_ reads its source rows and puts its destination rows: the uint8 image with float arithmetic
+    /// (<see cref="U8Rows"/>), or a float64 crop with double arithmetic (<see cref="F64Rows"/>).
+    /// </summary>
+    private unsafe interface IAreaRows<TSrc, T> where TSrc : unmanaged where T : unmanaged
+    {
+        /// <summary>Source row <paramref name="y"/> (<c>Sw * 3</c> values), valid until the next call.</summary>
+        TSrc* Row(int y);
+
+        /// <summary>Writes destination row <paramref name="dy"/> from the finished sums (<c>Dw * 3</c> values).</summary>
+        void Store(int dy, T* sum);
+    }
+
+    /// <summary>uint8 rows read in place; a destination row is saturate_cast&lt;uchar&gt;(float) of its sums.</summary>
+    private readonly unsafe struct U8Rows(byte* src, int stride, byte* dst, int dRow) : IAreaRows<byte, float>
+    {
+        public byte* Row(int y) => src + (long)y * stride;
+
+        public void Store(int dy, float* sum)
+        {
+            byte* d = dst + (long)dy * dRow;
+            for (int i = 0; i < dRow; i++) d[i] = SaturateU8(sum[i]);
+        }
+    }
+
+    /// <summary>Crop rows widened to float64 into <paramref name="row"/>; a destination row is its sums.</summary>
+    private readonly unsafe struct F64Rows(Crop crop, double* row, int sRow, double* dst, int dRow) : IAreaRows<double, double>
+    {
+        public double* Row(int y)
+        {
+            crop.Row(y, new Span<double>(row, sRow));
+            return row;
+        }
+
+        public void Store(int dy, double* sum) => new Span<double>(sum, dRow).CopyTo(new Span<double>(dst + (long)dy * dRow, dRow));
+    }
+
     private static unsafe void AreaU8(ReadOnlySpan<byte> px, Plan p, Span<byte> dst)
+    {
+        fixed (byte* src = px)
+        fixed (byte* d = dst)
+            ResizeArea<byte, float, U8Rows>(p, new U8Rows(src, p.Sw * Cn, d, p.Dw * Cn));
+    }
+
+    private static unsafe void AreaF64(Crop crop, Plan p, Span<double> dst)
+    {
+        int sRow = p.Sw * Cn;
+        double[] row = ArrayPool<double>.Shared.Rent(sRow);
+        try
+        {
+            fixed (double* r = row)
+            fixed (double* d = dst)
+                ResizeArea<double, double, F64Rows>(p, new F64Rows(crop, r, sRow, d, p.Dw * Cn));
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(row);
+        }
+    }
+
+    // resizeArea_ with OpenCV's arithmetic: for uint8 float weights and sums (T = float), for float64 double sums of
+    // float weights (T = double); each tap added in table order to a sum that starts at 0. Two things OpenCV does not do,
+    // neither of which changes a value: a source row that feeds two destination rows is summed horizontally once, not
+    // twice; and each destination pixel's taps are summed in a local variable (the same additions, in the same order, as
+    // OpenCV's buffer). One generic loop for both types (the JIT compiles one copy per type): measured at the speed of
+    // the two loops it replaced, with identical results (a 1080p frame's first level and 200 crops to 24 and 48 px).
+    private static unsafe void ResizeArea<TSrc, T, TRows>(Plan p, TRows rows)
+        where TSrc : unmanaged, INumberBase<TSrc>
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TRows : struct, IAreaRows<TSrc, T>
     {
         var xtab = ArrayPool<DecimateAlpha>.Shared.Rent(p.Sw * 2);
         var ytab = ArrayPool<DecimateAlpha>.Shared.Rent(p.Sh * 2);
         var xstart = ArrayPool<int>.Shared.Rent(p.Dw + 1);
-        int dRow = p.Dw * Cn, stride = p.Sw * Cn;
-        float[] work = ArrayPool<float>.Shared.Rent(2 * dRow);
+        int dRow = p.Dw * Cn;
+        T[] work = ArrayPool<T>.Shared.Rent(2 * dRow);
         try
         {
             int xn = AreaTab(p.Sw, p.Dw, p.ScaleX, xtab), yn = AreaTab(p.Sh, p.Dh, p.ScaleY, ytab);
             TapStarts(xtab.AsSpan(0, xn), p.Dw, xstart);
             int prevDy = ytab[0].Di, summedRow = -1;
-            fixed (byte* src = px)
-            fixed (byte* dstp = dst)
-            fixed (float* w = work)
+            fixed (T* w = work)
             fixed (DecimateAlpha* xt = xtab)
             fixed (int* xs = xstart)
             {
-                float* buf = w, sum = w + dRow;
-                new Span<float>(sum, dRow).Clear();
+                T* buf = w, sum = w + dRow;
+                new Span<T>(sum, dRow).Clear();
                 for (int j = 0; j < yn; j++)
                 {
-                    float beta = ytab[j].Alpha;
+                    T beta = T.CreateTruncating(ytab[j].Alpha); // float weight, exact in T
                     int dy = ytab[j].Di;
                     if (ytab[j].Si != summedRow)
                     {
-                        summedRow = ytab[j].Si;
-                        byte* s = src + (long)summedRow * stride;
+                        TSrc* s = rows.Row(summedRow = ytab[j].Si);
                         for (int dx = 0; dx < p.Dw; dx++)
                         {
-                            float t0 = 0, t1 = 0, t2 = 0;
+                            T t0 = T.Zero, t1 = T.Zero, t2 = T.Zero;
                             for (int k = xs[dx], end = xs[dx + 1]; k < end; k++)
                             {
-                                byte* q = s + xt[k].Si * Cn;
-                                float alpha = xt[k].Alpha;
-                                t0 = t0 + q[0] * alpha;
-                                t1 = t1 + q[1] * alpha;
-                                t2 = t2 + q[2] * alpha;
+                                TSrc* q = s + xt[k].Si * Cn;
+                                T alpha = T.CreateTruncating(xt[k].Alpha);
+                                t0 = t0 + Widen<TSrc, T>(q[0]) * alpha;
+                                t1 = t1 + Widen<TSrc, T>(q[1]) * alpha;
+                                t2 = t2 + Widen<TSrc, T>(q[2]) * alpha;
                             }
                             buf[dx * Cn] = t0; buf[dx * Cn + 1] = t1; buf[dx * Cn + 2] = t2;
                         }
                     }
                     if (dy != prevDy)
                     {
-                        byte* d = dstp + (long)prevDy * dRow;
-                        for (int dx = 0; dx < dRow; dx++) d[dx] = SaturateU8(sum[dx]);
+                        rows.Store(prevDy, sum);
                         MultiplyAdd(sum, buf, beta, dRow, accumulate: false);
                         prevDy = dy;
                     }
@@ -358,8 +421,7 @@ internal static class OpenCvResize
                         MultiplyAdd(sum, buf, beta, dRow, accumulate: true);
                     }
                 }
-                byte* last = dstp + (long)prevDy * dRow;
-                for (int dx = 0; dx < dRow; dx++) last[dx] = SaturateU8(sum[dx]);
+                rows.Store(prevDy, sum);
             }
         }
         finally
@@ -367,104 +429,40 @@ internal static class OpenCvResize
             ArrayPool<DecimateAlpha>.Shared.Return(xtab);
             ArrayPool<DecimateAlpha>.Shared.Return(ytab);
             ArrayPool<int>.Shared.Return(xstart);
-            ArrayPool<float>.Shared.Return(work);
+            ArrayPool<T>.Shared.Return(work);
         }
+    }
+
+    /// <summary>
+    /// A source value in the arithmetic's type, exactly (uint8 to float, float64 as it is). Spelled out for the two
+    /// pairs used: T.CreateTruncating made the uint8 loop 5-10% slower (measured on a 1080p frame's first level).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T Widen<TSrc, T>(TSrc v) where TSrc : unmanaged, INumberBase<TSrc> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(TSrc) == typeof(byte) && typeof(T) == typeof(float))
+        {
+            float f = Unsafe.As<TSrc, byte>(ref v);
+            return Unsafe.As<float, T>(ref f);
+        }
+        if (typeof(TSrc) == typeof(T)) return Unsafe.As<TSrc, T>(ref v);
+        return T.CreateTruncating(v);
     }
 
     /// <summary><c>sum[i] = (accumulate ? sum[i] : 0) + beta * buf[i]</c>, a multiply then an add (never fused), as OpenCV's loop.</summary>
-    private static unsafe void MultiplyAdd(float* sum, float* buf, float beta, int n, bool accumulate)
+    private static unsafe void MultiplyAdd<T>(T* sum, T* buf, T beta, int n, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int i = 0;
-        if (Vector256.IsHardwareAccelerated)
+        if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
         {
             var b = Vector256.Create(beta);
-            for (; i <= n - 8; i += 8)
+            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
             {
                 var prod = Vector256.Load(buf + i) * b;
                 (accumulate ? Vector256.Load(sum + i) + prod : prod).Store(sum + i);
             }
         }
         for (; i < n; i++) sum[i] = accumulate ? sum[i] + beta * buf[i] : beta * buf[i];
-    }
-
-    /// <summary><c>sum[i] = (accumulate ? sum[i] : 0) + beta * buf[i]</c> in double, a multiply then an add.</summary>
-    private static unsafe void MultiplyAdd(double* sum, double* buf, double beta, int n, bool accumulate)
-    {
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var b = Vector256.Create(beta);
-            for (; i <= n - 4; i += 4)
-            {
-                var prod = Vector256.Load(buf + i) * b;
-                (accumulate ? Vector256.Load(sum + i) + prod : prod).Store(sum + i);
-            }
-        }
-        for (; i < n; i++) sum[i] = accumulate ? sum[i] + beta * buf[i] : beta * buf[i];
-    }
-
-    // resizeArea_ for float64 (double weights and sums), with the same two changes as the uint8 version.
-    private static unsafe void AreaF64(Crop crop, Plan p, Span<double> dst)
-    {
-        var xtab = ArrayPool<DecimateAlpha>.Shared.Rent(p.Sw * 2);
-        var ytab = ArrayPool<DecimateAlpha>.Shared.Rent(p.Sh * 2);
-        var xstart = ArrayPool<int>.Shared.Rent(p.Dw + 1);
-        int dRow = p.Dw * Cn, sRow = p.Sw * Cn;
-        double[] work = ArrayPool<double>.Shared.Rent(2 * dRow + sRow);
-        try
-        {
-            int xn = AreaTab(p.Sw, p.Dw, p.ScaleX, xtab), yn = AreaTab(p.Sh, p.Dh, p.ScaleY, ytab);
-            TapStarts(xtab.AsSpan(0, xn), p.Dw, xstart);
-            int prevDy = ytab[0].Di, summedRow = -1;
-            fixed (double* w = work)
-            fixed (double* dstp = dst)
-            fixed (DecimateAlpha* xt = xtab)
-            fixed (int* xs = xstart)
-            {
-                double* buf = w, sum = w + dRow, s = w + 2 * dRow;
-                new Span<double>(sum, dRow).Clear();
-                for (int j = 0; j < yn; j++)
-                {
-                    double beta = ytab[j].Alpha;
-                    int dy = ytab[j].Di;
-                    if (ytab[j].Si != summedRow)
-                    {
-                        crop.Row(summedRow = ytab[j].Si, new Span<double>(s, sRow));
-                        for (int dx = 0; dx < p.Dw; dx++)
-                        {
-                            double t0 = 0, t1 = 0, t2 = 0;
-                            for (int k = xs[dx], end = xs[dx + 1]; k < end; k++)
-                            {
-                                double* q = s + xt[k].Si * Cn;
-                                double alpha = xt[k].Alpha;
-                                t0 = t0 + q[0] * alpha;
-                                t1 = t1 + q[1] * alpha;
-                                t2 = t2 + q[2] * alpha;
-                            }
-                            buf[dx * Cn] = t0; buf[dx * Cn + 1] = t1; buf[dx * Cn + 2] = t2;
-                        }
-                    }
-                    if (dy != prevDy)
-                    {
-                        new Span<double>(sum, dRow).CopyTo(new Span<double>(dstp + (long)prevDy * dRow, dRow));
-                        MultiplyAdd(sum, buf, beta, dRow, accumulate: false);
-                        prevDy = dy;
-                    }
-                    else
-                    {
-                        MultiplyAdd(sum, buf, beta, dRow, accumulate: true);
-                    }
-                }
-                new Span<double>(sum, dRow).CopyTo(new Span<double>(dstp + (long)prevDy * dRow, dRow));
-            }
-        }
-        finally
-        {
-            ArrayPool<DecimateAlpha>.Shared.Return(xtab);
-            ArrayPool<DecimateAlpha>.Shared.Return(ytab);
-            ArrayPool<int>.Shared.Return(xstart);
-            ArrayPool<double>.Shared.Return(work);
-        }
     }
 
     // ---- resizeGeneric_ (INTER_LINEAR machinery with INTER_AREA's coefficients) ----------------------------------
