@@ -26,7 +26,7 @@ namespace FaceNetSharp.Bench;
 /// </summary>
 /// <remarks>
 /// <c>dotnet run -c Release --project bench/FaceNetSharp.Bench -- int8 [--data ../shared/data/faces]
-/// [--models mobilefacenet,dlib-resnet] [--methods minmax,percentile] [--faces 256] [--no-accuracy]
+/// [--models mobilefacenet,dlib-resnet] [--methods minmax,percentile] [--faces 256] [--no-accuracy] [--threads N] [--rounds 3] [--compare INT8.onnx]
 /// [--write src/FaceNetSharp.Models/Quantization]</c>
 /// </remarks>
 internal static class Int8Benchmark
@@ -44,6 +44,8 @@ internal static class Int8Benchmark
         bool quick = args.Contains("--quick");
         OnnxQuantizer.KeepPReluFloat = args.Contains("--float-prelu");
         string? write = Arg(args, "--write");
+        int? threads = Arg(args, "--threads") is { } tArg ? int.Parse(tArg, CultureInfo.InvariantCulture) : null;
+        int rounds = int.Parse(Arg(args, "--rounds") ?? "3", CultureInfo.InvariantCulture);
         string command = "dotnet run -c Release --project bench/FaceNetSharp.Bench -- int8 " + string.Join(' ', args);
         var c = CultureInfo.InvariantCulture;
 
@@ -79,30 +81,50 @@ internal static class Int8Benchmark
                     variants.Add((label, path, method, card));
                 }
 
-                // speed: same chips, same process, ratios first
+                // --compare PATH: an int8 model made before (e.g. an older quantizer version's), timed and measured beside
+                if (Arg(args, "--compare") is { } compare) variants.Add(("int8 " + Path.GetFileNameWithoutExtension(compare), compare, null, null));
+
+                // speed: same chips, same process, ratios first; the variants' rounds interleaved, so that a change in
+                // the machine's load falls on all of them; process CPU time per face beside the wall time (with
+                // --threads 1, where ONNX Runtime has no spinning pool threads, it is the work per face, which other
+                // processes on the cores change little)
                 var input = Enumerable.Range(0, faces).Select(i => chips[i % chips.Count]).ToList();
                 var speed = new Dictionary<(string, int), double>();
+                var cpu = new Dictionary<(string, int), double>();
                 foreach (var batch in new[] { 1, 16 })
-                    foreach (var v in variants)
+                {
+                    var embedders = variants.Select(v => new OnnxFaceEmbedder(v.Path, info, new EmbedderOptions
                     {
-                        using var e = new OnnxFaceEmbedder(v.Path, info, new EmbedderOptions { BatchSize = batch });
-                        e.Embed(input.Take(batch * 2).ToList());
-                        double best = 0;
-                        for (int round = 0; round < 3; round++)
-                        {
-                            var sw = Stopwatch.StartNew();
-                            e.Embed(input);
-                            best = Math.Max(best, faces / sw.Elapsed.TotalSeconds);
-                        }
-                        speed[(v.Label, batch)] = best;
+                        BatchSize = batch,
+                        Inference = threads is { } t ? new InferenceOptions { IntraOpThreads = t } : new InferenceOptions(),
+                    })).ToList();
+                    try
+                    {
+                        foreach (var e in embedders) e.Embed(input.Take(batch * 2).ToList());
+                        for (int round = 0; round < rounds; round++)
+                            for (int k = 0; k < variants.Count; k++)
+                            {
+                                var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+                                var sw = Stopwatch.StartNew();
+                                embedders[k].Embed(input);
+                                double wall = faces / sw.Elapsed.TotalSeconds, ms = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds / faces;
+                                speed[(variants[k].Label, batch)] = Math.Max(speed.GetValueOrDefault((variants[k].Label, batch)), wall);
+                                cpu[(variants[k].Label, batch)] = Math.Min(cpu.GetValueOrDefault((variants[k].Label, batch), double.MaxValue), ms);
+                            }
                     }
+                    finally
+                    {
+                        foreach (var e in embedders) e.Dispose();
+                    }
+                }
                 Console.WriteLine();
-                Console.WriteLine($"{model}: faces/s, best of 3 x {faces} faces");
-                Console.WriteLine("| variant | batch 1 ratio | batch 16 ratio | batch 1 faces/s | batch 16 faces/s |");
-                Console.WriteLine("|---|---:|---:|---:|---:|");
+                Console.WriteLine($"{model}: faces/s, best of {rounds} x {faces} faces (rounds interleaved), {(threads is { } th ? $"{th} intra-op thread(s)" : "default threads")}; CPU-ms per face, least of the rounds");
+                Console.WriteLine("| variant | batch 1 ratio | batch 16 ratio | batch 1 faces/s | batch 16 faces/s | CPU ratio batch 1 | batch 16 | CPU-ms/face batch 1 | batch 16 |");
+                Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
                 foreach (var v in variants)
-                    Console.WriteLine(string.Format(c, "| {0} | {1:F2}x | {2:F2}x | {3:F0} | {4:F0} |", v.Label,
-                        speed[(v.Label, 1)] / speed[("fp32", 1)], speed[(v.Label, 16)] / speed[("fp32", 16)], speed[(v.Label, 1)], speed[(v.Label, 16)]));
+                    Console.WriteLine(string.Format(c, "| {0} | {1:F2}x | {2:F2}x | {3:F0} | {4:F0} | {5:F2}x | {6:F2}x | {7:F2} | {8:F2} |", v.Label,
+                        speed[(v.Label, 1)] / speed[("fp32", 1)], speed[(v.Label, 16)] / speed[("fp32", 16)], speed[(v.Label, 1)], speed[(v.Label, 16)],
+                        cpu[("fp32", 1)] / cpu[(v.Label, 1)], cpu[("fp32", 16)] / cpu[(v.Label, 16)], cpu[(v.Label, 1)], cpu[(v.Label, 16)]));
                 Console.WriteLine();
 
                 if (quick)

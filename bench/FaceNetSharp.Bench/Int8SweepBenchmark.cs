@@ -40,7 +40,8 @@ internal static class Int8SweepBenchmark
         var baseCard = store.ReadCard(model)!;
         var info = Embedders.FromCard(baseCard, store.CardPathOf(model));
         var fp32Bytes = File.ReadAllBytes(store.PathOf(model));
-        var fp32 = ModelProto.Parser.ParseFrom(fp32Bytes);
+        var (fp32, shortcuts) = ShortcutRewriter.Rewrite(ModelProto.Parser.ParseFrom(fp32Bytes));
+        if (shortcuts > 0) Console.WriteLine($"{shortcuts} shortcut AveragePool (+ Pad) rewritten as Convs");
 
         if (args.Contains("--dump"))
         {
@@ -115,6 +116,29 @@ internal static class Int8SweepBenchmark
                 return (cos.Min(), cos.Average());
             }
 
+            if (Arg(args, "--bias-correct") is { } bc)
+            {
+                // --bias-correct 0,1,2,3: BiasCorrector with that many iterations, each with --method's ranges
+                var ranges = stats.ToDictionary(kv => kv.Key, kv => ActivationCalibrator.Range(kv.Value, method, ActivationCalibrator.Percentile));
+                var testInputs = Int8Models.CalibrationInputs(faces, info);
+                var convOutputs = OnnxQuantizer.QuantizableConvs(fp32, baseFloat).Select(c => c.Output[0]).ToList();
+                var testTarget = BiasCorrector.ChannelMeans(fp32, convOutputs, testInputs, [3, info.InputSize, info.InputSize], optimize: true);
+                foreach (var iterations in bc.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)))
+                {
+                    var bsw = Stopwatch.StartNew();
+                    var (corrected, before, after) = BiasCorrector.Correct(fp32, ranges, inputs, [3, info.InputSize, info.InputSize], iterations, baseFloat);
+                    var q = OnnxQuantizer.Quantize(corrected, ranges, baseFloat);
+                    var testShift = BiasCorrector.ChannelMeans(q, convOutputs, testInputs, [3, info.InputSize, info.InputSize], optimize: false);
+                    double held = convOutputs.Average(o => testShift[o].Zip(testTarget[o], (x, y) => Math.Abs(x - y)).Average());
+                    var path = Path.Combine(work, "q.onnx");
+                    File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(q));
+                    using var e = new OnnxFaceEmbedder(path, info);
+                    var v = e.Embed(faces);
+                    var cos = fpVectors.Zip(v, (a, b) => (double)TensorPrimitives.Dot(a, b)).ToList();
+                    Console.WriteLine(FormattableString.Invariant($"  bias correction x{iterations} ({method}): mean |channel shift| each Conv adds, calibration chips {before:G3} -> {after:G3}; mean |shift| to float32, test faces {held:G3}; cosine to fp32 min {cos.Min():F4}, mean {cos.Average():F4} ({bsw.Elapsed.TotalSeconds:F0} s)"));
+                }
+                return 0;
+            }
             if (!args.Contains("--layers"))
             {
                 foreach (var (label, m, p) in new[]

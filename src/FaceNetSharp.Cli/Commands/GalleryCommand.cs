@@ -3,6 +3,7 @@ using System.Text.Json;
 using FaceNetSharp.Cluster;
 using FaceNetSharp.Cli.Options;
 using FaceNetSharp.Embedding;
+using FaceNetSharp.Imaging;
 using FaceNetSharp.Models;
 using FaceNetSharp.Recognition;
 using Spectre.Console;
@@ -53,13 +54,20 @@ internal static class GalleryCommand
     {
         var name = new Argument<string>("NAME") { Description = "The person's name" };
         var images = CliApp.Files("IMAGE", "Photos of the person (the largest face of each is enrolled)");
+        var lowRes = new Option<string?>("--low-res")
+        {
+            Description = "Also store each face shrunk to these face widths in pixels, e.g. 24,48 (source marked FILE@24px): " +
+                "small faces in video then meet a gallery face of their size. Opt-in: low-resolution probes may match " +
+                "more easily, and the --fpir operating points were measured on full-size photos",
+        };
         var mtcnn = MtcnnCliOptions.Create();
-        var cmd = new Command("add", "Enrol a person from photos") { name, images };
+        var cmd = new Command("add", "Enrol a person from photos") { name, images, lowRes };
         mtcnn.AddTo(cmd);
         cmd.SetAction(parse =>
         {
             var person = parse.GetValue(name)!;
             if (string.IsNullOrWhiteSpace(person)) throw new ArgumentException("NAME must not be blank");
+            var widths = parse.GetValue(lowRes) is { } text ? LowResolutionEnrolment.ParseWidths(text) : [];
             using var recognizer = RecognizerCliOptions.Open(ctx, parse, model, mtcnn);
             using var gallery = OpenGallery(ctx, parse, galleryPath, recognizer.Model);
             var vectors = new List<(float[], string?)>();
@@ -69,8 +77,15 @@ internal static class GalleryCommand
                 var photo = PhotoEmbedding.Embed(recognizer, file, FaceInput.Detect, largestOnly: true);
                 if (!RecognizerCliOptions.ReportProblem(ctx, photo)) { problems++; continue; }
                 var face = photo.Largest!;
-                vectors.Add((face.Vector, Path.GetFullPath(file)));
-                ctx.Console.MarkupLineInterpolated($"[green]enrolled[/] {file}");
+                var source = Path.GetFullPath(file);
+                vectors.Add((face.Vector, source));
+                var shrunk = widths.Count == 0 ? []
+                    : LowResolutionEnrolment.Embed(recognizer, ImageLoader.Load(file), face.Face!, widths);
+                foreach (var (px, v) in shrunk) vectors.Add((v, LowResolutionEnrolment.Source(source, px)));
+                var extra = shrunk.Count == 0 ? "" : $" (+ shrunk to {string.Join(", ", shrunk.Select(s => $"{s.FaceWidth} px"))})";
+                ctx.Console.MarkupLineInterpolated($"[green]enrolled[/] {file}{extra}");
+                if (shrunk.Count < widths.Count)
+                    ctx.Console.MarkupLineInterpolated($"[grey]{file}: face {face.Face!.Box.Width:F0} px wide; not shrunk to {string.Join(", ", widths.Where(w => w >= face.Face!.Box.Width))} px[/]");
             }
             int added = gallery.AddFaces(person, vectors);
             ctx.Console.MarkupLineInterpolated($"{person}: {added} face(s) added to {gallery.Location}");

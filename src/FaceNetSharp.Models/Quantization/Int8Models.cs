@@ -16,8 +16,11 @@ namespace FaceNetSharp.Models.Quantization;
 /// </summary>
 internal static class Int8Models
 {
-    /// <summary>Written into the card; bump it when the quantization or the calibration changes so that int8 models are rebuilt.</summary>
-    public const string QuantizerVersion = "2";
+    /// <summary>
+    /// Written into the card; bump it when the quantization or the calibration changes so that int8 models are rebuilt
+    /// (3: dlib's shortcuts as Convs, <see cref="ShortcutRewriter"/>; MobileFaceNet's graph is version 2's).
+    /// </summary>
+    public const string QuantizerVersion = "3";
 
     /// <summary>
     /// Calibration method of each installed model, the more accurate one in <c>FaceNetSharp.Bench int8</c>
@@ -120,7 +123,7 @@ internal static class Int8Models
     public static (byte[] Onnx, ModelCard Card) Build(byte[] fp32Onnx, ModelCard baseCard, EmbedderInfo info,
         IReadOnlyList<RgbImage> chips, CalibrationMethod method)
     {
-        var fp32 = ModelProto.Parser.ParseFrom(fp32Onnx);
+        var (fp32, shortcuts) = ShortcutRewriter.Rewrite(ModelProto.Parser.ParseFrom(fp32Onnx));
         var inputs = CalibrationInputs(chips, info);
         int s = info.InputSize;
         int equalized = 0;
@@ -146,7 +149,8 @@ internal static class Int8Models
                 BaseModel = baseCard.Name,
                 BaseOnnxSha256 = baseCard.OnnxSha256,
                 Format = "ONNX QDQ: QuantizeLinear/DequantizeLinear pairs around every Conv, fused by ONNX Runtime into QLinearConv; " +
-                    "each Conv -> PRelu as Relu(z) + Min(a+ z, 0) + Max(a- z, 0) with slope-scaled Convs and QLinearAdds",
+                    "each Conv -> PRelu as Relu(z) + Min(a+ z, 0) + Max(a- z, 0) with slope-scaled Convs and QLinearAdds" +
+                    (shortcuts > 0 ? $"; {shortcuts} shortcut AveragePool 2x2 (+ channel Pad) as 2x2 stride-2 Convs with weights 1/4, so their Adds are QLinearAdds" : ""),
                 Weights = "int8, symmetric, per output channel (scale = max|w| / 127), bias int32 at scale s_x * s_w",
                 Activations = "uint8, asymmetric, per tensor, at each Conv's input and output (after its Relu where it has one)" +
                     (equalized > 0 ? string.Create(System.Globalization.CultureInfo.InvariantCulture,

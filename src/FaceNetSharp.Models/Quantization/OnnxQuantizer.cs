@@ -121,6 +121,7 @@ internal static class OnnxQuantizer
         }
         foreach (var split in PReluSplits(model, convs))
             names.AddRange([split.PRelu.Output[0], split.PositiveProbe, split.NegativeProbe]);
+        names.AddRange(QuantizedAdds(model.Graph, names, consumers).Where(t => t.PadOf is null).Select(t => t.Tensor));
         return [.. names.Distinct()];
     }
 
@@ -214,6 +215,9 @@ internal static class OnnxQuantizer
                     : throw new ArgumentException($"no calibrated range for tensor '{name}'"));
         foreach (var name in addOutputs)
             activation[name] = Uint8Params(rangesUsed[name]);
+        foreach (var (tensor, padOf) in QuantizedAdds(graph, activation.Keys, consumers))
+            activation[tensor] = padOf is not null ? activation[padOf] : Uint8Params(rangesUsed.TryGetValue(tensor, out var r) ? r
+                : throw new ArgumentException($"no calibrated range for tensor '{tensor}'"));
 
         // Weights and biases: replaced by int8/int32 initializers feeding a DequantizeLinear each.
         var weightNodes = new Dictionary<NodeProto, List<NodeProto>>(ReferenceEqualityComparer.Instance);
@@ -335,6 +339,41 @@ internal static class OnnxQuantizer
         float scale = (max - min) / 255f;
         if (!(scale > 0) || !float.IsFinite(scale)) return (1f, 0);
         return (scale, (byte)Math.Clamp(MathF.Round(-min / scale, MidpointRounding.ToEven), 0, 255));
+    }
+
+    /// <summary>
+    /// The tensors quantized beyond the Convs' inputs and outputs so that every Add of two quantized tensors becomes a
+    /// QLinearAdd (ONNX Runtime fuses DQ, DQ → Add → Q only): the output of a constant-zero <c>Pad</c> of a quantized
+    /// tensor (<c>PadOf</c>: quantized with that tensor's scale and zero point, which represents the padded 0 exactly),
+    /// and the output of an Add whose inputs are all quantized (or its Relu's, where one Relu is its only consumer),
+    /// measured like a Conv output. dlib's down-sampling blocks (their main path padded by a zero row and column) need
+    /// both once <see cref="ShortcutRewriter"/> has made their shortcut a Conv; MobileFaceNet's Adds already feed Convs.
+    /// </summary>
+    private static List<(string Tensor, string? PadOf)> QuantizedAdds(GraphProto graph, IEnumerable<string> quantized, Dictionary<string, List<NodeProto>> consumers)
+    {
+        var set = quantized.ToHashSet(StringComparer.Ordinal);
+        var inits = graph.Initializer.ToDictionary(t => t.Name);
+        var outputs = graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        var result = new List<(string, string?)>();
+        foreach (var node in graph.Node)
+        {
+            if (node.OpType == "Pad" && set.Contains(node.Input[0]) && !set.Contains(node.Output[0]) && !outputs.Contains(node.Output[0])
+                && !node.Attribute.Any(a => a.Name == "mode" && a.S.ToStringUtf8() != "constant")
+                && (node.Input.Count < 3 || node.Input[2].Length == 0 || (inits.TryGetValue(node.Input[2], out var v) && FloatData(v).All(f => f == 0))))
+            {
+                result.Add((node.Output[0], node.Input[0]));
+                set.Add(node.Output[0]);
+            }
+            else if (node.OpType == "Add" && node.Input.All(set.Contains))
+            {
+                var y = node.Output[0];
+                if (consumers.GetValueOrDefault(y) is [{ OpType: "Relu" } relu] && !outputs.Contains(y)) y = relu.Output[0];
+                if (set.Contains(y) || outputs.Contains(y)) continue;
+                result.Add((y, null));
+                set.Add(y);
+            }
+        }
+        return result;
     }
 
     /// <summary>The Conv's output, or its Relu's output where the Conv's only consumer is one Relu.</summary>
