@@ -24,16 +24,17 @@ internal static class VideoCommand
         var output = new Option<string?>("--out") { Description = "Annotated video to write (.mp4: every input frame, with boxes, track ids and names)" };
         var json = new Option<string?>("--json") { Description = "JSONL timeline to write, one line per frame: {frame, time, faces: [{track, box, landmarks, name, distance, detected}]}; '-' for stdout" };
         var summary = new Option<string?>("--summary") { Description = "Write the summary as JSON (tracks, who appears when, groups of unknown faces) to this file; '-' for stdout" };
+        var chipsDir = new Option<string?>("--chips") { Description = "Save each track's best chips (detector score x frontality) as PNG in this folder: DIR/track-0007/frame-000123.png; listed in --summary" };
         var every = new Option<int>("--detect-every") { Description = $"Run the detector on every k-th frame; the tracker follows the faces in between (default {VideoPipelineOptions.DefaultDetectEvery}, measured: real time on 2 cores at 640x360)", DefaultValueFactory = _ => VideoPipelineOptions.DefaultDetectEvery };
         var maxFrames = new Option<long?>("--max-frames") { Description = "Stop after this many frames (a camera or stream runs until Ctrl-C otherwise)" };
         var naming = new Option<TrackNaming>("--naming") { Description = "How a track's embeddings are combined against the gallery: mean (one identification of the normalised mean) or vote", DefaultValueFactory = _ => TrackNaming.Mean };
         var model = ModelOption.Create();
         var threshold = new Option<float?>("--threshold") { Description = "Distance at or above which a track is unknown (overrides --fpir and --far)" };
         var rates = new IdentificationCliOptions(threshold);
-        var mtcnn = MtcnnCliOptions.Create();
+        var mtcnn = MtcnnCliOptions.Create("facenet's 20 up to 540 rows, in proportion above: 40 at 1080p");
         var cmd = new Command("video", "Detect, track and name the faces of a video file, camera or stream; write the annotated video and a timeline")
         {
-            input, gallery, output, json, summary, every, maxFrames, naming, model,
+            input, gallery, output, json, summary, chipsDir, every, maxFrames, naming, model,
         };
         rates.AddTo(cmd);
         mtcnn.AddTo(cmd);
@@ -56,14 +57,20 @@ internal static class VideoCommand
             if (options.MaxFrames is < 1) throw new ArgumentException("--max-frames must be at least 1");
             var galleryPath = parse.GetValue(gallery);
             if (galleryPath is not null && !File.Exists(galleryPath)) throw new ArgumentException($"{galleryPath}: no such gallery file (make one with 'facenet gallery add')");
+            // a folder the chips cannot go to fails now, not after the whole video
+            var chipsPath = parse.GetValue(chipsDir);
+            if (chipsPath is not null) TrackChipFolder.EnsureWritable(chipsPath);
             var c = ctx.ForDocument(jsonPath == "-" || summaryPath == "-");
 
             // the input first: a file that is not a video or a missing camera fails before the models load
             using var reader = VideoReader.Open(source);
-            c.Console.MarkupLineInterpolated($"{source}: {reader.Width}x{reader.Height}, {reader.FramesPerSecond:0.##} fps{(reader.EstimatedFrameCount is { } n ? $", about {n} frames" : reader.IsLive ? ", live (Ctrl-C stops)" : "")}");
+            // MTCNN's smallest face: --min-face-size, else 20 px up to 540 rows and in proportion above (40 at 1080p)
+            var detection = mtcnn.Read(parse);
+            if (!mtcnn.MinFaceSizeGiven(parse)) detection = detection with { MinFaceSize = VideoPipelineOptions.DefaultMinFaceSize(reader.Height) };
+            c.Console.MarkupLineInterpolated($"{source}: {reader.Width}x{reader.Height}, {reader.FramesPerSecond:0.##} fps{(reader.EstimatedFrameCount is { } n ? $", about {n} frames" : reader.IsLive ? ", live (Ctrl-C stops)" : "")}; faces from {detection.MinFaceSize:0.#} px");
             // the embedder on one ONNX Runtime thread: frames are detected and embedded DetectWorkers at a time, and the
             // decoder and encoder (ffmpeg processes) want the rest of the cores; threads of one run would only contend
-            using var recognizer = FaceRecognizer.Open(parse.GetValue(model)!, parse.GetValue(CliApp.ModelsDir), mtcnn.Read(parse),
+            using var recognizer = FaceRecognizer.Open(parse.GetValue(model)!, parse.GetValue(CliApp.ModelsDir), detection,
                 new EmbedderOptions { Precision = CliApp.EmbeddingPrecisionOf(parse), Inference = new InferenceOptions { IntraOpThreads = 1 } },
                 DetectCommand.ModelsLog(c));
             using var people = galleryPath is null ? null : FaceGallery.Open(galleryPath, recognizer.Model.Name, recognizer.Model.Dimensions, recognizer.Model.Metric);
@@ -103,14 +110,28 @@ internal static class VideoCommand
                 timeline?.Dispose();
             }
 
+            // the chips of every track so far, also after Ctrl-C or a dropped stream; each file whole (atomic)
+            var chips = new SortedDictionary<int, IReadOnlyList<SavedChip>>();
+            string? chipsError = null;
+            if (chipsPath is not null)
+            {
+                try { TrackChipFolder.Save(tracker.Tracks, chipsPath, chips); }
+                catch (IOException e) { chipsError = e.Message; }
+            }
             PrintSummary(c, result, reader, choice, parse.GetValue(CliApp.Verbose));
+            // FACENETSHARP_PROFILE=1: MTCNN's stage times (thread CPU), as facenet align prints them
+            if (FaceNetSharp.Diagnostics.StageProfile.Enabled) Console.Error.Write(FaceNetSharp.Diagnostics.StageProfile.Report());
+            if (chipsPath is not null && chipsError is null)
+                c.Console.MarkupLineInterpolated($"{chips.Values.Sum(l => l.Count)} chip(s) of {chips.Count} track(s) in {chipsPath}");
             if (summaryPath is not null)
             {
-                var doc = SummaryJson(result, reader, options, writer?.Encoder, choice);
+                var doc = SummaryJson(result, reader, options, writer?.Encoder, choice, chipsPath is null ? null : chips, detection.MinFaceSize);
                 if (summaryPath == "-") ctx.Out.WriteLine(doc);
                 else AtomicFile.Write(summaryPath, System.Text.Encoding.UTF8.GetBytes(doc + "\n"));
             }
             var written = string.Join(" and ", new[] { outPath, jsonPath is null or "-" ? null : jsonPath }.Where(p => p is not null));
+            // the video and timeline are whole whatever the chips did; the chips written before a failure too (listed in --summary)
+            if (chipsError is not null) c.Errors.MarkupLineInterpolated($"[red]error:[/] {chipsError}");
             switch (result.Stop)
             {
                 case VideoStop.Cancelled:
@@ -121,7 +142,7 @@ internal static class VideoCommand
                     return result.Frames > 0 ? 1 : 2;
                 default:
                     if (written.Length > 0) c.Console.MarkupLineInterpolated($"wrote {written}");
-                    return 0;
+                    return chipsError is null ? 0 : 1;
             }
         }
     }
@@ -161,7 +182,8 @@ internal static class VideoCommand
     }
 
     /// <summary>The summary document: the run, then one entry per track, the people and the groups of strangers.</summary>
-    internal static string SummaryJson(VideoRunResult r, VideoReader reader, VideoPipelineOptions options, string? encoder, ThresholdChoice? choice)
+    internal static string SummaryJson(VideoRunResult r, VideoReader reader, VideoPipelineOptions options, string? encoder, ThresholdChoice? choice,
+        IReadOnlyDictionary<int, IReadOnlyList<SavedChip>>? chips = null, double? minFaceSize = null)
     {
         var doc = new
         {
@@ -172,13 +194,14 @@ internal static class VideoCommand
             frames = r.Frames,
             detect_every = options.DetectEvery,
             detected_frames = r.DetectedFrames,
+            min_face_size = minFaceSize,
             seconds = Math.Round(r.Elapsed.TotalSeconds, 3),
             stopped = r.Stop switch { VideoStop.End => "end", VideoStop.FrameLimit => "max_frames", VideoStop.Cancelled => "cancelled", _ => "input_failed" },
             error = r.Error,
             encoder,
             threshold = choice?.Threshold,
             operating_point = choice?.Describe(),
-            tracks = r.Summary.Tracks.Select(t => new
+            tracks = r.Summary.Tracks.Select(t => WithChips(new
             {
                 track = t.Track,
                 name = t.Name,
@@ -190,10 +213,28 @@ internal static class VideoCommand
                 last_time = Math.Round(t.LastTime.TotalSeconds, 3),
                 frames_seen = t.FramesSeen,
                 embeddings = t.Embeddings,
-            }),
+            }, chips is null ? null : (chips.TryGetValue(t.Track, out var saved) ? saved : []).Select(x => new
+            {
+                path = x.Path,
+                frame = x.Chip.Frame,
+                time = Math.Round(x.Chip.Time.TotalSeconds, 3),
+                quality = Math.Round(x.Chip.Quality, 4),
+                score = Math.Round(x.Chip.Score, 4),
+                frontality = Math.Round(x.Chip.Frontality, 4),
+                sharpness = Math.Round(x.Chip.Sharpness, 1),
+            }))),
             people = r.Summary.People,
             strangers = r.Summary.Strangers,
         };
         return JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true });
+
+        // with --chips, the track's entry ends with "chips": the files written, best first, and why each is among the
+        // best; without it the entry has no such key
+        static System.Text.Json.Nodes.JsonObject WithChips(object track, object? chipList)
+        {
+            var node = JsonSerializer.SerializeToNode(track)!.AsObject();
+            if (chipList is not null) node["chips"] = JsonSerializer.SerializeToNode(chipList);
+            return node;
+        }
     }
 }

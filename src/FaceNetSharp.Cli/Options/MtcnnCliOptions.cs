@@ -13,6 +13,15 @@ internal sealed class MtcnnCliOptions
 
     public static MtcnnCliOptions Create() => new();
 
+    /// <summary>The same flags, with <paramref name="minFaceSizeDefault"/> telling --help how the command chooses the smallest face when not given.</summary>
+    public static MtcnnCliOptions Create(string minFaceSizeDefault)
+    {
+        var o = new MtcnnCliOptions();
+        o._minSize.Description = $"Smallest face in pixels (default: {minFaceSizeDefault})";
+        o._minSize.DefaultValueFactory = null; // --help shows the description's default, not facenet's 20
+        return o;
+    }
+
     public void AddTo(Command cmd)
     {
         cmd.Add(_minSize);
@@ -21,13 +30,16 @@ internal sealed class MtcnnCliOptions
         cmd.Add(_resampling);
     }
 
+    /// <summary>True when --min-face-size was given on the command line (not its default).</summary>
+    public bool MinFaceSizeGiven(ParseResult parse) => parse.GetResult(_minSize) is { Implicit: false };
+
     public MtcnnOptions Read(ParseResult parse)
     {
         var t = parse.GetValue(_thresholds)!;
         if (t.Length != 3) throw new ArgumentException("--thresholds takes three values (P-Net R-Net O-Net), e.g. --thresholds 0.6 0.7 0.7");
         return new MtcnnOptions
         {
-            MinFaceSize = parse.GetValue(_minSize),
+            MinFaceSize = MinFaceSizeGiven(parse) ? parse.GetValue(_minSize) : new MtcnnOptions().MinFaceSize,
             PNetThreshold = t[0],
             RNetThreshold = t[1],
             ONetThreshold = t[2],

@@ -40,6 +40,20 @@ public sealed record VideoPipelineOptions
     /// </summary>
     public int DetectWorkers { get; init; } = 2;
 
+    /// <summary>
+    /// MTCNN's smallest face (pixels) for a video <paramref name="height"/> rows high when none is given: facenet's 20
+    /// up to 540 rows, then in proportion to the height (40 at 1080p, 80 at 2160p), so that P-Net scans no more pyramid
+    /// than on a 960x540 frame. Video, unlike <c>facenet align</c>, is not bound to facenet's exact detections, and a face
+    /// under 1/27 of the frame's height is too small to name (its chip would be upscaled 3x at 1080p). Measured on
+    /// facenet-pytorch's video.mp4 (1920x1080, 105 frames, detection every 3rd; FACENETSHARP_PROFILE=1, thread CPU):
+    /// MTCNN 10.7 s at 20 px, 7.0 s at 30, 5.2 s at 40; the people walking towards the camera keep one track each at 40
+    /// (CrowdClipTrackingTests, FastMoverTrackingTests detect at 40). Figures in the README's video section.
+    /// </summary>
+    public static double DefaultMinFaceSize(int height) => Math.Max(MtcnnFacenetMinFaceSize, MtcnnFacenetMinFaceSize * height / 540.0);
+
+    /// <summary>facenet's MTCNN minsize (src/align/align_dataset_mtcnn.py: minsize = 20).</summary>
+    private const double MtcnnFacenetMinFaceSize = 20;
+
     /// <summary>Stop after this many frames (a camera, a test); null: until the input ends.</summary>
     public long? MaxFrames { get; init; }
 

@@ -16,8 +16,9 @@ namespace FaceNetSharp.Video.Tracking;
 /// overlap (IoU at least <see cref="FaceTrackerOptions.MinIou"/>, Hungarian or greedy); where a detection overlaps
 /// several tracks or a track several detections, the embeddings decide with the overlap, and a detection that looks
 /// like someone else (see <see cref="FaceTrackerOptions.SameFaceThreshold"/>) is never given to a track by position. A detection matching no
-/// track by overlap takes up a lost track whose mean embedding is within the same-person threshold (a face coming
-/// back after an occlusion); any other starts a new track, confirmed after <see cref="FaceTrackerOptions.ConfirmHits"/>
+/// track by overlap takes up a lost track whose mean embedding is within the same-person threshold and within reach
+/// (a face coming back after an occlusion), or a new, unconfirmed one (a face that moved more than its width since
+/// its first detection); any other starts a new track, confirmed after <see cref="FaceTrackerOptions.ConfirmHits"/>
 /// detections. Only confirmed tracks are reported. Not thread-safe: one tracker per video.
 /// </summary>
 public sealed class FaceTracker
@@ -224,20 +225,24 @@ public sealed class FaceTracker
             taken.Add(candidates[i]);
         }
 
-        // re-identification: a detection no track overlaps, against confirmed tracks not seen this frame, by embedding
+        // re-identification: a detection no track overlaps, against tracks not seen this frame, by embedding: a
+        // confirmed track lost for a while, or a tentative one whose face moved more than its box width since the last
+        // detection run (its velocity is not known before its second detection, so its predicted box stays behind: on
+        // facenet-pytorch's video.mp4 the girl with the scarf walks 38 px a frame with a 94 px box, 115 px between runs
+        // detecting every 3rd frame, and was never confirmed). Confirmed tracks first, then the nearest embedding.
         if (_options.SameFaceThreshold is not { } threshold) return result;
-        var reid = new List<(float distance, int det, FaceTrack track)>();
+        var reid = new List<(bool tentative, float distance, int det, FaceTrack track)>();
         for (int j = 0; j < nd; j++)
         {
             if (result[j] is not null || cols[j] > 0 || detections[j].Embedding is null) continue;
             foreach (var t in _live)
             {
-                if (t.Id == 0 || taken.Contains(t) || t.EmbeddingCount == 0 || frame - t.LastFrame > _options.ReidentifyFrames) continue;
+                if (taken.Contains(t) || t.EmbeddingCount == 0 || frame - t.LastFrame > _options.ReidentifyFrames) continue;
                 if (!WithinReach(t, frame, detections[j].Face.Box)) continue;
-                if (AppearanceDistance(t, detections[j]) is { } d && d < threshold) reid.Add((d, j, t));
+                if (AppearanceDistance(t, detections[j]) is { } d && d < threshold) reid.Add((t.Id == 0, d, j, t));
             }
         }
-        foreach (var (_, j, t) in reid.OrderBy(r => r.distance))
+        foreach (var (_, _, j, t) in reid.OrderBy(r => r.tentative).ThenBy(r => r.distance))
         {
             if (result[j] is not null || taken.Contains(t)) continue;
             result[j] = t;
