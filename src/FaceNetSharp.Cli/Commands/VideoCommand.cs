@@ -115,7 +115,7 @@ internal static class VideoCommand
             string? chipsError = null;
             if (chipsPath is not null)
             {
-                try { TrackChipFolder.Save(tracker.Tracks, chipsPath, chips); }
+                try { TrackChipFolder.Save(tracker.Tracks, chipsPath, chips, beforeFrame: result.Frames); }
                 catch (IOException e) { chipsError = e.Message; }
             }
             PrintSummary(c, result, reader, choice, parse.GetValue(CliApp.Verbose));

@@ -48,20 +48,22 @@ public static class TrackChipFolder
     /// Writes every confirmed track's best chips under <paramref name="dir"/>, adding the files written to
     /// <paramref name="written"/> by track id, best chip first. A track without chips gets no folder. Throws
     /// <see cref="IOException"/> naming the file at the first failure; the files written before it stay whole and are
-    /// in <paramref name="written"/>.
+    /// in <paramref name="written"/>. Chips of frames from <paramref name="beforeFrame"/> on are left out: the tracker
+    /// runs a few frames ahead of the outputs, so after Ctrl-C it holds chips of frames the video and timeline do not.
     /// </summary>
-    public static void Save(IEnumerable<FaceTrack> tracks, string dir, IDictionary<int, IReadOnlyList<SavedChip>> written)
+    public static void Save(IEnumerable<FaceTrack> tracks, string dir, IDictionary<int, IReadOnlyList<SavedChip>> written, long beforeFrame = long.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(tracks);
         ArgumentException.ThrowIfNullOrEmpty(dir);
         ArgumentNullException.ThrowIfNull(written);
         foreach (var track in tracks)
         {
-            if (track.Id == 0 || track.BestChips.Count == 0) continue;
+            if (track.Id == 0 || !track.BestChips.Any(c => c.Frame < beforeFrame)) continue;
             var folder = TrackFolder(dir, track.Id);
             var files = new List<SavedChip>(track.BestChips.Count);
             foreach (var chip in track.BestChips)
             {
+                if (chip.Frame >= beforeFrame) continue;
                 var file = ChipFile(folder, chip.Frame);
                 try { ImageWriter.Save(chip.Chip, file); }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
