@@ -44,23 +44,10 @@ public sealed class VideoChipsTests(InstalledModelsFixture fx, ITestOutputHelper
         var chips = _dir.Combine("chips");
         var summary = _dir.Combine("summary.json");
         var jsonl = _dir.Combine("timeline.jsonl");
-        // env --default-signal=INT: as VideoCommandTests' Ctrl-C test (a background parent leaves SIGINT ignored)
-        var psi = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "--default-signal=INT", "dotnet", Path.Combine(AppContext.BaseDirectory, "facenet.dll"), "video", clip,
-                     "--json", jsonl, "--chips", chips, "--summary", summary })
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        var waited = Stopwatch.StartNew();
-        int seen;
-        while ((seen = CountLines(jsonl)) < 60 && !p.HasExited && waited.Elapsed < TimeSpan.FromMinutes(3)) Thread.Sleep(20);
-        if (p.HasExited) Assert.Fail($"facenet video ended before it could be interrupted ({seen} lines): " + stderr.Result);
-        Assert.True(Kill(p.Id, SigInt) == 0, $"kill({p.Id}, SIGINT) failed at {seen} lines");
-        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(1)), "facenet video did not stop within a minute of SIGINT");
-        output.WriteLine(stdout.Result + stderr.Result);
+        var (exit, stdout, stderr) = VideoClips.Interrupted([clip, "--json", jsonl, "--chips", chips, "--summary", summary], jsonl, afterLines: 60);
+        output.WriteLine(stdout + stderr);
 
-        Assert.Equal(130, p.ExitCode);
+        Assert.Equal(130, exit);
         using var doc = JsonDocument.Parse(File.ReadAllText(summary));
         Assert.Equal("cancelled", doc.RootElement.GetProperty("stopped").GetString());
         int frames = doc.RootElement.GetProperty("frames").GetInt32();
@@ -147,17 +134,4 @@ public sealed class VideoChipsTests(InstalledModelsFixture fx, ITestOutputHelper
         return listed.Count;
     }
 
-    private const int SigInt = 2; // Linux
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
-
-    private static int CountLines(string path)
-    {
-        if (!File.Exists(path)) return 0;
-        using var s = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        int n = 0, b;
-        while ((b = s.ReadByte()) >= 0) if (b == '\n') n++;
-        return n;
-    }
 }

@@ -64,28 +64,11 @@ public sealed class VideoCommandTests(InstalledModelsFixture fx, ITestOutputHelp
         var clip = VideoClips.Hamilton();
         var mp4 = _dir.Combine("out.mp4");
         var jsonl = _dir.Combine("timeline.jsonl");
-        // env --default-signal=INT (coreutils 8.31+): a parent started in the background (a CI shell's '&') leaves SIGINT
-        // ignored in its children, and .NET keeps an ignored SIGINT ignored; a terminal's Ctrl-C has no such parent
-        var psi = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "--default-signal=INT", "dotnet", Path.Combine(AppContext.BaseDirectory, "facenet.dll"), "video", clip, "--out", mp4, "--json", jsonl })
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        // interrupt once some frames are written, well before the end
-        var waited = Stopwatch.StartNew();
-        int seen;
-        while ((seen = CountLines(jsonl)) < 30 && !p.HasExited && waited.Elapsed < TimeSpan.FromMinutes(3)) Thread.Sleep(20);
-        // (the message must not read stderr.Result: that waits for the process to end)
-        if (p.HasExited) Assert.Fail($"facenet video ended before it could be interrupted ({seen} lines): " + stderr.Result);
-        // the syscall itself: starting a kill process can take seconds on a loaded machine, past the end of the clip
-        int killed = Kill(p.Id, SigInt);
-        Assert.True(killed == 0, $"kill({p.Id}, SIGINT): errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()} at {seen} lines after {waited.Elapsed}");
-        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(1)), "facenet video did not stop within a minute of SIGINT");
-        output.WriteLine(stdout.Result + stderr.Result);
+        var (exit, stdout, stderr) = VideoClips.Interrupted([clip, "--out", mp4, "--json", jsonl], jsonl, afterLines: 30);
+        output.WriteLine(stdout + stderr);
 
-        Assert.Equal(130, p.ExitCode);
-        Assert.Contains("stopped (Ctrl-C)", stderr.Result);
+        Assert.Equal(130, exit);
+        Assert.Contains("stopped (Ctrl-C)", stderr);
         var lines = ReadTimeline(jsonl);
         Assert.InRange(lines.Count, 30, 274);
         // the mp4 is complete (ffprobe decodes it) and holds exactly the frames of the timeline
@@ -159,20 +142,6 @@ public sealed class VideoCommandTests(InstalledModelsFixture fx, ITestOutputHelp
         {
             listener.Stop();
         }
-    }
-
-    private const int SigInt = 2; // Linux
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
-
-    private static int CountLines(string path)
-    {
-        if (!File.Exists(path)) return 0;
-        using var s = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        int n = 0, b;
-        while ((b = s.ReadByte()) >= 0) if (b == '\n') n++;
-        return n;
     }
 
     /// <summary>Every line parsed; each must be a whole JSON object with frame (in order from 0), time and faces.</summary>
