@@ -283,9 +283,8 @@ public sealed class FaceTracker
     /// </summary>
     private bool LooksLikeSomeoneElse(FaceTrack t, TrackDetection d, float iou)
     {
-        if (_options.SameFaceThreshold is not { } threshold || d.Embedding is null || t.Mean is not { } mean || t.LastEmbedding is not { } last) return false;
-        if (EmbeddingDistance.Compute(last, d.Embedding, _options.Metric) < threshold) return false;
-        return iou < FirmOverlap || EmbeddingDistance.Compute(mean, d.Embedding, _options.Metric) >= threshold;
+        if (_options.SameFaceThreshold is not { } threshold || t.Mean is null || !FarFromLast(t, d, threshold)) return false;
+        return iou < FirmOverlap || AppearanceDistance(t, d) >= threshold;
     }
 
     /// <summary>
@@ -294,6 +293,7 @@ public sealed class FaceTracker
     /// </summary>
     private const float FirmOverlap = 0.5f;
 
+    /// <summary>True when the detection's embedding is at or beyond <paramref name="threshold"/> from the track's last one.</summary>
     private bool FarFromLast(FaceTrack t, TrackDetection d, float threshold) =>
         d.Embedding is not null && t.LastEmbedding is { } last && EmbeddingDistance.Compute(last, d.Embedding, _options.Metric) >= threshold;
 
