@@ -184,7 +184,9 @@ public sealed class ClusterGalleryTests(ClusterFixture cluster, ITestOutputHelpe
         Assert.True(acknowledged.Count > 10, $"only {acknowledged.Count} enrolments went through during the load");
         await AssertHoldsAsync(cluster.Connection, acknowledged, people.Count);
         await using (var survivors = await ClusterGallery.OpenAsync(cluster.Connection, Synthetic.Model, Synthetic.Dimensions))
-            await AssertSpreadAsync(survivors, Enumerable.Range(1, ClusterFixture.Silos).Where(n => n != victimSilo).ToArray());
+            // every shard on a survivor; not necessarily evenly: a shard that re-activates while a silo still holds the
+            // dead one in its membership view is placed by that view (7 / 5 seen in one CI run, 6 / 6 in others)
+            await AssertSpreadAsync(survivors, Enumerable.Range(1, ClusterFixture.Silos).Where(n => n != victimSilo).ToArray(), even: false);
 
         // 5. A restarted cluster (all silos and PostgreSQL) comes back with everything.
         cluster.Down();
@@ -197,13 +199,13 @@ public sealed class ClusterGalleryTests(ClusterFixture cluster, ITestOutputHelpe
     /// The shards are spread evenly over <paramref name="silos"/> (shard placement by number; Orleans' activation-count
     /// placement put all 12 shards on one of 2 silos in a bench run, as they all activate at once).
     /// </summary>
-    private async Task AssertSpreadAsync(ClusterGallery client, int[] silos)
+    private async Task AssertSpreadAsync(ClusterGallery client, int[] silos, bool even = true)
     {
         var homes = await client.ShardSilosAsync();
         var held = silos.Select(n => homes.Count(h => h.EndsWith($":{cluster.SiloPort(n)}", StringComparison.Ordinal))).ToArray();
         output.WriteLine($"shards per silo ({string.Join(", ", silos)}): {string.Join(" / ", held)}");
         Assert.Equal(homes.Count, held.Sum()); // no shard on a silo outside the list (a dead one)
-        Assert.True(held.Max() - held.Min() <= 1, $"shards spread unevenly over silos {string.Join(", ", silos)}: {string.Join(" / ", held)}");
+        if (even) Assert.True(held.Max() - held.Min() <= 1, $"shards spread unevenly over silos {string.Join(", ", silos)}: {string.Join(" / ", held)}");
     }
 
     /// <summary>Runs the CLI with FACENET_CLUSTER set, as a user after cluster.sh up would.</summary>
