@@ -53,7 +53,8 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
     /// SHA-256 of its card where one lies beside it.
     /// </summary>
     public MtcnnDetector(string pnetPath, string rnetPath, string onetPath, MtcnnOptions? options = null)
-        : this(so => OnnxSessions.Open(pnetPath, so), so => OnnxSessions.Open(rnetPath, so), so => OnnxSessions.Open(onetPath, so), options)
+        : this(so => OnnxSessions.Open(pnetPath, so, PReluRewrite.Rewrite), so => OnnxSessions.Open(rnetPath, so, PReluRewrite.Rewrite),
+            so => OnnxSessions.Open(onetPath, so, PReluRewrite.Rewrite), options)
     {
     }
 
@@ -63,8 +64,9 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
     /// as mtcnn-pnet/rnet/onet.onnx (inputs and outputs: <see cref="ModelNames"/>).
     /// </summary>
     public MtcnnDetector(Stream pnet, Stream rnet, Stream onet, MtcnnOptions? options = null)
-        : this(so => OnnxSessions.Open(pnet, ModelNames.MtcnnPNet, null, so), so => OnnxSessions.Open(rnet, ModelNames.MtcnnRNet, null, so),
-            so => OnnxSessions.Open(onet, ModelNames.MtcnnONet, null, so), options)
+        : this(so => OnnxSessions.Open(pnet, ModelNames.MtcnnPNet, null, so, PReluRewrite.Rewrite),
+            so => OnnxSessions.Open(rnet, ModelNames.MtcnnRNet, null, so, PReluRewrite.Rewrite),
+            so => OnnxSessions.Open(onet, ModelNames.MtcnnONet, null, so, PReluRewrite.Rewrite), options)
     {
     }
 
@@ -73,7 +75,7 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
     {
         _options = options ?? new MtcnnOptions();
         _options.Validate();
-        using var so = OnnxSessions.CreateOptions(_options.Inference, MtcnnOptions.DefaultIntraOpThreads);
+        using var so = OnnxSessions.CreateOptions(_options.Inference, MtcnnOptions.DefaultIntraOpThreads, sharedCpuArena: true);
         _pnet = pnet(so);
         try
         {
