@@ -40,7 +40,7 @@ internal static class PReluRewrite
                 slopes[name] = range;
 
         var newGraph = new MemoryStream(graphBytes.Length + 1024);
-        int rewritten = 0;
+        int rewritten = 0, mixed = 0;
         string zero = "prelu_rewrite/zero";
         foreach (var f in graph)
         {
@@ -62,6 +62,7 @@ internal static class PReluRewrite
                     WriteBytes(newGraph, 1, NodeBytes([node.X, zero], negative, $"{node.Name}/min", "Min"));
                     WriteBytes(newGraph, 1, NodeBytes([negative, node.Slope], product, $"{node.Name}/mul", "Mul"));
                     WriteBytes(newGraph, 1, NodeBytes([relu, product], node.Output, $"{node.Name}/add", "Add"));
+                    mixed++;
                 }
                 rewritten++;
             }
@@ -71,13 +72,17 @@ internal static class PReluRewrite
             }
         }
         if (rewritten == 0) return model;
-        // the scalar 0 of min(x, 0): TensorProto data_type 1 (FLOAT), no dims, name, raw_data of four zero bytes
-        var zeroTensor = new MemoryStream();
-        WriteVarint(zeroTensor, (2 << 3) | 0);
-        WriteVarint(zeroTensor, 1);
-        WriteBytes(zeroTensor, 8, Encoding.UTF8.GetBytes(zero));
-        WriteBytes(zeroTensor, 9, new byte[4]);
-        WriteBytes(newGraph, 5, zeroTensor.ToArray());
+        if (mixed > 0)
+        {
+            // the scalar 0 of min(x, 0) (only then: ONNX Runtime warns about an unused initializer): TensorProto
+            // data_type 1 (FLOAT), no dims, name, raw_data of four zero bytes
+            var zeroTensor = new MemoryStream();
+            WriteVarint(zeroTensor, (2 << 3) | 0);
+            WriteVarint(zeroTensor, 1);
+            WriteBytes(zeroTensor, 8, Encoding.UTF8.GetBytes(zero));
+            WriteBytes(zeroTensor, 9, new byte[4]);
+            WriteBytes(newGraph, 5, zeroTensor.ToArray());
+        }
 
         var result = new MemoryStream(model.Length + 1024);
         foreach (var f in top)
