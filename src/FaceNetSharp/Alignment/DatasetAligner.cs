@@ -65,13 +65,55 @@ public sealed class DatasetAligner
     private readonly DatasetAlignOptions _options;
     private readonly FaceAligner _aligner;
 
-    /// <summary>An aligner that finds faces with <paramref name="detector"/> (not disposed by it) and crops or warps them as <paramref name="options"/> say.</summary>
+    /// <summary>
+    /// An aligner that finds faces with <paramref name="detector"/> (not disposed by it) and crops or warps them as
+    /// <paramref name="options"/> say. The images the detector is given are valid during its call only: their pixel
+    /// arrays are reused for later images.
+    /// </summary>
     public DatasetAligner(IFaceDetector detector, DatasetAlignOptions? options = null)
     {
         _detector = detector;
         _options = options ?? new DatasetAlignOptions();
         if (_options.Workers < 1) throw new ArgumentOutOfRangeException(nameof(options), "Workers must be at least 1");
         _aligner = new FaceAligner(_options.Alignment);
+        _pixels = new PixelPool(_options.Workers);
+    }
+
+    // The pixel arrays of finished images, reused for the next image of the same size: a decoded image is a large
+    // object (250x250 RGB is 187 kB, 1920x1080 6.2 MB), and a fresh one per image left the large-object heap to grow
+    // between full collections: peak RSS of 20 1080p frames, 2 workers, 239-258 MB, and 230-234 MB with the arrays reused
+    // (alternating runs, load 7-10; on 300 LFW photos 129-130 against 138-139 MB: with fewer large allocations, fewer
+    // full collections; far from any limit there).
+    private readonly PixelPool _pixels;
+
+    /// <summary>At most <c>capacity</c> free pixel arrays, any sizes; an array of the size asked for, else a new one.</summary>
+    private sealed class PixelPool(int capacity)
+    {
+        private readonly List<byte[]> _free = [];
+
+        public byte[] Rent(int length)
+        {
+            lock (_free)
+            {
+                int i = _free.FindIndex(a => a.Length == length);
+                if (i >= 0)
+                {
+                    var a = _free[i];
+                    _free.RemoveAt(i);
+                    return a;
+                }
+            }
+            return new byte[length];
+        }
+
+        public void Return(byte[] array)
+        {
+            lock (_free)
+            {
+                if (_free.Count >= capacity) _free.RemoveAt(0);
+                _free.Add(array);
+            }
+        }
     }
 
     /// <summary>
@@ -313,14 +355,25 @@ public sealed class DatasetAligner
         try
         {
             using (StageProfile.Time(StageProfile.Stage.Decode))
-                image = ImageLoader.Load(inputPath);
+                image = ImageLoader.Load(inputPath, null, _pixels.Rent);
         }
         catch (ImageLoadException e)
         {
             lines.Add(single);
             return PendingItem.Finished(new AlignItemResult(inputPath, AlignOutcome.Failed, [], e.Message));
         }
+        try
+        {
+            return Align(inputPath, image, classDir, stem, single, lines);
+        }
+        finally
+        {
+            _pixels.Return(image.Pixels); // nothing keeps the image: the chips are copies, encoded
+        }
+    }
 
+    private PendingItem Align(string inputPath, RgbImage image, string classDir, string stem, string single, BlockingCollection<string> lines)
+    {
         var faces = _detector.Detect(image);
         if (faces.Count == 0)
         {

@@ -6,8 +6,9 @@ using FaceNetSharp.Tests.Models;
 namespace FaceNetSharp.Tests.Alignment;
 
 /// <summary>
-/// <see cref="DatasetAligner"/> runs its workers on threads of its own: with thread-pool workers, the run's three
-/// blocking writer loops held the pool's threads on a 2-core machine and the second worker began 1-2 s late.
+/// <see cref="DatasetAligner"/> runs its workers on threads of its own (with thread-pool workers, the run's three
+/// blocking writer loops held the pool's threads on a 2-core machine and the second worker began 1-2 s late), and
+/// reuses decoded images' pixel arrays.
 /// </summary>
 [Collection(InstalledModelsCollection.Name)]
 public sealed class DatasetAlignerThreadsTests(InstalledModelsFixture fx)
@@ -85,5 +86,40 @@ public sealed class DatasetAlignerThreadsTests(InstalledModelsFixture fx)
         Assert.InRange(summary.Aligned, 2, 7);
         Assert.Equal(summary.Aligned, Directory.GetFiles(folder.Combine("out"), "*.png", SearchOption.AllDirectories).Length);
         Assert.Equal(summary.Aligned, File.ReadAllLines(Assert.Single(Directory.GetFiles(folder.Combine("out"), "bounding_boxes_*.txt"))).Length);
+    }
+
+    [SkippableFact]
+    public void Reused_pixel_arrays_give_the_chips_of_freshly_decoded_images()
+    {
+        // two sizes, alternating, so that arrays of both sizes are returned and taken again by both workers
+        var hopkins = TestPaths.Shared("faces", "facenet-sandberg", "data", "images", "Anthony_Hopkins_0001.jpg");
+        var group = TestPaths.Shared("faces", "facenet-pytorch-test-images", "data", "multiface.jpg");
+        using var detector = MtcnnDetector.FromStore(fx.Require());
+        using var folder = new TempFolder();
+        var sources = new List<(string Input, string Source)>();
+        for (int i = 0; i < 8; i++)
+        {
+            var person = Directory.CreateDirectory(folder.Combine("raw", $"P{i}")).FullName;
+            var source = i % 2 == 0 ? hopkins : group;
+            var input = Path.Combine(person, $"P{i}_0001.jpg");
+            File.Copy(source, input);
+            sources.Add((input, source));
+        }
+        var options = new DatasetAlignOptions { Workers = 2, DetectMultipleFaces = true };
+        var summary = new DatasetAligner(detector, options).Run(folder.Combine("raw"), folder.Combine("out"));
+        Assert.Equal(8, summary.Aligned);
+
+        var aligner = new FaceAligner(options.Alignment);
+        for (int i = 0; i < sources.Count; i++)
+        {
+            var image = ImageLoader.Load(sources[i].Source);
+            var faces = detector.Detect(image);
+            Assert.NotEmpty(faces);
+            for (int k = 0; k < faces.Count; k++)
+            {
+                var expected = ImageWriter.Encode(aligner.Align(image, faces[k]), ImageFileFormat.Png);
+                Assert.Equal(expected, File.ReadAllBytes(folder.Combine("out", $"P{i}", $"P{i}_0001_{k}.png")));
+            }
+        }
     }
 }
