@@ -43,6 +43,16 @@ internal static class Int8SweepBenchmark
         var (fp32, shortcuts) = ShortcutRewriter.Rewrite(ModelProto.Parser.ParseFrom(fp32Bytes));
         if (shortcuts > 0) Console.WriteLine($"{shortcuts} shortcut AveragePool (+ Pad) rewritten as Convs");
 
+        if (Arg(args, "--build") is { } buildPath)
+        {
+            // the installed quantizer's int8 model, written to PATH with its SHA-256 (to check that a refactoring keeps it byte-identical)
+            var buildChips = Int8Models.CalibrationChips(store, info.Template, info.InputSize);
+            var (built, _) = Int8Models.Build(fp32Bytes, baseCard, info, buildChips, Int8Models.MethodFor(model));
+            File.WriteAllBytes(buildPath, built);
+            Console.WriteLine($"{buildPath}: {built.Length} bytes, SHA-256 {FaceNetSharp.Models.Npm.NpmPackage.Sha256(built)}");
+            return 0;
+        }
+
         if (args.Contains("--dump"))
         {
             Dump(fp32, "float32 graph");

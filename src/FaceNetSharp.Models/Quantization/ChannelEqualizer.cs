@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using Google.Protobuf;
-using Microsoft.ML.OnnxRuntime;
 using Onnx;
 
 namespace FaceNetSharp.Models.Quantization;
@@ -68,37 +67,19 @@ internal static class ChannelEqualizer
     /// <summary>Largest |value| of each channel (axis 1 of NCHW) of <paramref name="tensors"/> over <paramref name="inputs"/>.</summary>
     public static Dictionary<string, float[]> ChannelMaxAbs(ModelProto fp32, IReadOnlyList<string> tensors, IReadOnlyList<float[]> inputs, long[] inputShape)
     {
-        var probe = fp32.Clone();
-        var existing = probe.Graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
-        foreach (var name in tensors.Where(t => !existing.Contains(t)))
-            probe.Graph.Output.Add(new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = FloatType } } });
-        string inputName = probe.Graph.Input[0].Name;
-        using var options = OnnxSessions.CreateOptions(Environment.ProcessorCount);
-        using var session = new InferenceSession(probe.ToByteArray(), options);
         var result = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        int per = inputs[0].Length;
-        const int batch = 8;
-        for (int start = 0; start < inputs.Count; start += batch)
+        using var probe = new TensorProbe(fp32, tensors);
+        probe.ForEachBatch(inputs, inputShape, (name, shape, values) =>
         {
-            int count = Math.Min(batch, inputs.Count - start);
-            var data = new float[count * per];
-            for (int k = 0; k < count; k++) inputs[start + k].CopyTo(data, k * per);
-            using var value = OrtValue.CreateTensorValueFromMemory(data, [count, .. inputShape]);
-            using var outputs = session.Run(OnnxSessions.DefaultRun, [inputName], [value], [.. tensors]);
-            for (int i = 0; i < tensors.Count; i++)
-            {
-                var shape = outputs[i].GetTensorTypeAndShape().Shape;
-                var values = outputs[i].GetTensorDataAsSpan<float>();
-                int c = (int)shape[1], spatial = (int)(values.Length / (shape[0] * c));
-                if (!result.TryGetValue(tensors[i], out var max)) result[tensors[i]] = max = new float[c];
-                for (int n = 0; n < shape[0]; n++)
-                    for (int ch = 0; ch < c; ch++)
-                    {
-                        var plane = values.Slice((n * c + ch) * spatial, spatial);
-                        foreach (var v in plane) max[ch] = Math.Max(max[ch], Math.Abs(v));
-                    }
-            }
-        }
+            int c = (int)shape[1], spatial = (int)(values.Length / (shape[0] * c));
+            if (!result.TryGetValue(name, out var max)) result[name] = max = new float[c];
+            for (int n = 0; n < shape[0]; n++)
+                for (int ch = 0; ch < c; ch++)
+                {
+                    var plane = values.Slice((n * c + ch) * spatial, spatial);
+                    foreach (var v in plane) max[ch] = Math.Max(max[ch], Math.Abs(v));
+                }
+        });
         return result;
     }
 
