@@ -27,6 +27,8 @@ internal static class Int8SweepBenchmark
         string data = Arg(args, "--data") ?? Path.Combine("..", "shared", "data", "faces");
         int per = int.Parse(Arg(args, "--per") ?? "4", CultureInfo.InvariantCulture);
         int jitter = int.Parse(Arg(args, "--jitter") ?? "0", CultureInfo.InvariantCulture);
+        // --float-activations T,T: activation tensors kept in float32 in every variant (OnnxQuantizer.Quantize's floatActivations)
+        var baseFloatActivations = (Arg(args, "--float-activations") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
         var baseFloat = (Arg(args, "--float") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
         var method = Arg(args, "--method") switch
         {
@@ -79,6 +81,13 @@ internal static class Int8SweepBenchmark
             return 0;
         }
 
+        if (args.Contains("--crelu"))
+        {
+            (fp32, int rewritten) = PReluRewriter.Rewrite(fp32);
+            Console.WriteLine($"{rewritten} Conv -> PRelu -> dense Conv chains rewritten with Relu(z), Relu(-z)");
+            if (args.Contains("--verbose"))
+                foreach (var ch in ChannelEqualizer.Chains(fp32)) Console.WriteLine($"  chain {ch.A.Output[0]} -> {ch.PRelu.OpType} {ch.Tensor} -> {ch.B.Output[0]} depthwise {ch.Depthwise}");
+        }
         string? equalizedPath = null;
         var sw = Stopwatch.StartNew();
         var chips = jitter > 0 ? Int8Models.CalibrationChips(store, info.Template, info.InputSize, jitter: jitter) : Int8Models.CalibrationChips(store, info.Template, info.InputSize);
@@ -114,10 +123,10 @@ internal static class Int8SweepBenchmark
         var work = Directory.CreateTempSubdirectory("facenet-int8-sweep").FullName;
         try
         {
-            (double Min, double Mean) Score(CalibrationMethod m, double percentile, IReadOnlySet<string> floatConvs)
+            (double Min, double Mean) Score(CalibrationMethod m, double percentile, IReadOnlySet<string> floatConvs, IReadOnlySet<string>? floatActivations = null)
             {
                 var ranges = stats.ToDictionary(kv => kv.Key, kv => ActivationCalibrator.Range(kv.Value, m, percentile));
-                var q = OnnxQuantizer.Quantize(fp32, ranges, floatConvs);
+                var q = OnnxQuantizer.Quantize(fp32, ranges, floatConvs, floatActivations ?? (baseFloatActivations.Count > 0 ? baseFloatActivations : null));
                 var path = Path.Combine(work, "q.onnx");
                 File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(q));
                 using var e = new OnnxFaceEmbedder(path, info);
@@ -126,6 +135,16 @@ internal static class Int8SweepBenchmark
                 return (cos.Min(), cos.Average());
             }
 
+            if (Arg(args, "--save") is { } save)
+            {
+                // --save PATH: the int8 model of --method (with --float-activations, --equalize, --crelu), scored and written
+                var ranges = stats.ToDictionary(kv => kv.Key, kv => ActivationCalibrator.Range(kv.Value, method, ActivationCalibrator.Percentile));
+                var q = OnnxQuantizer.Quantize(fp32, ranges, baseFloat, baseFloatActivations.Count > 0 ? baseFloatActivations : null);
+                File.WriteAllBytes(save, Google.Protobuf.MessageExtensions.ToByteArray(q));
+                var (min, mean) = Score(method, ActivationCalibrator.Percentile, baseFloat);
+                Console.WriteLine(FormattableString.Invariant($"{save} ({method}, float activations [{string.Join(',', baseFloatActivations)}]): cosine to fp32 min {min:F4}, mean {mean:F4}"));
+                return 0;
+            }
             if (Arg(args, "--bias-correct") is { } bc)
             {
                 // --bias-correct 0,1,2,3: BiasCorrector with that many iterations, each with --method's ranges
@@ -146,6 +165,32 @@ internal static class Int8SweepBenchmark
                     var v = e.Embed(faces);
                     var cos = fpVectors.Zip(v, (a, b) => (double)TensorPrimitives.Dot(a, b)).ToList();
                     Console.WriteLine(FormattableString.Invariant($"  bias correction x{iterations} ({method}): mean |channel shift| each Conv adds, calibration chips {before:G3} -> {after:G3}; mean |shift| to float32, test faces {held:G3}; cosine to fp32 min {cos.Min():F4}, mean {cos.Average():F4} ({bsw.Elapsed.TotalSeconds:F0} s)"));
+                }
+                return 0;
+            }
+            if (Arg(args, "--activations") is { } ks)
+            {
+                // --activations K1,K2: each activation tensor alone kept in float32 (the rest int8), ranked by the mean
+                // cosine it gains; then the K most sensitive kept in float32 together
+                var ranges = stats.ToDictionary(kv => kv.Key, kv => ActivationCalibrator.Range(kv.Value, method, ActivationCalibrator.Percentile));
+                var candidates = OnnxQuantizer.ActivationTensors(fp32, ranges, baseFloat);
+                var baseline = Score(method, ActivationCalibrator.Percentile, baseFloat);
+                Console.WriteLine(FormattableString.Invariant($"all int8 ({method}): min {baseline.Min:F4}, mean {baseline.Mean:F4}; {candidates.Count} activation tensors, each alone in float32:"));
+                var gains = new List<(string Tensor, double Min, double Mean)>();
+                var asw = Stopwatch.StartNew();
+                foreach (var t in candidates)
+                {
+                    var r = Score(method, ActivationCalibrator.Percentile, baseFloat, new HashSet<string>(StringComparer.Ordinal) { t });
+                    gains.Add((t, r.Min, r.Mean));
+                    Console.WriteLine(FormattableString.Invariant($"  {t,-50} min {r.Min:F4} ({r.Min - baseline.Min:+0.0000;-0.0000}), mean {r.Mean:F4} ({r.Mean - baseline.Mean:+0.00000;-0.00000})"));
+                }
+                var ranked = gains.OrderByDescending(g => g.Mean).ToList();
+                Console.WriteLine($"ranked ({asw.Elapsed.TotalSeconds:F0} s): " + string.Join(",", ranked.Take(64).Select(g => g.Tensor)));
+                Console.WriteLine(FormattableString.Invariant($"sum of the gains: all {gains.Sum(g => g.Mean - baseline.Mean):F5}, top 8 {ranked.Take(8).Sum(g => g.Mean - baseline.Mean):F5}, top 16 {ranked.Take(16).Sum(g => g.Mean - baseline.Mean):F5}, top 32 {ranked.Take(32).Sum(g => g.Mean - baseline.Mean):F5}"));
+                foreach (var k in ks.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)))
+                {
+                    var r = Score(method, ActivationCalibrator.Percentile, baseFloat, ranked.Take(k).Select(g => g.Tensor).ToHashSet(StringComparer.Ordinal));
+                    Console.WriteLine(FormattableString.Invariant($"  top {k} activations in float32: min {r.Min:F4}, mean {r.Mean:F4}"));
                 }
                 return 0;
             }
