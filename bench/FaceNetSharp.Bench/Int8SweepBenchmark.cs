@@ -55,6 +55,20 @@ internal static class Int8SweepBenchmark
             return 0;
         }
 
+        if (Arg(args, "--ops") is { } opsPath)
+        {
+            // --ops FILE: ONNX Runtime's optimized graph of an int8 file (e.g. one --save wrote), and its nodes that are not QLinear
+            var optPath = Path.Combine(Path.GetTempPath(), $"facenet-ops-{Guid.NewGuid():N}.onnx");
+            using (var so = new Microsoft.ML.OnnxRuntime.SessionOptions { GraphOptimizationLevel = Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL, OptimizedModelFilePath = optPath })
+            using (new Microsoft.ML.OnnxRuntime.InferenceSession(opsPath, so)) { }
+            var opt = ModelProto.Parser.ParseFrom(File.ReadAllBytes(optPath));
+            File.Delete(optPath);
+            Dump(opt, "ONNX Runtime's optimized graph of " + opsPath);
+            foreach (var n in opt.Graph.Node.Where(n => !n.OpType.StartsWith("QLinear", StringComparison.Ordinal)))
+                Console.WriteLine($"    {n.OpType,-18} {n.Name,-50} in [{string.Join(", ", n.Input)}] out [{string.Join(", ", n.Output)}]");
+            return 0;
+        }
+
         if (args.Contains("--dump"))
         {
             Dump(fp32, "float32 graph");
@@ -100,6 +114,14 @@ internal static class Int8SweepBenchmark
             var channelMax = ChannelEqualizer.ChannelMaxAbs(fp32, chainTensors, inputs, [3, info.InputSize, info.InputSize]);
             (fp32, int n) = ChannelEqualizer.Equalize(fp32, channelMax, alphas[0], alphas[1]);
             Console.WriteLine($"equalized {n} Conv -> PRelu -> Conv chains (alpha depthwise {alphas[0]}, dense {alphas[1]})");
+            if (Arg(args, "--residual") is { } residual)
+            {
+                // --residual ALPHA: ResidualEqualizer after the chains' equalization
+                var streams = ResidualEqualizer.Streams(fp32);
+                var streamMax = ChannelEqualizer.ChannelMaxAbs(fp32, [.. streams.SelectMany(x => x.Tensors)], inputs, [3, info.InputSize, info.InputSize]);
+                (fp32, int ns) = ResidualEqualizer.Equalize(fp32, streamMax, double.Parse(residual, CultureInfo.InvariantCulture));
+                Console.WriteLine($"equalized {ns} residual streams ({string.Join("; ", streams.Select(x => $"{x.Tensors.Count} tensors, {x.Writers.Count} writers, {x.Readers.Count} readers"))})");
+            }
             var eqPath = Path.Combine(Path.GetTempPath(), $"facenet-eq-{Guid.NewGuid():N}.onnx");
             File.WriteAllBytes(eqPath, Google.Protobuf.MessageExtensions.ToByteArray(fp32));
             equalizedPath = eqPath;

@@ -49,6 +49,19 @@ internal static class OnnxQuantizer
     }
 
     /// <summary>
+    /// The Convs (by output tensor) after the graph's last PRelu or Relu, in graph order: the linear embedding head
+    /// (MobileFaceNet: the 7x7 depthwise Conv over the last feature map and its two 1x1 Convs). Empty without a PRelu or Relu.
+    /// </summary>
+    public static IReadOnlySet<string> LinearHeadConvs(ModelProto model)
+    {
+        int last = -1;
+        for (int i = 0; i < model.Graph.Node.Count; i++)
+            if (model.Graph.Node[i].OpType is "PRelu" or "Relu") last = i;
+        return last < 0 ? new HashSet<string>(StringComparer.Ordinal)
+            : model.Graph.Node.Skip(last + 1).Where(n => n.OpType == "Conv").Select(n => n.Output[0]).ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>
     /// How many of the last Convs (in graph order) stay float32 (the embedding head). 0: keeping MobileFaceNet's last
     /// two in float32 did not raise its lowest cosine to float32 (0.709 either way, bench int8 --quick, 2026-11-30);
     /// the bench's <c>--float-tail N</c> sets it to measure again.
