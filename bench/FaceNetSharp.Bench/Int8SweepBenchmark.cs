@@ -16,7 +16,8 @@ namespace FaceNetSharp.Bench;
 /// </summary>
 /// <remarks>
 /// <c>int8-sweep [--model mobilefacenet] [--data ../shared/data/faces] [--per 4] [--layers] [--float CONV,CONV]
-/// [--method minmax|percentile|mse] [--jitter N]</c>. Faces: the first <c>--per</c> photos of each kz-celebs person and
+/// [--method minmax|percentile|mse] [--jitter N] [--crelu] [--equalize A,B] [--residual ALPHA] [--float-activations T,T]
+/// [--activations K,K] [--save FILE] [--build FILE] [--ops FILE]</c>. Faces: the first <c>--per</c> photos of each kz-celebs person and
 /// of each ORL person (MTCNN's largest face, aligned as the model wants).
 /// </remarks>
 internal static class Int8SweepBenchmark

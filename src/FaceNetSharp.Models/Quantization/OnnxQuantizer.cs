@@ -63,8 +63,9 @@ internal static class OnnxQuantizer
 
     /// <summary>
     /// How many of the last Convs (in graph order) stay float32 (the embedding head). 0: keeping MobileFaceNet's last
-    /// two in float32 did not raise its lowest cosine to float32 (0.709 either way, bench int8 --quick, 2026-11-30);
-    /// the bench's <c>--float-tail N</c> sets it to measure again.
+    /// two in float32 did not raise its lowest cosine to float32 (0.709 either way, bench int8 --quick, 2026-11-30, version
+    /// 1); the bench's <c>--float-tail N</c> sets it to measure again. Since version 4, <see cref="Int8Models.Build"/>
+    /// keeps MobileFaceNet's <see cref="LinearHeadConvs"/> in float32 by name instead.
     /// </summary>
     internal static int FloatTailConvs;
 
