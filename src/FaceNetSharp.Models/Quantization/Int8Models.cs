@@ -43,7 +43,7 @@ internal static class Int8Models
     /// Whether <paramref name="baseModel"/>'s linear head (<see cref="OnnxQuantizer.LinearHeadConvs"/>) stays float32:
     /// MobileFaceNet, where the uint8 rounding of the 7x7 depthwise Conv's output (one value per channel per face,
     /// feeding the two 1x1 Convs of the embedding) was the largest single error: kept in float32 alone, it raised the mean cosine
-    /// to float32 by 0.00075 and the lowest by 0.008, 4x more than any other of the 197 activations (bench int8-sweep
+    /// to float32 by 0.00075 and the lowest by 0.008, nearly 4x more than any other of the 197 activations (bench int8-sweep
     /// --activations, 130 kz-celebs and ORL faces, 2026-11-30). The head's Convs run on 7x7 and 1x1 maps, so in
     /// float32 they cost no measurable time (2.22x against 2.24x fp32 at batch 16 in the same run). dlib's head is a
     /// float GlobalAveragePool and MatMul already.
