@@ -16,7 +16,7 @@ namespace FaceNetSharp.Bench;
 /// </summary>
 /// <remarks>
 /// <c>int8-sweep [--model mobilefacenet] [--data ../shared/data/faces] [--per 4] [--layers] [--float CONV,CONV]
-/// [--method minmax|percentile|mse] [--jitter N] [--crelu] [--equalize A,B] [--residual ALPHA] [--float-activations T,T]
+/// [--method minmax|percentile|mse] [--jitter N] [--equalize A,B] [--float-activations T,T]
 /// [--activations K,K] [--save FILE] [--build FILE] [--ops FILE]</c>. Faces: the first <c>--per</c> photos of each kz-celebs person and
 /// of each ORL person (MTCNN's largest face, aligned as the model wants).
 /// </remarks>
@@ -96,13 +96,6 @@ internal static class Int8SweepBenchmark
             return 0;
         }
 
-        if (args.Contains("--crelu"))
-        {
-            (fp32, int rewritten) = PReluRewriter.Rewrite(fp32);
-            Console.WriteLine($"{rewritten} Conv -> PRelu -> dense Conv chains rewritten with Relu(z), Relu(-z)");
-            if (args.Contains("--verbose"))
-                foreach (var ch in ChannelEqualizer.Chains(fp32)) Console.WriteLine($"  chain {ch.A.Output[0]} -> {ch.PRelu.OpType} {ch.Tensor} -> {ch.B.Output[0]} depthwise {ch.Depthwise}");
-        }
         string? equalizedPath = null;
         var sw = Stopwatch.StartNew();
         var chips = jitter > 0 ? Int8Models.CalibrationChips(store, info.Template, info.InputSize, jitter: jitter) : Int8Models.CalibrationChips(store, info.Template, info.InputSize);
@@ -115,14 +108,6 @@ internal static class Int8SweepBenchmark
             var channelMax = ChannelEqualizer.ChannelMaxAbs(fp32, chainTensors, inputs, [3, info.InputSize, info.InputSize]);
             (fp32, int n) = ChannelEqualizer.Equalize(fp32, channelMax, alphas[0], alphas[1]);
             Console.WriteLine($"equalized {n} Conv -> PRelu -> Conv chains (alpha depthwise {alphas[0]}, dense {alphas[1]})");
-            if (Arg(args, "--residual") is { } residual)
-            {
-                // --residual ALPHA: ResidualEqualizer after the chains' equalization
-                var streams = ResidualEqualizer.Streams(fp32);
-                var streamMax = ChannelEqualizer.ChannelMaxAbs(fp32, [.. streams.SelectMany(x => x.Tensors)], inputs, [3, info.InputSize, info.InputSize]);
-                (fp32, int ns) = ResidualEqualizer.Equalize(fp32, streamMax, double.Parse(residual, CultureInfo.InvariantCulture));
-                Console.WriteLine($"equalized {ns} residual streams ({string.Join("; ", streams.Select(x => $"{x.Tensors.Count} tensors, {x.Writers.Count} writers, {x.Readers.Count} readers"))})");
-            }
             var eqPath = Path.Combine(Path.GetTempPath(), $"facenet-eq-{Guid.NewGuid():N}.onnx");
             File.WriteAllBytes(eqPath, Google.Protobuf.MessageExtensions.ToByteArray(fp32));
             equalizedPath = eqPath;
@@ -160,7 +145,7 @@ internal static class Int8SweepBenchmark
 
             if (Arg(args, "--save") is { } save)
             {
-                // --save PATH: the int8 model of --method (with --float-activations, --equalize, --crelu), scored and written
+                // --save PATH: the int8 model of --method (with --float-activations, --equalize), scored and written
                 var ranges = stats.ToDictionary(kv => kv.Key, kv => ActivationCalibrator.Range(kv.Value, method, ActivationCalibrator.Percentile));
                 var q = OnnxQuantizer.Quantize(fp32, ranges, baseFloat, baseFloatActivations.Count > 0 ? baseFloatActivations : null);
                 File.WriteAllBytes(save, Google.Protobuf.MessageExtensions.ToByteArray(q));

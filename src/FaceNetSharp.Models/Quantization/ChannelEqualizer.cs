@@ -56,7 +56,7 @@ internal static class ChannelEqualizer
             long channels = inits[a.Input[1]].Dims[0];
             var bw = inits[b.Input[1]];
             long group = Group(b);
-            // depthwise: one input channel per group, any number of outputs per channel (PReluRewriter doubles them)
+            // depthwise: one input channel per group, any number of outputs per channel
             bool depthwise = group == channels && bw.Dims[0] % channels == 0 && bw.Dims[1] == 1;
             if (!depthwise && !(group == 1 && bw.Dims[1] == channels)) continue;
             chains.Add(new Chain(a, prelu, b, depthwise));
