@@ -22,7 +22,14 @@ public static class ImageLoader
     /// <summary>Reads and decodes the file at <paramref name="path"/>.</summary>
     /// <exception cref="ImageLoadException">The file is missing, unreadable, empty, not an image, truncated,
     /// corrupt, or larger than <see cref="ImageLoadOptions.MaxPixels"/>.</exception>
-    public static RgbImage Load(string path, ImageLoadOptions? options = null)
+    public static RgbImage Load(string path, ImageLoadOptions? options = null) => Load(path, options, null);
+
+    /// <summary>
+    /// <see cref="Load(string, ImageLoadOptions?)"/>, taking the result's pixel array (exactly width x height x 3 bytes,
+    /// every byte overwritten) from <paramref name="pixels"/> where the image is decoded upright by rows (JPEG and PNG
+    /// without rotation); <c>facenet align</c> reuses the arrays of finished images so.
+    /// </summary>
+    internal static RgbImage Load(string path, ImageLoadOptions? options, Func<int, byte[]>? pixels)
     {
         ArgumentNullException.ThrowIfNull(path);
         byte[] data;
@@ -48,7 +55,7 @@ public static class ImageLoader
         {
             throw new ImageLoadException(path, ImageLoadFailure.Unreadable, "cannot read the file: " + e.Message, e);
         }
-        return Decode(data, path, options);
+        return Decode(data, path, options, pixels);
     }
 
     /// <summary>Decodes an encoded image read from <paramref name="data"/> (read to its end).</summary>
@@ -76,7 +83,10 @@ public static class ImageLoader
     /// <param name="data">The encoded image (all of it).</param>
     /// <param name="nameForErrors">The file name or other label that error messages name.</param>
     /// <param name="options">Limits; <see cref="ImageLoadOptions.Default"/> when null.</param>
-    public static RgbImage Decode(ReadOnlySpan<byte> data, string nameForErrors, ImageLoadOptions? options = null)
+    public static RgbImage Decode(ReadOnlySpan<byte> data, string nameForErrors, ImageLoadOptions? options = null) =>
+        Decode(data, nameForErrors, options, null);
+
+    private static RgbImage Decode(ReadOnlySpan<byte> data, string nameForErrors, ImageLoadOptions? options, Func<int, byte[]>? pixels)
     {
         ArgumentNullException.ThrowIfNull(nameForErrors);
         options ??= ImageLoadOptions.Default;
@@ -90,7 +100,7 @@ public static class ImageLoader
         if (PnmReader.LooksLikePnm(data))
             return PnmReader.Decode(data, nameForErrors, options);
 
-        return DecodeWithSkia(data, nameForErrors, options);
+        return DecodeWithSkia(data, nameForErrors, options, pixels);
     }
 
     /// <summary>
@@ -136,7 +146,7 @@ public static class ImageLoader
         return true;
     }
 
-    private static unsafe RgbImage DecodeWithSkia(ReadOnlySpan<byte> data, string name, ImageLoadOptions options)
+    private static unsafe RgbImage DecodeWithSkia(ReadOnlySpan<byte> data, string name, ImageLoadOptions options, Func<int, byte[]>? pixels)
     {
         using var skData = SKData.CreateCopy(data);
         // Native SkCodec takes ownership of the stream whether or not it opens (SkiaSharp revokes the wrapper's ownership).
@@ -159,7 +169,7 @@ public static class ImageLoader
 
         // Premultiplied RGBA: dropping alpha afterwards leaves the image composited on black.
         var dstInfo = new SKImageInfo(info.Width, info.Height, SKColorType.Rgba8888, SKAlphaType.Premul);
-        if (TryDecodeByRows(codec, dstInfo) is { } upright)
+        if (TryDecodeByRows(codec, dstInfo, pixels) is { } upright)
             return upright;
         // Whole-image decode: other orientations, codecs without scanline decoding (WebP), and every failure (decoded
         // again here from a fresh codec, so that the error is classified by GetPixels' result). The RGBA copy lives in
@@ -195,14 +205,16 @@ public static class ImageLoader
     /// cannot decode by rows, the image needs rotating, or decoding stops early (the caller then decodes it whole, which
     /// classifies the failure).
     /// </summary>
-    private static unsafe RgbImage? TryDecodeByRows(SKCodec codec, SKImageInfo dstInfo)
+    private static unsafe RgbImage? TryDecodeByRows(SKCodec codec, SKImageInfo dstInfo, Func<int, byte[]>? pixels)
     {
         if (codec.EncodedOrigin != SKEncodedOrigin.TopLeft) return null;
         if (codec.StartScanlineDecode(dstInfo) != SKCodecResult.Success || codec.ScanlineOrder != SKCodecScanlineOrder.TopDown)
             return null;
         int w = dstInfo.Width, h = dstInfo.Height, rowBytes = w * 4;
         int chunk = Math.Clamp((1 << 22) / rowBytes, 1, h); // rows per call: a buffer of at most 4 MB (or one row)
-        var rgb = new byte[checked(w * h * 3)];
+        int length = checked(w * h * 3);
+        var rgb = pixels?.Invoke(length) ?? new byte[length];
+        if (rgb.Length != length) throw new InvalidOperationException($"the pixel array given has {rgb.Length} bytes, not {length}");
         using var rows = new NativeBuffer<byte>(checked(chunk * rowBytes));
         fixed (byte* p = rows.Span)
         {
