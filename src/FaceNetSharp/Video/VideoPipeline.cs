@@ -154,6 +154,10 @@ public sealed class VideoPipeline
         var decoded = Channel.CreateBounded<(long Index, byte[] Pixels, bool Cut)>(new BoundedChannelOptions(QueueLength) { SingleReader = true, SingleWriter = true });
         var analysed = Channel.CreateBounded<(long Index, byte[] Pixels, IReadOnlyList<TrackedFace> Faces)>(new BoundedChannelOptions(QueueLength) { SingleReader = true, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        // cancelled only when the output fails: a frame the tracker has taken is always handed to the output, also after
+        // Ctrl-C, so that the summary (the tracker's) holds no frame the video and timeline do not (VideoPipeline used to
+        // drop the frame whose hand-off was waiting when Ctrl-C came: a track's last frame one past the frames written)
+        using var outputFailed = new CancellationTokenSource();
 
         // decode: frames off ffmpeg's pipe into pooled buffers, each compared with the one before for a scene cut
         long limit = _options.MaxFrames ?? long.MaxValue;
@@ -209,6 +213,7 @@ public sealed class VideoPipeline
             catch (Exception e)
             {
                 outputError = e;
+                outputFailed.Cancel(); // nothing more can be written
                 stop.Cancel(); // the analysis stops taking frames, the decoder stops reading
                 reader.Stop();
                 while (analysed.Reader.TryRead(out _)) { }
@@ -246,8 +251,8 @@ public sealed class VideoPipeline
                 trackedRuns++;
             }
             times[2] += Stopwatch.GetTimestamp() - t0;
-            // a full queue blocks here; only the output thread's failure cancels the wait
-            try { analysed.Writer.WriteAsync((index, pixels, faces), stop.Token).AsTask().GetAwaiter().GetResult(); }
+            // a full queue blocks here; only the output thread's failure cancels the wait (not Ctrl-C: see outputFailed)
+            try { analysed.Writer.WriteAsync((index, pixels, faces), outputFailed.Token).AsTask().GetAwaiter().GetResult(); }
             catch (OperationCanceledException) { return false; }
             return true;
         }
