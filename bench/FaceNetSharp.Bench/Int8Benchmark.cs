@@ -81,8 +81,9 @@ internal static class Int8Benchmark
                     variants.Add((label, path, method, card));
                 }
 
-                // --compare PATH: an int8 model made before (e.g. an older quantizer version's), timed and measured beside
-                if (Arg(args, "--compare") is { } compare) variants.Add(("int8 " + Path.GetFileNameWithoutExtension(compare), compare, null, null));
+                // --compare PATH[,PATH]: int8 models made before (an older quantizer version's, or int8-sweep --save's variants), timed and measured beside
+                foreach (var compare in (Arg(args, "--compare") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+                    variants.Add(("int8 " + Path.GetFileNameWithoutExtension(compare), compare, null, null));
 
                 // speed: same chips, same process, ratios first; the variants' rounds interleaved, so that a change in
                 // the machine's load falls on all of them; process CPU time per face beside the wall time (with

@@ -16,7 +16,8 @@ namespace FaceNetSharp.Bench;
 /// </summary>
 /// <remarks>
 /// <c>int8-sweep [--model mobilefacenet] [--data ../shared/data/faces] [--per 4] [--layers] [--float CONV,CONV]
-/// [--method minmax|percentile|mse] [--jitter N]</c>. Faces: the first <c>--per</c> photos of each kz-celebs person and
+/// [--method minmax|percentile|mse] [--jitter N] [--equalize A,B] [--float-activations T,T]
+/// [--activations K,K] [--save FILE] [--build FILE] [--ops FILE]</c>. Faces: the first <c>--per</c> photos of each kz-celebs person and
 /// of each ORL person (MTCNN's largest face, aligned as the model wants).
 /// </remarks>
 internal static class Int8SweepBenchmark
@@ -27,6 +28,8 @@ internal static class Int8SweepBenchmark
         string data = Arg(args, "--data") ?? Path.Combine("..", "shared", "data", "faces");
         int per = int.Parse(Arg(args, "--per") ?? "4", CultureInfo.InvariantCulture);
         int jitter = int.Parse(Arg(args, "--jitter") ?? "0", CultureInfo.InvariantCulture);
+        // --float-activations T,T: activation tensors kept in float32 in every variant (OnnxQuantizer.Quantize's floatActivations)
+        var baseFloatActivations = (Arg(args, "--float-activations") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
         var baseFloat = (Arg(args, "--float") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
         var method = Arg(args, "--method") switch
         {
@@ -42,6 +45,30 @@ internal static class Int8SweepBenchmark
         var fp32Bytes = File.ReadAllBytes(store.PathOf(model));
         var (fp32, shortcuts) = ShortcutRewriter.Rewrite(ModelProto.Parser.ParseFrom(fp32Bytes));
         if (shortcuts > 0) Console.WriteLine($"{shortcuts} shortcut AveragePool (+ Pad) rewritten as Convs");
+
+        if (Arg(args, "--build") is { } buildPath)
+        {
+            // the installed quantizer's int8 model, written to PATH with its SHA-256 (to check that a refactoring keeps it byte-identical)
+            var buildChips = Int8Models.CalibrationChips(store, info.Template, info.InputSize);
+            var (built, _) = Int8Models.Build(fp32Bytes, baseCard, info, buildChips, Int8Models.MethodFor(model));
+            File.WriteAllBytes(buildPath, built);
+            Console.WriteLine($"{buildPath}: {built.Length} bytes, SHA-256 {FaceNetSharp.Models.Npm.NpmPackage.Sha256(built)}");
+            return 0;
+        }
+
+        if (Arg(args, "--ops") is { } opsPath)
+        {
+            // --ops FILE: ONNX Runtime's optimized graph of an int8 file (e.g. one --save wrote), and its nodes that are not QLinear
+            var optPath = Path.Combine(Path.GetTempPath(), $"facenet-ops-{Guid.NewGuid():N}.onnx");
+            using (var so = new Microsoft.ML.OnnxRuntime.SessionOptions { GraphOptimizationLevel = Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL, OptimizedModelFilePath = optPath })
+            using (new Microsoft.ML.OnnxRuntime.InferenceSession(opsPath, so)) { }
+            var opt = ModelProto.Parser.ParseFrom(File.ReadAllBytes(optPath));
+            File.Delete(optPath);
+            Dump(opt, "ONNX Runtime's optimized graph of " + opsPath);
+            foreach (var n in opt.Graph.Node.Where(n => !n.OpType.StartsWith("QLinear", StringComparison.Ordinal)))
+                Console.WriteLine($"    {n.OpType,-18} {n.Name,-50} in [{string.Join(", ", n.Input)}] out [{string.Join(", ", n.Output)}]");
+            return 0;
+        }
 
         if (args.Contains("--dump"))
         {
@@ -104,10 +131,10 @@ internal static class Int8SweepBenchmark
         var work = Directory.CreateTempSubdirectory("facenet-int8-sweep").FullName;
         try
         {
-            (double Min, double Mean) Score(CalibrationMethod m, double percentile, IReadOnlySet<string> floatConvs)
+            (double Min, double Mean) Score(CalibrationMethod m, double percentile, IReadOnlySet<string> floatConvs, IReadOnlySet<string>? floatActivations = null)
             {
                 var ranges = stats.ToDictionary(kv => kv.Key, kv => ActivationCalibrator.Range(kv.Value, m, percentile));
-                var q = OnnxQuantizer.Quantize(fp32, ranges, floatConvs);
+                var q = OnnxQuantizer.Quantize(fp32, ranges, floatConvs, floatActivations ?? (baseFloatActivations.Count > 0 ? baseFloatActivations : null));
                 var path = Path.Combine(work, "q.onnx");
                 File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(q));
                 using var e = new OnnxFaceEmbedder(path, info);
@@ -116,6 +143,16 @@ internal static class Int8SweepBenchmark
                 return (cos.Min(), cos.Average());
             }
 
+            if (Arg(args, "--save") is { } save)
+            {
+                // --save PATH: the int8 model of --method (with --float-activations, --equalize), scored and written
+                var ranges = stats.ToDictionary(kv => kv.Key, kv => ActivationCalibrator.Range(kv.Value, method, ActivationCalibrator.Percentile));
+                var q = OnnxQuantizer.Quantize(fp32, ranges, baseFloat, baseFloatActivations.Count > 0 ? baseFloatActivations : null);
+                File.WriteAllBytes(save, Google.Protobuf.MessageExtensions.ToByteArray(q));
+                var (min, mean) = Score(method, ActivationCalibrator.Percentile, baseFloat);
+                Console.WriteLine(FormattableString.Invariant($"{save} ({method}, float activations [{string.Join(',', baseFloatActivations)}]): cosine to fp32 min {min:F4}, mean {mean:F4}"));
+                return 0;
+            }
             if (Arg(args, "--bias-correct") is { } bc)
             {
                 // --bias-correct 0,1,2,3: BiasCorrector with that many iterations, each with --method's ranges
@@ -136,6 +173,32 @@ internal static class Int8SweepBenchmark
                     var v = e.Embed(faces);
                     var cos = fpVectors.Zip(v, (a, b) => (double)TensorPrimitives.Dot(a, b)).ToList();
                     Console.WriteLine(FormattableString.Invariant($"  bias correction x{iterations} ({method}): mean |channel shift| each Conv adds, calibration chips {before:G3} -> {after:G3}; mean |shift| to float32, test faces {held:G3}; cosine to fp32 min {cos.Min():F4}, mean {cos.Average():F4} ({bsw.Elapsed.TotalSeconds:F0} s)"));
+                }
+                return 0;
+            }
+            if (Arg(args, "--activations") is { } ks)
+            {
+                // --activations K1,K2: each activation tensor alone kept in float32 (the rest int8), ranked by the mean
+                // cosine it gains; then the K most sensitive kept in float32 together
+                var ranges = stats.ToDictionary(kv => kv.Key, kv => ActivationCalibrator.Range(kv.Value, method, ActivationCalibrator.Percentile));
+                var candidates = OnnxQuantizer.ActivationTensors(fp32, ranges, baseFloat);
+                var baseline = Score(method, ActivationCalibrator.Percentile, baseFloat);
+                Console.WriteLine(FormattableString.Invariant($"all int8 ({method}): min {baseline.Min:F4}, mean {baseline.Mean:F4}; {candidates.Count} activation tensors, each alone in float32:"));
+                var gains = new List<(string Tensor, double Min, double Mean)>();
+                var asw = Stopwatch.StartNew();
+                foreach (var t in candidates)
+                {
+                    var r = Score(method, ActivationCalibrator.Percentile, baseFloat, new HashSet<string>(StringComparer.Ordinal) { t });
+                    gains.Add((t, r.Min, r.Mean));
+                    Console.WriteLine(FormattableString.Invariant($"  {t,-50} min {r.Min:F4} ({r.Min - baseline.Min:+0.0000;-0.0000}), mean {r.Mean:F4} ({r.Mean - baseline.Mean:+0.00000;-0.00000})"));
+                }
+                var ranked = gains.OrderByDescending(g => g.Mean).ToList();
+                Console.WriteLine($"ranked ({asw.Elapsed.TotalSeconds:F0} s): " + string.Join(",", ranked.Take(64).Select(g => g.Tensor)));
+                Console.WriteLine(FormattableString.Invariant($"sum of the gains: all {gains.Sum(g => g.Mean - baseline.Mean):F5}, top 8 {ranked.Take(8).Sum(g => g.Mean - baseline.Mean):F5}, top 16 {ranked.Take(16).Sum(g => g.Mean - baseline.Mean):F5}, top 32 {ranked.Take(32).Sum(g => g.Mean - baseline.Mean):F5}"));
+                foreach (var k in ks.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)))
+                {
+                    var r = Score(method, ActivationCalibrator.Percentile, baseFloat, ranked.Take(k).Select(g => g.Tensor).ToHashSet(StringComparer.Ordinal));
+                    Console.WriteLine(FormattableString.Invariant($"  top {k} activations in float32: min {r.Min:F4}, mean {r.Mean:F4}"));
                 }
                 return 0;
             }

@@ -28,7 +28,7 @@ if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
     Console.Error.WriteLine("  embed [faces per measurement (256)]");
     Console.Error.WriteLine("  operating-points [--data ../shared/data/faces] [--models mobilefacenet,dlib] [--out src/FaceNetSharp/Models/Calibration] [--workers N]");
     Console.Error.WriteLine("  int8 [--data ../shared/data/faces] [--models mobilefacenet,dlib-resnet] [--methods minmax,percentile] [--faces 256] [--no-accuracy] [--threads N] [--rounds 3] [--compare INT8.onnx] [--quick] [--float-tail N] [--float-prelu] [--profile] [--write src/FaceNetSharp.Models/Quantization]");
-    Console.Error.WriteLine("  int8-sweep [--model mobilefacenet] [--data ../shared/data/faces] [--per 4] [--layers] [--float CONV,CONV] [--method minmax|percentile|mse] [--jitter N]");
+    Console.Error.WriteLine("  int8-sweep [--model mobilefacenet] [--data ../shared/data/faces] [--per 4] [--layers] [--float CONV,CONV] [--method minmax|percentile|mse] [--jitter N] [--equalize A,B] [--float-activations T,T] [--activations K,K] [--bias-correct N,N] [--save FILE] [--build FILE] [--ops FILE] [--dump]");
     Console.Error.WriteLine("  gallery [--sizes 100000,1000000] [--queries 1000] [--rounds 3] [--anchor-queries 200] [--exact-queries N] [--candidates 64] [--threads N] [--scalar] [--global-scale S] [--python /usr/bin/python3|none] [--real EMBEDDINGS.npy] [--load-size 0] [--seed 1]");
     return 2;
 }

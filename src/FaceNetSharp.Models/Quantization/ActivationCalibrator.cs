@@ -1,5 +1,3 @@
-using Google.Protobuf;
-using Microsoft.ML.OnnxRuntime;
 using Onnx;
 
 namespace FaceNetSharp.Models.Quantization;
@@ -36,9 +34,6 @@ internal static class ActivationCalibrator
     /// <summary>Histogram bins per tensor (2048, ONNX Runtime's histogram default).</summary>
     internal const int Bins = 2048;
 
-    /// <summary>Inputs per ONNX Runtime call: every measured tensor of the batch is returned at once, so keep it small.</summary>
-    private const int Batch = 8;
-
     /// <summary>
     /// The range of each of <paramref name="tensors"/> over <paramref name="inputs"/> (each one NCHW float image of
     /// <paramref name="inputShape"/> without the batch axis).
@@ -55,22 +50,10 @@ internal static class ActivationCalibrator
         IReadOnlyList<float[]> inputs, long[] inputShape, bool histograms = true)
     {
         if (inputs.Count == 0) throw new ArgumentException("no calibration inputs");
-        var probe = OnnxQuantizer.CalibrationModel(fp32);
-        var existing = probe.Graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
-        foreach (var name in tensors)
-            if (!existing.Contains(name))
-                probe.Graph.Output.Add(new ValueInfoProto
-                {
-                    Name = name,
-                    Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float } },
-                });
-        string inputName = probe.Graph.Input[0].Name;
-        using var options = OnnxSessions.CreateOptions(Environment.ProcessorCount);
-        using var session = new InferenceSession(probe.ToByteArray(), options);
-
+        using var probe = new TensorProbe(OnnxQuantizer.CalibrationModel(fp32), tensors);
         var min = tensors.ToDictionary(t => t, _ => float.PositiveInfinity);
         var max = tensors.ToDictionary(t => t, _ => float.NegativeInfinity);
-        ForEachBatch(session, inputName, tensors, inputs, inputShape, (name, values) =>
+        probe.ForEachBatch(inputs, inputShape, (name, _, values) =>
         {
             float lo = min[name], hi = max[name];
             foreach (var v in values)
@@ -85,7 +68,7 @@ internal static class ActivationCalibrator
             throw new InvalidDataException($"calibration: tensor '{bad}' is not finite on the calibration inputs");
         var hist = tensors.ToDictionary(t => t, _ => new long[histograms ? Bins : 0]);
         if (histograms)
-            ForEachBatch(session, inputName, tensors, inputs, inputShape, (name, values) =>
+            probe.ForEachBatch(inputs, inputShape, (name, _, values) =>
             {
                 var h = hist[name];
                 float lo = min[name], width = (max[name] - lo) / Bins;
@@ -154,20 +137,5 @@ internal static class ActivationCalibrator
                 if (error < best) { best = error; bestRange = new ActivationRange(lo + first * width, lo + (last + 1) * width); }
             }
         return bestRange;
-    }
-
-    private static void ForEachBatch(InferenceSession session, string inputName, IReadOnlyList<string> tensors,
-        IReadOnlyList<float[]> inputs, long[] inputShape, Action<string, ReadOnlySpan<float>> visit)
-    {
-        int per = inputs[0].Length;
-        for (int start = 0; start < inputs.Count; start += Batch)
-        {
-            int count = Math.Min(Batch, inputs.Count - start);
-            var data = new float[count * per];
-            for (int k = 0; k < count; k++) inputs[start + k].CopyTo(data, k * per);
-            using var value = OrtValue.CreateTensorValueFromMemory(data, [count, .. inputShape]);
-            using var outputs = session.Run(OnnxSessions.DefaultRun, [inputName], [value], [.. tensors]);
-            for (int i = 0; i < tensors.Count; i++) visit(tensors[i], outputs[i].GetTensorDataAsSpan<float>());
-        }
     }
 }

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using Google.Protobuf;
-using Microsoft.ML.OnnxRuntime;
 using Onnx;
 
 namespace FaceNetSharp.Models.Quantization;
@@ -18,9 +17,6 @@ namespace FaceNetSharp.Models.Quantization;
 internal static class BiasCorrector
 {
     private const int FloatType = (int)TensorProto.Types.DataType.Float;
-
-    /// <summary>Inputs per ONNX Runtime call (every Conv output of the batch is returned at once).</summary>
-    private const int Batch = 8;
 
     /// <summary>
     /// <paramref name="fp32"/> with every quantized Conv's bias corrected (a copy; a Conv without a bias gets one), and
@@ -143,43 +139,23 @@ internal static class BiasCorrector
     internal static Dictionary<string, double[]> ChannelMeans(ModelProto model, IReadOnlyList<string> tensors,
         IReadOnlyList<float[]> inputs, long[] inputShape, bool optimize)
     {
-        if (inputs.Count == 0) throw new ArgumentException("no calibration inputs");
-        var probe = model.Clone();
-        var existing = probe.Graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
-        foreach (var name in tensors.Where(t => !existing.Contains(t)))
-            probe.Graph.Output.Add(new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = FloatType } } });
-        string inputName = probe.Graph.Input[0].Name;
-        using var options = OnnxSessions.CreateOptions(Environment.ProcessorCount);
-        if (!optimize) options.GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL;
-        using var session = new InferenceSession(probe.ToByteArray(), options);
         var sums = new Dictionary<string, double[]>(StringComparer.Ordinal);
-        long images = 0;
         var spatial = new Dictionary<string, long>(StringComparer.Ordinal);
-        int per = inputs[0].Length;
-        for (int start = 0; start < inputs.Count; start += Batch)
+        using var probe = new TensorProbe(model, tensors, optimize);
+        probe.ForEachBatch(inputs, inputShape, (name, shape, values) =>
         {
-            int count = Math.Min(Batch, inputs.Count - start);
-            var data = new float[count * per];
-            for (int i = 0; i < count; i++) inputs[start + i].CopyTo(data, i * per);
-            using var value = OrtValue.CreateTensorValueFromMemory(data, [count, .. inputShape]);
-            using var results = session.Run(OnnxSessions.DefaultRun, [inputName], [value], [.. tensors]);
-            for (int t = 0; t < tensors.Count; t++)
-            {
-                var shape = results[t].GetTensorTypeAndShape().Shape;
-                var values = results[t].GetTensorDataAsSpan<float>();
-                int c = (int)shape[1], plane = (int)(values.Length / (shape[0] * c));
-                if (!sums.TryGetValue(tensors[t], out var s)) sums[tensors[t]] = s = new double[c];
-                spatial[tensors[t]] = plane;
-                for (int n = 0; n < shape[0]; n++)
-                    for (int ch = 0; ch < c; ch++)
-                    {
-                        double acc = 0;
-                        foreach (var v in values.Slice((n * c + ch) * plane, plane)) acc += v;
-                        s[ch] += acc;
-                    }
-            }
-            images += count;
-        }
+            int c = (int)shape[1], plane = (int)(values.Length / (shape[0] * c));
+            if (!sums.TryGetValue(name, out var s)) sums[name] = s = new double[c];
+            spatial[name] = plane;
+            for (int n = 0; n < shape[0]; n++)
+                for (int ch = 0; ch < c; ch++)
+                {
+                    double acc = 0;
+                    foreach (var v in values.Slice((n * c + ch) * plane, plane)) acc += v;
+                    s[ch] += acc;
+                }
+        });
+        long images = inputs.Count;
         return sums.ToDictionary(kv => kv.Key, kv => kv.Value.Select(v => v / (images * spatial[kv.Key])).ToArray(), StringComparer.Ordinal);
     }
 }

@@ -1,12 +1,11 @@
 using System.Runtime.InteropServices;
 using Google.Protobuf;
-using Microsoft.ML.OnnxRuntime;
 using Onnx;
 
 namespace FaceNetSharp.Models.Quantization;
 
 /// <summary>
-/// Activation equalization before quantization: for each <c>Conv A → PRelu → Conv B</c> chain, channel c of the PRelu's
+/// Activation equalization before quantization: for each <c>Conv A → PRelu → Conv B</c> chain (or Relu: a PRelu with slope 0), channel c of the PRelu's
 /// output is scaled by 1 / s_c (A's weights and bias of output channel c divided by s_c) and B's weights reading channel
 /// c multiplied by s_c. PRelu is positively homogeneous per channel (PRelu(x / s) = PRelu(x) / s for s &gt; 0, its
 /// slopes unchanged), so the float32 model computes the same function; but every channel's range now fills the
@@ -51,15 +50,15 @@ internal static class ChannelEqualizer
         var chains = new List<Chain>();
         foreach (var a in model.Graph.Node.Where(n => n.OpType == "Conv" && ConstWeights(n)))
         {
-            if (outputs.Contains(a.Output[0]) || consumers.GetValueOrDefault(a.Output[0]) is not [{ OpType: "PRelu" } prelu] || prelu.Input[0] != a.Output[0]) continue;
+            if (outputs.Contains(a.Output[0]) || consumers.GetValueOrDefault(a.Output[0]) is not [{ OpType: "PRelu" or "Relu" } prelu] || prelu.Input[0] != a.Output[0]) continue;
             if (outputs.Contains(prelu.Output[0]) || consumers.GetValueOrDefault(prelu.Output[0]) is not [{ OpType: "Conv" } b] || b.Input[0] != prelu.Output[0] || !ConstWeights(b)) continue;
-            if (!inits.TryGetValue(prelu.Input[1], out var slope) || slope.DataType != FloatType) continue;
+            if (prelu.OpType == "PRelu" && (!inits.TryGetValue(prelu.Input[1], out var slope) || slope.DataType != FloatType)) continue;
             long channels = inits[a.Input[1]].Dims[0];
             var bw = inits[b.Input[1]];
             long group = Group(b);
-            bool depthwise = group == channels && bw.Dims[0] == channels && bw.Dims[1] == 1;
+            // depthwise: one input channel per group, any number of outputs per channel
+            bool depthwise = group == channels && bw.Dims[0] % channels == 0 && bw.Dims[1] == 1;
             if (!depthwise && !(group == 1 && bw.Dims[1] == channels)) continue;
-            if (Group(a) != 1 && Group(a) != channels) continue;
             chains.Add(new Chain(a, prelu, b, depthwise));
         }
         return chains;
@@ -68,37 +67,19 @@ internal static class ChannelEqualizer
     /// <summary>Largest |value| of each channel (axis 1 of NCHW) of <paramref name="tensors"/> over <paramref name="inputs"/>.</summary>
     public static Dictionary<string, float[]> ChannelMaxAbs(ModelProto fp32, IReadOnlyList<string> tensors, IReadOnlyList<float[]> inputs, long[] inputShape)
     {
-        var probe = fp32.Clone();
-        var existing = probe.Graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
-        foreach (var name in tensors.Where(t => !existing.Contains(t)))
-            probe.Graph.Output.Add(new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = FloatType } } });
-        string inputName = probe.Graph.Input[0].Name;
-        using var options = OnnxSessions.CreateOptions(Environment.ProcessorCount);
-        using var session = new InferenceSession(probe.ToByteArray(), options);
         var result = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        int per = inputs[0].Length;
-        const int batch = 8;
-        for (int start = 0; start < inputs.Count; start += batch)
+        using var probe = new TensorProbe(fp32, tensors);
+        probe.ForEachBatch(inputs, inputShape, (name, shape, values) =>
         {
-            int count = Math.Min(batch, inputs.Count - start);
-            var data = new float[count * per];
-            for (int k = 0; k < count; k++) inputs[start + k].CopyTo(data, k * per);
-            using var value = OrtValue.CreateTensorValueFromMemory(data, [count, .. inputShape]);
-            using var outputs = session.Run(OnnxSessions.DefaultRun, [inputName], [value], [.. tensors]);
-            for (int i = 0; i < tensors.Count; i++)
-            {
-                var shape = outputs[i].GetTensorTypeAndShape().Shape;
-                var values = outputs[i].GetTensorDataAsSpan<float>();
-                int c = (int)shape[1], spatial = (int)(values.Length / (shape[0] * c));
-                if (!result.TryGetValue(tensors[i], out var max)) result[tensors[i]] = max = new float[c];
-                for (int n = 0; n < shape[0]; n++)
-                    for (int ch = 0; ch < c; ch++)
-                    {
-                        var plane = values.Slice((n * c + ch) * spatial, spatial);
-                        foreach (var v in plane) max[ch] = Math.Max(max[ch], Math.Abs(v));
-                    }
-            }
-        }
+            int c = (int)shape[1], spatial = (int)(values.Length / (shape[0] * c));
+            if (!result.TryGetValue(name, out var max)) result[name] = max = new float[c];
+            for (int n = 0; n < shape[0]; n++)
+                for (int ch = 0; ch < c; ch++)
+                {
+                    var plane = values.Slice((n * c + ch) * spatial, spatial);
+                    foreach (var v in plane) max[ch] = Math.Max(max[ch], Math.Abs(v));
+                }
+        });
         return result;
     }
 
@@ -138,8 +119,10 @@ internal static class ChannelEqualizer
             int kernel = (int)(dims[2] * dims[3]);
             if (chain.Depthwise)
             {
-                for (int c = 0; c < s.Length; c++)
-                    for (int i = 0; i < kernel; i++) wb[c * kernel + i] *= s[c];
+                // output row o reads input channel o / (rows per channel)
+                int multiplier = (int)dims[0] / s.Length;
+                for (int o = 0; o < dims[0]; o++)
+                    for (int i = 0; i < kernel; i++) wb[o * kernel + i] *= s[o / multiplier];
             }
             else
             {

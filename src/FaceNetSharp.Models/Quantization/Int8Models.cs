@@ -18,9 +18,10 @@ internal static class Int8Models
 {
     /// <summary>
     /// Written into the card; bump it when the quantization or the calibration changes so that int8 models are rebuilt
-    /// (3: dlib's shortcuts as Convs, <see cref="ShortcutRewriter"/>; MobileFaceNet's graph is version 2's).
+    /// (3: dlib's shortcuts as Convs, <see cref="ShortcutRewriter"/>; 4: MobileFaceNet's linear head in float32,
+    /// <see cref="FloatHeadFor"/>; dlib's graph is version 3's).
     /// </summary>
-    public const string QuantizerVersion = "3";
+    public const string QuantizerVersion = "4";
 
     /// <summary>
     /// Calibration method of each installed model, the more accurate one in <c>FaceNetSharp.Bench int8</c>
@@ -37,6 +38,17 @@ internal static class Int8Models
     /// quantized: the loss was in the activations; 0.995 equalized; bench int8-sweep, 2026-11-30). dlib has no PRelu.
     /// </summary>
     public static bool EqualizeFor(string baseModel) => baseModel == ModelNames.MobileFaceNet;
+
+    /// <summary>
+    /// Whether <paramref name="baseModel"/>'s linear head (<see cref="OnnxQuantizer.LinearHeadConvs"/>) stays float32:
+    /// MobileFaceNet, where the uint8 rounding of the 7x7 depthwise Conv's output (one value per channel per face,
+    /// feeding the two 1x1 Convs of the embedding) was the largest single error: kept in float32 alone, it raised the mean cosine
+    /// to float32 by 0.00075 and the lowest by 0.008, nearly 4x more than any other of the 197 activations (bench int8-sweep
+    /// --activations, 130 kz-celebs and ORL faces, 2026-11-30). The head's Convs run on 7x7 and 1x1 maps, so in
+    /// float32 they cost no measurable time (2.22x against 2.24x fp32 at batch 16 in the same run). dlib's head is a
+    /// float GlobalAveragePool and MatMul already.
+    /// </summary>
+    public static bool FloatHeadFor(string baseModel) => baseModel == ModelNames.MobileFaceNet;
 
     /// <summary>Equalization exponents (<see cref="ChannelEqualizer.Equalize"/>): full where B is depthwise, the geometric mean where it is dense.</summary>
     internal const double DepthwiseAlpha = 1, DenseAlpha = 0.5;
@@ -119,9 +131,12 @@ internal static class Int8Models
         return card;
     }
 
-    /// <summary>The quantized model's bytes and card, calibrated on <paramref name="chips"/> (aligned for <paramref name="info"/>) and their mirror images.</summary>
+    /// <summary>
+    /// The quantized model's bytes and card, calibrated on <paramref name="chips"/> (aligned for <paramref name="info"/>)
+    /// and their mirror images. <paramref name="floatHead"/> overrides <see cref="FloatHeadFor"/> (for measurements).
+    /// </summary>
     public static (byte[] Onnx, ModelCard Card) Build(byte[] fp32Onnx, ModelCard baseCard, EmbedderInfo info,
-        IReadOnlyList<RgbImage> chips, CalibrationMethod method)
+        IReadOnlyList<RgbImage> chips, CalibrationMethod method, bool? floatHead = null)
     {
         var (fp32, shortcuts) = ShortcutRewriter.Rewrite(ModelProto.Parser.ParseFrom(fp32Onnx));
         var inputs = CalibrationInputs(chips, info);
@@ -133,9 +148,10 @@ internal static class Int8Models
             var channelMax = ChannelEqualizer.ChannelMaxAbs(fp32, chainTensors, inputs, [3, s, s]);
             (fp32, equalized) = ChannelEqualizer.Equalize(fp32, channelMax, DepthwiseAlpha, DenseAlpha);
         }
-        var tensors = OnnxQuantizer.TensorsToCalibrate(fp32);
+        var floatConvs = (floatHead ?? FloatHeadFor(baseCard.Name)) ? OnnxQuantizer.LinearHeadConvs(fp32) : null;
+        var tensors = OnnxQuantizer.TensorsToCalibrate(fp32, floatConvs);
         var ranges = ActivationCalibrator.Measure(fp32, tensors, inputs, [3, s, s], method);
-        var bytes = Google.Protobuf.MessageExtensions.ToByteArray(OnnxQuantizer.Quantize(fp32, ranges));
+        var bytes = Google.Protobuf.MessageExtensions.ToByteArray(OnnxQuantizer.Quantize(fp32, ranges, floatConvs));
         var card = baseCard with
         {
             Name = NameOf(baseCard.Name),
@@ -150,12 +166,13 @@ internal static class Int8Models
                 BaseOnnxSha256 = baseCard.OnnxSha256,
                 Format = "ONNX QDQ: QuantizeLinear/DequantizeLinear pairs around every Conv, fused by ONNX Runtime into QLinearConv; " +
                     "each Conv -> PRelu as Relu(z) + Min(a+ z, 0) + Max(a- z, 0) with slope-scaled Convs and QLinearAdds" +
-                    (shortcuts > 0 ? $"; {shortcuts} shortcut AveragePool 2x2 (+ channel Pad) as 2x2 stride-2 Convs with weights 1/4, so their Adds are QLinearAdds" : ""),
+                    (shortcuts > 0 ? $"; {shortcuts} shortcut AveragePool 2x2 (+ channel Pad) as 2x2 stride-2 Convs with weights 1/4, so their Adds are QLinearAdds" : "") +
+                    (floatConvs is { Count: > 0 } ? $"; the linear head after the last PRelu ({floatConvs.Count} Convs) stays float32, weights and activations" : ""),
                 Weights = "int8, symmetric, per output channel (scale = max|w| / 127), bias int32 at scale s_x * s_w",
                 Activations = "uint8, asymmetric, per tensor, at each Conv's input and output (after its Relu where it has one)" +
                     (equalized > 0 ? string.Create(System.Globalization.CultureInfo.InvariantCulture,
                         $"; before calibration, {equalized} Conv -> PRelu -> Conv chains equalized per channel (channel c of the PRelu output divided by (r_c / R)^alpha, the next Conv's weights multiplied by it; alpha {DepthwiseAlpha} before a depthwise Conv, {DenseAlpha} before a dense one; the float32 function is unchanged)") : ""),
-                QuantizedConvs = OnnxQuantizer.QuantizableConvs(fp32).Count,
+                QuantizedConvs = OnnxQuantizer.QuantizableConvs(fp32, floatConvs).Count,
                 CalibrationMethod = MethodLabel(method),
                 CalibrationSource = $"the faces MTCNN finds in {SamplePhotos.Files.Count} sample photos of npm {SamplePhotos.Package.Spec} " +
                     $"(package/demo/sample1-6.jpg, pinned by SHA-256), aligned for the model, each also mirrored",

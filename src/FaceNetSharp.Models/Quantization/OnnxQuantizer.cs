@@ -49,9 +49,23 @@ internal static class OnnxQuantizer
     }
 
     /// <summary>
+    /// The Convs (by output tensor) after the graph's last PRelu or Relu, in graph order: the linear embedding head
+    /// (MobileFaceNet: the 7x7 depthwise Conv over the last feature map and its two 1x1 Convs). Empty without a PRelu or Relu.
+    /// </summary>
+    public static IReadOnlySet<string> LinearHeadConvs(ModelProto model)
+    {
+        int last = -1;
+        for (int i = 0; i < model.Graph.Node.Count; i++)
+            if (model.Graph.Node[i].OpType is "PRelu" or "Relu") last = i;
+        return last < 0 ? new HashSet<string>(StringComparer.Ordinal)
+            : model.Graph.Node.Skip(last + 1).Where(n => n.OpType == "Conv").Select(n => n.Output[0]).ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>
     /// How many of the last Convs (in graph order) stay float32 (the embedding head). 0: keeping MobileFaceNet's last
-    /// two in float32 did not raise its lowest cosine to float32 (0.709 either way, bench int8 --quick, 2026-11-30);
-    /// the bench's <c>--float-tail N</c> sets it to measure again.
+    /// two in float32 did not raise its lowest cosine to float32 (0.709 either way, bench int8 --quick, 2026-11-30, version
+    /// 1); the bench's <c>--float-tail N</c> sets it to measure again. Since version 4, <see cref="Int8Models.Build"/>
+    /// keeps MobileFaceNet's <see cref="LinearHeadConvs"/> in float32 by name instead.
     /// </summary>
     internal static int FloatTailConvs;
 
@@ -144,9 +158,12 @@ internal static class OnnxQuantizer
 
     /// <summary>
     /// The QDQ model. <paramref name="ranges"/> holds every tensor of <see cref="TensorsToCalibrate"/>; a missing one
-    /// is an <see cref="ArgumentException"/> naming it.
+    /// is an <see cref="ArgumentException"/> naming it. The activations named in <paramref name="floatActivations"/>
+    /// (tensors of <see cref="ActivationTensors"/>) get no Q/DQ pair and stay float32; where the PRelu rewrite relied on
+    /// the pair's clamp at 0 (<c>Relu(z)</c>, <c>Min(a⁺ ∘ z, 0)</c>, <c>Max(a⁻ ∘ z, 0)</c>), a <c>Clip</c> does it instead.
     /// </summary>
-    public static ModelProto Quantize(ModelProto fp32, IReadOnlyDictionary<string, ActivationRange> ranges, IReadOnlySet<string>? floatConvs = null)
+    public static ModelProto Quantize(ModelProto fp32, IReadOnlyDictionary<string, ActivationRange> ranges, IReadOnlySet<string>? floatConvs = null,
+        IReadOnlySet<string>? floatActivations = null)
     {
         foreach (var name in TensorsToCalibrate(fp32, floatConvs))
             if (!ranges.ContainsKey(name)) throw new ArgumentException($"no calibrated range for tensor '{name}'");
@@ -159,23 +176,28 @@ internal static class OnnxQuantizer
         var initsByName = graph.Initializer.ToDictionary(t => t.Name);
         var replacement = new Dictionary<NodeProto, NodeProto[]>(ReferenceEqualityComparer.Instance);
         var addOutputs = new List<string>();
+        // tensors whose Q clamps at 0 from below (+1) or above (-1), which a float32 tensor must do with a Clip
+        var clamped = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var split in splits)
         {
             var conv = split.Conv;
             var convs2 = new List<NodeProto> { conv };
             var terms = new List<string> { split.Z };
             rangesUsed[split.Z] = new ActivationRange(0, Math.Max(0, ranges[split.Z].Max));
+            clamped[split.Z] = 1;
             if (split.HasPositive)
             {
                 convs2.Add(ScaledConv(graph, initsByName, conv, split.Positive, split.PositiveBranch));
                 terms.Add(split.PositiveBranch);
                 rangesUsed[split.PositiveBranch] = new ActivationRange(Math.Min(0, ranges[split.PositiveProbe].Min), 0);
+                clamped[split.PositiveBranch] = -1;
             }
             if (split.HasNegative)
             {
                 convs2.Add(ScaledConv(graph, initsByName, conv, split.Negative, split.NegativeBranch));
                 terms.Add(split.NegativeBranch);
                 rangesUsed[split.NegativeBranch] = new ActivationRange(0, Math.Max(0, ranges[split.NegativeProbe].Max));
+                clamped[split.NegativeBranch] = 1;
             }
             var adds = new List<NodeProto>();
             string sum = terms[0];
@@ -271,13 +293,30 @@ internal static class OnnxQuantizer
 
         // Activation pairs: after the producer (or first, for a graph input), and every consumer reads the DQ output.
         if (Diagnostic == QuantizerDiagnostic.WeightsOnly) activation.Clear();
+        if (floatActivations?.FirstOrDefault(t => !activation.ContainsKey(t)) is { } notQuantized)
+            throw new ArgumentException($"tensor '{notQuantized}' is not a quantized activation");
+        long opset = model.OpsetImport.FirstOrDefault(o => o.Domain.Length == 0 || o.Domain == "ai.onnx")?.Version ?? 0;
         var pairs = activation.ToDictionary(kv => kv.Key, kv =>
         {
             string q = kv.Key + "_q", dq = kv.Key + "_dq";
+            if (floatActivations?.Contains(kv.Key) == true)
+            {
+                // float32: consumers read the tensor itself (an Identity ONNX Runtime removes), or its clamp
+                if (!clamped.TryGetValue(kv.Key, out int side))
+                    return new[] { new NodeProto { OpType = "Identity", Name = dq + "_node", Input = { kv.Key }, Output = { dq } } };
+                if (opset < 11) throw new ArgumentException($"keeping '{kv.Key}' in float32 needs Clip with inputs (opset 11+), the model has opset {opset}");
+                graph.Initializer.Add(FloatTensor(dq + "_zero", [0f]));
+                var clip = new NodeProto { OpType = "Clip", Name = dq + "_node", Input = { kv.Key, side > 0 ? dq + "_zero" : "" }, Output = { dq } };
+                if (side < 0) clip.Input.Add(dq + "_zero");
+                return new[] { clip };
+            }
             graph.Initializer.Add(FloatTensor(q + "_scale", [kv.Value.Scale]));
             graph.Initializer.Add(Tensor(q + "_zero_point", Uint8Type, [kv.Value.ZeroPoint]));
-            return (Q: new NodeProto { OpType = "QuantizeLinear", Name = q + "_node", Input = { kv.Key, q + "_scale", q + "_zero_point" }, Output = { q } },
-                    DQ: new NodeProto { OpType = "DequantizeLinear", Name = dq + "_node", Input = { q, q + "_scale", q + "_zero_point" }, Output = { dq } });
+            return new[]
+            {
+                new NodeProto { OpType = "QuantizeLinear", Name = q + "_node", Input = { kv.Key, q + "_scale", q + "_zero_point" }, Output = { q } },
+                new NodeProto { OpType = "DequantizeLinear", Name = dq + "_node", Input = { q, q + "_scale", q + "_zero_point" }, Output = { dq } },
+            };
         });
         var graphOutputs = graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var name in pairs.Keys)
@@ -291,13 +330,13 @@ internal static class OnnxQuantizer
 
         var nodes = new List<NodeProto>();
         foreach (var input in graph.Input)
-            if (pairs.TryGetValue(input.Name, out var p)) nodes.AddRange([p.Q, p.DQ]);
+            if (pairs.TryGetValue(input.Name, out var p)) nodes.AddRange(p);
         foreach (var node in graph.Node)
         {
             if (weightNodes.TryGetValue(node, out var extra)) nodes.AddRange(extra);
             nodes.Add(node);
             foreach (var output in node.Output)
-                if (pairs.TryGetValue(output, out var p)) nodes.AddRange([p.Q, p.DQ]);
+                if (pairs.TryGetValue(output, out var p)) nodes.AddRange(p);
         }
         graph.Node.Clear();
         graph.Node.AddRange(nodes);
@@ -308,6 +347,10 @@ internal static class OnnxQuantizer
         foreach (var t in dead) graph.Initializer.Remove(t);
         return model;
     }
+
+    /// <summary>The activation tensors <see cref="Quantize"/> puts a Q/DQ pair on (in the quantized graph's names), which <c>floatActivations</c> may name.</summary>
+    public static IReadOnlyList<string> ActivationTensors(ModelProto fp32, IReadOnlyDictionary<string, ActivationRange> ranges, IReadOnlySet<string>? floatConvs = null) =>
+        [.. Quantize(fp32, ranges, floatConvs).Graph.Node.Where(n => n.OpType == "QuantizeLinear").Select(n => n.Input[0])];
 
     /// <summary>A copy of <paramref name="conv"/> whose weights and bias are scaled per output channel by <paramref name="slope"/>.</summary>
     private static NodeProto ScaledConv(GraphProto graph, Dictionary<string, TensorProto> inits, NodeProto conv, float[] slope, string output)
