@@ -159,6 +159,8 @@ internal static class VideoCommand
         var s = r.Summary;
         double fps = r.Frames / Math.Max(1e-3, r.Elapsed.TotalSeconds);
         c.Console.MarkupLineInterpolated($"{r.Frames} frames in {r.Elapsed.TotalSeconds:F1} s ({fps:F1} frames/s; the input runs at {reader.FramesPerSecond:0.##}), detector on {r.DetectedFrames}, {s.Tracks.Count} track(s)");
+        if (r.SceneCuts.Count > 0)
+            c.Console.MarkupLineInterpolated($"scene cut(s) at frame {string.Join(", ", r.SceneCuts)}: no track is carried across one by position");
         if (s.Tracks.Count > 0)
         {
             var table = new Table().AddColumns("track", "name", "distance", "from", "to", "frames seen");
@@ -195,6 +197,7 @@ internal static class VideoCommand
             detect_every = options.DetectEvery,
             detected_frames = r.DetectedFrames,
             min_face_size = minFaceSize,
+            scene_cuts = r.SceneCuts,
             seconds = Math.Round(r.Elapsed.TotalSeconds, 3),
             stopped = r.Stop switch { VideoStop.End => "end", VideoStop.FrameLimit => "max_frames", VideoStop.Cancelled => "cancelled", _ => "input_failed" },
             error = r.Error,

@@ -54,6 +54,12 @@ public sealed record VideoPipelineOptions
     /// <summary>facenet's MTCNN minsize (src/align/align_dataset_mtcnn.py: minsize = 20).</summary>
     private const double MtcnnFacenetMinFaceSize = 20;
 
+    /// <summary>
+    /// The histogram distance between consecutive frames at which a frame starts a new shot (<see cref="SceneCutDetector"/>;
+    /// the tracker carries no track into it by position, and ends the tracks not in view at the cut). Null: no cut is looked for.
+    /// </summary>
+    public double? SceneCutThreshold { get; init; } = SceneCutDetector.DefaultThreshold;
+
     /// <summary>Stop after this many frames (a camera, a test); null: until the input ends.</summary>
     public long? MaxFrames { get; init; }
 
@@ -64,6 +70,7 @@ public sealed record VideoPipelineOptions
         if (DetectWorkers < 1) throw new ArgumentOutOfRangeException(nameof(DetectWorkers), DetectWorkers, "must be at least 1");
         if (SettledEmbeddings < 0) throw new ArgumentOutOfRangeException(nameof(SettledEmbeddings), SettledEmbeddings, "must be at least 0");
         if (SettledEmbedEvery < 1) throw new ArgumentOutOfRangeException(nameof(SettledEmbedEvery), SettledEmbedEvery, "must be at least 1");
+        if (SceneCutThreshold is { } c && !(c is > 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(SceneCutThreshold), c, "must be in (0, 1]");
     }
 }
 
@@ -92,6 +99,9 @@ public sealed record VideoRunResult(long Frames, long DetectedFrames, TimeSpan E
     /// <summary>Time spent in each stage's work, summed over frames: detect, embed (align + embedder), track, draw,
     /// encode (writing to ffmpeg's pipe, i.e. waiting for the encoder), timeline; for --verbose and the measurements.</summary>
     public IReadOnlyDictionary<string, TimeSpan> StageTimes { get; init; } = new Dictionary<string, TimeSpan>();
+
+    /// <summary>The frames written that start a new shot (<see cref="VideoPipelineOptions.SceneCutThreshold"/>), in order.</summary>
+    public IReadOnlyList<long> SceneCuts { get; init; } = [];
 }
 
 /// <summary>
@@ -141,12 +151,17 @@ public sealed class VideoPipeline
         var clock = Stopwatch.StartNew();
         double fps = reader.FramesPerSecond > 0 ? reader.FramesPerSecond : 25;
         var pool = new System.Collections.Concurrent.ConcurrentBag<byte[]>();
-        var decoded = Channel.CreateBounded<(long Index, byte[] Pixels)>(new BoundedChannelOptions(QueueLength) { SingleReader = true, SingleWriter = true });
+        var decoded = Channel.CreateBounded<(long Index, byte[] Pixels, bool Cut)>(new BoundedChannelOptions(QueueLength) { SingleReader = true, SingleWriter = true });
         var analysed = Channel.CreateBounded<(long Index, byte[] Pixels, IReadOnlyList<TrackedFace> Faces)>(new BoundedChannelOptions(QueueLength) { SingleReader = true, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        // cancelled only when the output fails: a frame the tracker has taken is always handed to the output, also after
+        // Ctrl-C, so that the summary (the tracker's) holds no frame the video and timeline do not (VideoPipeline used to
+        // drop the frame whose hand-off was waiting when Ctrl-C came: a track's last frame one past the frames written)
+        using var outputFailed = new CancellationTokenSource();
 
-        // decode: frames off ffmpeg's pipe into pooled buffers
+        // decode: frames off ffmpeg's pipe into pooled buffers, each compared with the one before for a scene cut
         long limit = _options.MaxFrames ?? long.MaxValue;
+        var shots = _options.SceneCutThreshold is { } cutAt ? new SceneCutDetector(reader.Width, reader.Height, cutAt) : null;
         var decodeThread = new Thread(() =>
         {
             try
@@ -155,7 +170,8 @@ public sealed class VideoPipeline
                 {
                     if (!pool.TryTake(out var buffer)) buffer = new byte[reader.FrameBytes];
                     if (!reader.Read(buffer)) break;
-                    decoded.Writer.WriteAsync((i, buffer), stop.Token).AsTask().GetAwaiter().GetResult();
+                    bool cut = shots?.Next(buffer) ?? false;
+                    decoded.Writer.WriteAsync((i, buffer, cut), stop.Token).AsTask().GetAwaiter().GetResult();
                 }
             }
             catch (OperationCanceledException) { }
@@ -197,6 +213,7 @@ public sealed class VideoPipeline
             catch (Exception e)
             {
                 outputError = e;
+                outputFailed.Cancel(); // nothing more can be written
                 stop.Cancel(); // the analysis stops taking frames, the decoder stops reading
                 reader.Stop();
                 while (analysed.Reader.TryRead(out _)) { }
@@ -208,7 +225,8 @@ public sealed class VideoPipeline
         long detectedFrames = 0;
         // frames in order, each with its detection running (or null on a frame without one); the head is tracked once
         // its detection is done, so DetectWorkers frames are detected at once while the tracker takes them in order
-        var pending = new Queue<(long Index, byte[] Pixels, Task<List<TrackDetection>>? Detection)>();
+        var pending = new Queue<(long Index, byte[] Pixels, bool Cut, Task<List<TrackDetection>>? Detection)>();
+        var cuts = new List<long>();
         int running = 0;
         // which faces need no embedding, as the tracker stood after each detection run: run r uses run r - workers's,
         // the newest one certain to be tracked when r starts, so the choice does not depend on thread timing
@@ -216,7 +234,7 @@ public sealed class VideoPipeline
         long trackedRuns = 0;
         bool TrackHead()
         {
-            var (index, pixels, detection) = pending.Dequeue();
+            var (index, pixels, cut, detection) = pending.Dequeue();
             List<TrackDetection>? detections = null;
             if (detection is not null)
             {
@@ -224,7 +242,8 @@ public sealed class VideoPipeline
                 running--;
             }
             long t0 = Stopwatch.GetTimestamp();
-            var faces = _tracker.Update(checked((int)index), TimeSpan.FromSeconds(index / fps), detections);
+            var faces = _tracker.Update(checked((int)index), TimeSpan.FromSeconds(index / fps), detections, cut);
+            if (cut) cuts.Add(index);
             if (detection is not null)
             {
                 settledAfter[trackedRuns] = SettledFaces(faces, trackedRuns + _options.DetectWorkers);
@@ -232,15 +251,15 @@ public sealed class VideoPipeline
                 trackedRuns++;
             }
             times[2] += Stopwatch.GetTimestamp() - t0;
-            // a full queue blocks here; only the output thread's failure cancels the wait
-            try { analysed.Writer.WriteAsync((index, pixels, faces), stop.Token).AsTask().GetAwaiter().GetResult(); }
+            // a full queue blocks here; only the output thread's failure cancels the wait (not Ctrl-C: see outputFailed)
+            try { analysed.Writer.WriteAsync((index, pixels, faces), outputFailed.Token).AsTask().GetAwaiter().GetResult(); }
             catch (OperationCanceledException) { return false; }
             return true;
         }
         try
         {
             bool going = true;
-            foreach (var (index, pixels) in decoded.Reader.ReadAllAsync().ToBlockingEnumerable())
+            foreach (var (index, pixels, cut) in decoded.Reader.ReadAllAsync().ToBlockingEnumerable())
             {
                 if (stop.IsCancellationRequested) break;
                 Task<List<TrackDetection>>? detection = null;
@@ -252,7 +271,7 @@ public sealed class VideoPipeline
                     detectedFrames++;
                     running++;
                 }
-                pending.Enqueue((index, pixels, detection));
+                pending.Enqueue((index, pixels, cut, detection));
                 while (going && pending.Count > 0 && (running >= _options.DetectWorkers || pending.Peek().Detection is null or { IsCompleted: true }))
                     going = TrackHead();
                 if (!going) break;
@@ -288,6 +307,7 @@ public sealed class VideoPipeline
         return new VideoRunResult(written, detectedFrames, clock.Elapsed, how, error, _tracker.Summarize())
         {
             StageTimes = stages.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => Stopwatch.GetElapsedTime(0, times[p.i])),
+            SceneCuts = cuts.Where(c => c < written).ToList(),
         };
     }
 

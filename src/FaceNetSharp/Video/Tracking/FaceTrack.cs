@@ -94,10 +94,13 @@ public sealed class FaceTrack
         return moved;
     }
 
-    internal void Match(int frame, TimeSpan time, DetectedFace face, float smoothing)
+    /// <summary>The track's face in <paramref name="frame"/>; the velocity follows the box, or starts again at 0 when the
+    /// face is in another shot than the track's last one (<paramref name="sameShot"/> false: a scene cut between).</summary>
+    internal void Match(int frame, TimeSpan time, DetectedFace face, float smoothing, bool sameShot = true)
     {
         int dt = frame - LastFrame;
-        if (dt > 0)
+        if (!sameShot) Velocity = Vector2.Zero;
+        else if (dt > 0)
         {
             var observed = (Center(face.Box) - Center(Box)) / dt;
             Velocity = Hits <= 1 ? observed : smoothing * observed + (1 - smoothing) * Velocity;

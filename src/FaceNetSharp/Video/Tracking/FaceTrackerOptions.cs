@@ -38,8 +38,10 @@ public sealed record FaceTrackerOptions
 
     /// <summary>
     /// Frames after its last detection within which a lost track can be taken up again by embedding (and within
-    /// reach: half a face width per frame of gap). 5 s at 30 fps: on short_hamilton_clip.mp4 it joins Lin-Manuel
-    /// Miranda's wide shot to his close-up 63 frames later.
+    /// reach: half a face width per frame of gap). 5 s at 30 fps, for a face hidden a while within a shot. A scene cut
+    /// bounds it further (see <see cref="FaceTracker.Update"/>): on short_hamilton_clip.mp4 this once joined Lin-Manuel
+    /// Miranda's wide shot to his close-up 63 frames later, and Alex Lacamoire's profile to Barack Obama 132 frames
+    /// later, each across two cuts; neither now.
     /// </summary>
     public int ReidentifyFrames { get; init; } = 150;
 

@@ -16,8 +16,9 @@ internal sealed class ClipFaces
 {
     private static readonly ConcurrentDictionary<string, Lazy<ClipFaces>> Cache = new();
 
-    private ClipFaces(string path, double fps, int width, int height, List<TrackDetection>[] frames, TimeSpan took)
+    private ClipFaces(string path, double fps, int width, int height, List<TrackDetection>[] frames, bool[] cuts, TimeSpan took)
     {
+        Cuts = cuts;
         Path = path;
         FramesPerSecond = fps;
         Width = width;
@@ -31,6 +32,8 @@ internal sealed class ClipFaces
     public int Width { get; }
     public int Height { get; }
     public IReadOnlyList<List<TrackDetection>> Frames { get; }
+    /// <summary>Whether each frame starts a new shot (<see cref="SceneCutDetector"/>, as the pipeline finds them).</summary>
+    public IReadOnlyList<bool> Cuts { get; }
     public TimeSpan DetectionTime { get; }
 
     /// <param name="minFaceSize">MTCNN's smallest face in pixels (its default 20; larger is faster on big frames).</param>
@@ -42,23 +45,27 @@ internal sealed class ClipFaces
         using var recognizer = FaceRecognizer.Open(model, store.Directory, new FaceNetSharp.Detection.MtcnnOptions { MinFaceSize = minFaceSize });
         using var reader = VideoReader.Open(path);
         var frames = new List<List<TrackDetection>>();
+        var cuts = new List<bool>();
+        var shots = new SceneCutDetector(reader.Width, reader.Height);
         var clock = Stopwatch.StartNew();
         while (reader.ReadImage() is { } image)
         {
+            cuts.Add(shots.Next(image.Pixels));
             var faces = recognizer.Detect(image);
             var chips = faces.Select(f => recognizer.Align(image, f)).ToList();
             var vectors = chips.Count > 0 ? recognizer.EmbedAligned(chips) : [];
             frames.Add(faces.Select((f, i) => new TrackDetection(f, vectors[i], chips[i])).ToList());
         }
         if (reader.Error is not null) throw new InvalidOperationException($"{path}: {reader.Error}");
-        return new ClipFaces(path, reader.FramesPerSecond, reader.Width, reader.Height, [.. frames], clock.Elapsed);
+        return new ClipFaces(path, reader.FramesPerSecond, reader.Width, reader.Height, [.. frames], [.. cuts], clock.Elapsed);
     }
 
     public TimeSpan Time(int frame) => TimeSpan.FromSeconds(frame / FramesPerSecond);
 
     /// <summary>Runs a tracker over the clip, detecting every <paramref name="detectEvery"/>-th frame; returns it and the faces of each frame.</summary>
+    /// <param name="cuts">Tell the tracker the clip's scene cuts, as the pipeline does (false: as before it had them).</param>
     public (FaceTracker tracker, List<IReadOnlyList<TrackedFace>> faces) Track(FaceTrackerOptions options, TrackNamer? namer = null,
-        int detectEvery = 1, bool embeddings = true)
+        int detectEvery = 1, bool embeddings = true, bool cuts = true)
     {
         var tracker = new FaceTracker(options, namer);
         var faces = new List<IReadOnlyList<TrackedFace>>();
@@ -67,7 +74,7 @@ internal sealed class ClipFaces
             IReadOnlyList<TrackDetection>? dets = f % detectEvery == 0
                 ? (embeddings ? Frames[f] : Frames[f].Select(d => new TrackDetection(d.Face)).ToList())
                 : null;
-            faces.Add(tracker.Update(f, Time(f), dets));
+            faces.Add(tracker.Update(f, Time(f), dets, cuts && Cuts[f]));
         }
         return (tracker, faces);
     }

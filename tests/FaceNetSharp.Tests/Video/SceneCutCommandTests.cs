@@ -1,0 +1,53 @@
+using System.Text.Json;
+using FaceNetSharp.Tests.Cli;
+using FaceNetSharp.Tests.Models;
+using Xunit.Abstractions;
+
+namespace FaceNetSharp.Tests.Video;
+
+/// <summary><c>facenet video</c> at the scene cuts of short_hamilton_clip.mp4, as the README's first video example runs it.</summary>
+[Collection(InstalledModelsCollection.Name)]
+public sealed class SceneCutCommandTests(InstalledModelsFixture fx, ITestOutputHelper output) : IDisposable
+{
+    private readonly TempFolder _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>
+    /// The README's first example (dlib, both photos enrolled with <c>--low-res 24,48</c>, defaults): Alex Lacamoire's
+    /// profile track, last seen at frame 81, was re-identified on Barack Obama's face in the audience at frame 213,
+    /// across the cut at 211 (one track, two people). Nobody before that cut is in the audience after it, so no track
+    /// may hold detected faces on both sides of it; the summary lists the cuts the run found.
+    /// </summary>
+    [SkippableFact]
+    public void Readme_example_with_dlib_no_track_crosses_the_cut_to_the_audience()
+    {
+        fx.Require();
+        var clip = VideoClips.Hamilton();
+        var gallery = _dir.Combine("people.db");
+        foreach (var person in new[] { "lin-manuel-miranda", "alex-lacamoire" })
+        {
+            var add = CliProcess.Run(["gallery", "--gallery", gallery, "--model", "dlib", "add", person, VideoClips.HamiltonFace(person), "--low-res", "24,48"]);
+            Assert.True(add.ExitCode == 0, add.Both);
+        }
+        var jsonl = _dir.Combine("timeline.jsonl");
+        var summary = _dir.Combine("summary.json");
+        var run = CliProcess.Run(["video", clip, "--model", "dlib", "--gallery", gallery, "--json", jsonl, "--summary", summary],
+            TimeSpan.FromMinutes(5));
+        output.WriteLine(run.Both);
+        Assert.True(run.ExitCode == 0, run.Both);
+
+        const int cut = 211;
+        var detected = File.ReadAllLines(jsonl).Select(l => JsonDocument.Parse(l).RootElement.Clone())
+            .SelectMany(l => l.GetProperty("faces").EnumerateArray().Where(f => f.GetProperty("detected").GetBoolean())
+                .Select(f => (Frame: l.GetProperty("frame").GetInt32(), Track: f.GetProperty("track").GetInt32()))).ToList();
+        var before = detected.Where(d => d.Frame < cut).Select(d => d.Track).ToHashSet();
+        var across = detected.Where(d => d.Frame >= cut && before.Contains(d.Track)).ToList();
+        Assert.True(across.Count == 0, $"track(s) {string.Join(", ", across.Select(a => $"{a.Track} at frame {a.Frame}").Distinct())} hold faces before and after the cut at {cut}");
+
+        using var doc = JsonDocument.Parse(File.ReadAllText(summary));
+        Assert.Equal([20, 82, 211], doc.RootElement.GetProperty("scene_cuts").EnumerateArray().Select(c => c.GetInt32()));
+        Assert.True(doc.RootElement.GetProperty("people").TryGetProperty("lin-manuel-miranda", out _), doc.RootElement.ToString());
+        Assert.True(doc.RootElement.GetProperty("people").TryGetProperty("alex-lacamoire", out _), doc.RootElement.ToString());
+    }
+}
