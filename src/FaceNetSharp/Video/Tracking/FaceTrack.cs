@@ -12,6 +12,8 @@ public sealed class FaceTrack
 {
     private double[]? _sum;
     private readonly List<TrackChip> _chips = [];
+    // the frames it was detected in, ascending (4 bytes a detection): two tracks detected in one frame are two people
+    private readonly List<int> _detectedFrames = [];
 
     internal FaceTrack(int frame, TimeSpan time, DetectedFace face)
     {
@@ -37,6 +39,21 @@ public sealed class FaceTrack
 
     /// <summary>Frames it was detected in.</summary>
     public int FramesSeen { get; private set; }
+
+    /// <summary>Whether this track and <paramref name="other"/> were both detected in some frame (so are two people).</summary>
+    internal bool DetectedTogetherWith(FaceTrack other)
+    {
+        if (other.FirstFrame > LastFrame || FirstFrame > other.LastFrame) return false;
+        var a = _detectedFrames;
+        var b = other._detectedFrames;
+        for (int i = 0, j = 0; i < a.Count && j < b.Count;)
+        {
+            if (a[i] == b[j]) return true;
+            if (a[i] < b[j]) i++;
+            else j++;
+        }
+        return false;
+    }
 
     /// <summary>Embeddings it gathered.</summary>
     public int EmbeddingCount { get; private set; }
@@ -116,6 +133,7 @@ public sealed class FaceTrack
         LastFrame = frame;
         LastTime = time;
         FramesSeen++;
+        _detectedFrames.Add(frame);
         Hits++;
         Misses = 0;
     }

@@ -164,7 +164,10 @@ public sealed class FaceTracker
         if (unknown.Count > 0 && _options.SameFaceThreshold is { } sameFace)
         {
             float threshold = StrangerGrouping.Threshold(unknown.Count, _options.OperatingPoints, sameFace);
-            var labels = StrangerGrouping.Group(unknown.Select(t => t.Sum!).ToList(), threshold, _options.Metric);
+            // two faces of one frame are two people: with dlib on short_hamilton_clip.mp4 two audience faces, both
+            // detected in frames 213-273, were one stranger (SceneCutCommandTests)
+            var labels = StrangerGrouping.Group(unknown.Select(t => t.Sum!).ToList(), threshold, _options.Metric,
+                (a, b) => unknown[a].DetectedTogetherWith(unknown[b]));
             for (int i = 0; i < unknown.Count; i++) group[unknown[i]] = labels[i] + 1;
         }
         var tracks = _confirmed.Select(t => new TrackSummary(t.Id, t.Name is { IsKnown: true } n ? n.Person : null, t.Name?.Distance,

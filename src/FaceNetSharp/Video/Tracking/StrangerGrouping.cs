@@ -5,7 +5,8 @@ namespace FaceNetSharp.Video.Tracking;
 /// <summary>
 /// Groups a video's unknown tracks by look ("these 3 strangers appear"): agglomerative clustering of the tracks' mean
 /// embeddings (closest groups first, a group's vector the mean of all its frames), at <c>gallery identify</c>'s
-/// operating point for as many comparisons as there are other unknown tracks.
+/// operating point for as many comparisons as there are other unknown tracks; two tracks detected in one frame are
+/// never in one group.
 /// </summary>
 /// <remarks>
 /// <para>The threshold: each unknown track is in effect identified against the others, so it is held to the rule that
@@ -32,12 +33,20 @@ internal static class StrangerGrouping
     /// <param name="tracks">Each track's sum of unit embeddings (at least one).</param>
     /// <param name="threshold">Distance at or above which two groups stay apart (see <see cref="Threshold"/>).</param>
     /// <param name="metric">The embeddings' metric.</param>
-    public static int[] Group(IReadOnlyList<double[]> tracks, float threshold, EmbeddingMetric metric)
+    /// <param name="apart">Pairs of tracks that are two people whatever they look like (e.g. both detected in one
+    /// frame): two groups holding such a pair are never merged. Null: none.</param>
+    public static int[] Group(IReadOnlyList<double[]> tracks, float threshold, EmbeddingMetric metric, Func<int, int, bool>? apart = null)
     {
         int n = tracks.Count;
         var sums = tracks.Select(t => (double[])t.Clone()).ToArray();
         var root = Enumerable.Range(0, n).ToArray(); // the group each track is in, named by its first track
         var alive = Enumerable.Repeat(true, n).ToArray();
+        // cannotLink[a, b]: groups a and b (by their first track) hold two tracks that are apart
+        var cannotLink = new bool[n, n];
+        if (apart is not null)
+            for (int a = 0; a < n; a++)
+                for (int b = a + 1; b < n; b++)
+                    cannotLink[a, b] = cannotLink[b, a] = apart(a, b);
         while (true)
         {
             int bestA = -1, bestB = -1;
@@ -47,7 +56,7 @@ internal static class StrangerGrouping
                 if (!alive[a]) continue;
                 for (int b = a + 1; b < n; b++)
                 {
-                    if (!alive[b]) continue;
+                    if (!alive[b] || cannotLink[a, b]) continue;
                     float d = MeanDistance(sums[a], sums[b], metric);
                     if (d < best) (best, bestA, bestB) = (d, a, b);
                 }
@@ -55,6 +64,7 @@ internal static class StrangerGrouping
             if (bestA < 0) break;
             for (int i = 0; i < sums[bestA].Length; i++) sums[bestA][i] += sums[bestB][i];
             alive[bestB] = false;
+            for (int i = 0; i < n; i++) cannotLink[bestA, i] = cannotLink[i, bestA] = cannotLink[bestA, i] || cannotLink[bestB, i];
             for (int i = 0; i < n; i++) if (root[i] == bestB) root[i] = bestA;
         }
         var number = new Dictionary<int, int>();

@@ -72,6 +72,19 @@ public sealed class StrangerGroupingTests(InstalledModelsFixture models, ITestOu
         Assert.Equal([0, 1, 2, 3], StrangerGrouping.Group(tracks, 0f, EmbeddingMetric.Cosine));
     }
 
+    /// <summary>Two tracks detected in one frame are two people: never one group, nor joined through a third track.</summary>
+    [Fact]
+    public void Tracks_kept_apart_never_share_a_group_even_through_a_third()
+    {
+        var r = new Random(5);
+        var p = Unit(r, 32);
+        var tracks = new List<double[]> { SumOf([p]), SumOf([p]), SumOf([p]) };
+        Assert.Equal([0, 0, 0], StrangerGrouping.Group(tracks, 0.1f, EmbeddingMetric.Cosine));
+        var labels = StrangerGrouping.Group(tracks, 0.1f, EmbeddingMetric.Cosine, (a, b) => (a, b) is (0, 1) or (1, 0));
+        Assert.NotEqual(labels[0], labels[1]);
+        Assert.Equal(2, labels.Distinct().Count());
+    }
+
     private (ClipFaces clip, FaceGallery gallery, EmbedderInfo model) Setup()
     {
         var store = models.Require();
