@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using FaceNetSharp.Diagnostics;
 using FaceNetSharp.Imaging;
 using FaceNetSharp.Models;
@@ -199,6 +200,7 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
     }
 
     /// <summary>Rows <paramref name="y0"/> .. y0+rows-1 of a uint8 level, normalised into CHW planes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void LevelBandToChw(ReadOnlySpan<byte> level, int ws, int y0, int rows, Span<float> chw)
     {
         int n = ws * rows;
@@ -316,6 +318,7 @@ public sealed class MtcnnDetector : IFaceDetector, IDisposable
     /// facenet's R-Net/O-Net input: the crop in a float64 zero canvas, <c>imresample(tmp, (size, size))</c> in float64,
     /// <c>(x - 127.5) * 0.0078125</c> in float64, then float32 (what the TensorFlow placeholder receives).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CropInput(RgbImage image, PixelRect region, int size, Span<float> chw)
     {
         int n = size * size;
