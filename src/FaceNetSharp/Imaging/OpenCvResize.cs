@@ -504,8 +504,10 @@ internal static class OpenCvResize
     /// one vector (lanes R, G, B and the next pixel's R, whose sum is written over by the next pixel and never read):
     /// each lane does the very multiply and add of the scalar loop, in the same order (no fused multiply-add), so every
     /// sum is the same float or double. Crops sum two pixels at a time, so that their chains of additions overlap (a crop of
-    /// a few hundred pixels has 10-20 taps a pixel; a pyramid level 2-3, where pairs measured no faster). Measured on a 1080p frame (its 12 pyramid levels; its 980 R-Net crops, 8
-    /// Mpx of source, 35% of it in crops of 400 pixels or more): see <see cref="ResizeArea"/>.
+    /// a few hundred pixels has 10-20 taps a pixel; a pyramid level 2-3, where pairs measured no faster). Measured on a
+    /// 1080p frame against the scalar loop (minimum of 20 runs, alternating builds, 2026-11-30): its 12 pyramid levels
+    /// 41-42 → 17-22 ms; its 980 R-Net crops (8 Mpx of source, 35% of it in crops of 400 pixels or more), read from the
+    /// uint8 image, 25.6-26.2 → 8.3-8.6 ms.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void HorizontalSums<TSrc, T>(TSrc* s, in Taps<T> taps, T* buf)
