@@ -28,6 +28,14 @@ public sealed record EmbedderOptions
     /// time it is asked for, by <see cref="Models.ModelStore.DefaultInt8Maker"/>). A model given as an .onnx path runs as it is.
     /// </summary>
     public EmbeddingPrecision Precision { get; init; } = EmbeddingPrecision.Float32;
+
+    /// <summary>
+    /// How many parts each batch is split into, run at the same time on the one session (ONNX Runtime's Run is
+    /// thread-safe; the weights are shared), each on one thread. Above 1, the session gets 1 intra-op thread unless
+    /// <see cref="InferenceOptions.IntraOpThreads"/> says otherwise. Null: the number of cores for
+    /// <see cref="EmbeddingPrecision.Int8"/> when <see cref="InferenceOptions.IntraOpThreads"/> is left open, else 1.
+    /// </summary>
+    public int? SubBatches { get; init; }
 }
 
 /// <summary>The arithmetic a built-in embedder runs in.</summary>
@@ -52,6 +60,7 @@ public sealed class OnnxFaceEmbedder : IFaceEmbedder, IDisposable
     private readonly string _outputName;
     private readonly EmbedderOptions _options;
     private readonly string _path;
+    private readonly int _subBatches;
 
     /// <summary>
     /// Opens the embedder in <paramref name="onnxPath"/>, checked against the SHA-256 of its card where one lies beside
@@ -78,7 +87,10 @@ public sealed class OnnxFaceEmbedder : IFaceEmbedder, IDisposable
         _path = label;
         string onnxPath = label;
         if (_options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), "BatchSize must be at least 1");
-        using var so = OnnxSessions.CreateOptions(_options.Inference, Environment.ProcessorCount);
+        _subBatches = _options.SubBatches
+            ?? (_options.Precision == EmbeddingPrecision.Int8 && _options.Inference.IntraOpThreads is null ? Environment.ProcessorCount : 1);
+        if (_subBatches < 1) throw new ArgumentOutOfRangeException(nameof(options), "SubBatches must be at least 1");
+        using var so = OnnxSessions.CreateOptions(_options.Inference, _subBatches > 1 ? 1 : Environment.ProcessorCount);
         _session = open(so);
         try
         {
@@ -98,6 +110,9 @@ public sealed class OnnxFaceEmbedder : IFaceEmbedder, IDisposable
         }
     }
 
+    /// <summary>How many parts a batch is split into (<see cref="EmbedderOptions.SubBatches"/>, its default resolved).</summary>
+    internal int SubBatchCount => _subBatches;
+
     /// <summary>The model this embedder runs: name, input size, vector length, metric, normalisation.</summary>
     public EmbedderInfo Info { get; }
 
@@ -108,8 +123,8 @@ public sealed class OnnxFaceEmbedder : IFaceEmbedder, IDisposable
         for (int start = 0; start < alignedFaces.Count; start += _options.BatchSize)
         {
             int count = Math.Min(_options.BatchSize, alignedFaces.Count - start);
-            var raw = RunBatch(alignedFaces, start, count, mirror: false);
-            var mirrored = _options.FlipAugmentation ? RunBatch(alignedFaces, start, count, mirror: true) : null;
+            var raw = RunSplit(alignedFaces, start, count, mirror: false);
+            var mirrored = _options.FlipAugmentation ? RunSplit(alignedFaces, start, count, mirror: true) : null;
             int d = Info.Dimensions;
             for (int k = 0; k < count; k++)
             {
@@ -144,6 +159,32 @@ public sealed class OnnxFaceEmbedder : IFaceEmbedder, IDisposable
     {
         float norm = TensorPrimitives.Norm(v);
         if (norm > 0) TensorPrimitives.Divide(v, norm, v);
+    }
+
+    /// <summary>
+    /// The raw outputs of faces <paramref name="start"/>.. (<paramref name="count"/> of them), as up to
+    /// <see cref="EmbedderOptions.SubBatches"/> runs at once, each of a contiguous part, written into one array.
+    /// </summary>
+    private float[] RunSplit(IReadOnlyList<RgbImage> faces, int start, int count, bool mirror)
+    {
+        int parts = Math.Min(_subBatches, count);
+        if (parts == 1) return RunBatch(faces, start, count, mirror);
+        int d = Info.Dimensions;
+        var raw = new float[count * d];
+        try
+        {
+            // part p: faces [start + count * p / parts, start + count * (p + 1) / parts), sizes differing by at most 1
+            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, p =>
+            {
+                int from = count * p / parts, to = count * (p + 1) / parts;
+                RunBatch(faces, start + from, to - from, mirror).CopyTo(raw.AsSpan(from * d, (to - from) * d));
+            });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
+        return raw;
     }
 
     private float[] RunBatch(IReadOnlyList<RgbImage> faces, int start, int count, bool mirror)
