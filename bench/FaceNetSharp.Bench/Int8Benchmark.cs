@@ -26,7 +26,7 @@ namespace FaceNetSharp.Bench;
 /// </summary>
 /// <remarks>
 /// <c>dotnet run -c Release --project bench/FaceNetSharp.Bench -- int8 [--data ../shared/data/faces]
-/// [--models mobilefacenet,dlib-resnet] [--methods minmax,percentile] [--faces 256] [--no-accuracy] [--threads N] [--rounds 3] [--compare INT8.onnx]
+/// [--models mobilefacenet,dlib-resnet] [--methods minmax,percentile] [--faces 256] [--no-accuracy] [--threads N] [--rounds 3] [--split K,K] [--profile] [--compare INT8.onnx]
 /// [--write src/FaceNetSharp.Models/Quantization]</c>
 /// </remarks>
 internal static class Int8Benchmark
@@ -92,19 +92,20 @@ internal static class Int8Benchmark
                 var input = Enumerable.Range(0, faces).Select(i => chips[i % chips.Count]).ToList();
                 var speed = new Dictionary<(string, int), double>();
                 var cpu = new Dictionary<(string, int), double>();
-                // each variant as the library runs it by default (int8: each batch split in one part per core, each run on
-                // one thread; float32: one run on every core); --split K adds each one again with K parts (1: no split)
+                // each variant as the library runs it by default (int8: each batch in runs of 4 chips, one per core at a
+                // time, each on one thread; float32: one run on every core); --split K[,K] adds each one again in runs of
+                // at most K chips (EmbedderOptions.SubBatchSize; 0: one run per batch on every core)
                 var timed = variants.Select(v => (v.Label, v.Path, Precision: v.Label == "fp32" ? EmbeddingPrecision.Float32 : EmbeddingPrecision.Int8, SubBatches: (int?)null)).ToList();
-                if (Arg(args, "--split") is { } splitArg)
-                    foreach (var v in timed.ToList())
-                        timed.Add(($"{v.Label} split {splitArg}", v.Path, v.Precision, int.Parse(splitArg, CultureInfo.InvariantCulture)));
+                foreach (var split in (Arg(args, "--split") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+                    foreach (var v in timed.Where(v => v.SubBatches is null).ToList())
+                        timed.Add(($"{v.Label} split {split}", v.Path, v.Precision, int.Parse(split, CultureInfo.InvariantCulture)));
                 foreach (var batch in new[] { 1, 16 })
                 {
                     var embedders = timed.Select(v => new OnnxFaceEmbedder(v.Path, info, new EmbedderOptions
                     {
                         BatchSize = batch,
                         Precision = v.Precision,
-                        SubBatches = v.SubBatches,
+                        SubBatchSize = v.SubBatches,
                         Inference = threads is { } t ? new InferenceOptions { IntraOpThreads = t } : new InferenceOptions(),
                     })).ToList();
                     try

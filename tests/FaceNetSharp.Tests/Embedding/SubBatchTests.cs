@@ -7,7 +7,7 @@ using FaceNetSharp.Tests.Models;
 namespace FaceNetSharp.Tests.Embedding;
 
 /// <summary>
-/// A batch split into parts run at once on one session (<see cref="EmbedderOptions.SubBatches"/>, the int8 default)
+/// A batch split into parts run at once on one session (<see cref="EmbedderOptions.SubBatchSize"/>, the int8 default)
 /// gives each face the vector the whole batch gives it, in the same order, on real faces.
 /// </summary>
 [Collection(InstalledModelsCollection.Name)]
@@ -44,14 +44,14 @@ public sealed class SubBatchTests
     {
         var store = models.Require();
         var chips = Chips(store, model);
-        using var whole = Embedders.Open(store, model, new EmbedderOptions { Precision = precision, SubBatches = 1 });
-        using var split = Embedders.Open(store, model, new EmbedderOptions { Precision = precision, SubBatches = 3 });
-        using var splitFlip = Embedders.Open(store, model, new EmbedderOptions { Precision = precision, SubBatches = 4, FlipAugmentation = true, BatchSize = 7 });
-        using var wholeFlip = Embedders.Open(store, model, new EmbedderOptions { Precision = precision, SubBatches = 1, FlipAugmentation = true, BatchSize = 7 });
+        using var whole = Embedders.Open(store, model, new EmbedderOptions { Precision = precision, SubBatchSize = 0 });
+        using var split = Embedders.Open(store, model, new EmbedderOptions { Precision = precision, SubBatchSize = 3 });
+        using var splitFlip = Embedders.Open(store, model, new EmbedderOptions { Precision = precision, SubBatchSize = 2, FlipAugmentation = true, BatchSize = 7 });
+        using var wholeFlip = Embedders.Open(store, model, new EmbedderOptions { Precision = precision, SubBatchSize = 0, FlipAugmentation = true, BatchSize = 7 });
         var expected = whole.Embed(chips);
-        var actual = split.Embed(chips); // one batch of 11 in parts of 3, 4 and 4 faces
+        var actual = split.Embed(chips); // one batch of 11 in parts of 2, 3, 3 and 3 faces
         var expectedFlip = wholeFlip.Embed(chips);
-        var actualFlip = splitFlip.Embed(chips); // batches of 7 and 4, in parts of 1-2 and 1 faces
+        var actualFlip = splitFlip.Embed(chips); // batches of 7 and 4 (from face 7 on), in parts of 1-2 and 2 faces
         // The parts differ from the whole batch only in the batch size ONNX Runtime sees; each face's arithmetic is the
         // same (int8: integer sums; float32: per-image convolutions), so the vectors agree to float rounding. A part
         // written at the wrong place, or one face embedded twice, moves vectors by 0.1 or more (different faces).
@@ -65,15 +65,15 @@ public sealed class SubBatchTests
     }
 
     [SkippableFact]
-    public void Int8_splits_a_batch_over_the_cores_by_default_and_float32_does_not()
+    public void Int8_splits_a_batch_by_default_and_float32_does_not()
     {
         var store = models.Require();
         using var int8 = Embedders.Open(store, "dlib", new EmbedderOptions { Precision = EmbeddingPrecision.Int8 });
         using var int8OneThread = Embedders.Open(store, "dlib", new EmbedderOptions { Precision = EmbeddingPrecision.Int8, Inference = new InferenceOptions { IntraOpThreads = 1 } });
         using var fp32 = Embedders.Open(store, "dlib");
-        Assert.Equal(Environment.ProcessorCount, int8.SubBatchCount);
-        Assert.Equal(1, int8OneThread.SubBatchCount); // a server's one thread per request: no split
-        Assert.Equal(1, fp32.SubBatchCount);
+        Assert.Equal(EmbedderOptions.DefaultInt8SubBatchSize, int8.SubBatchSize);
+        Assert.Equal(0, int8OneThread.SubBatchSize); // a server's one thread per request: no split
+        Assert.Equal(0, fp32.SubBatchSize);
     }
 
     [SkippableFact]
@@ -82,7 +82,7 @@ public sealed class SubBatchTests
         var store = models.Require();
         var chips = Chips(store, "dlib").Take(4).ToList();
         chips[2] = new RgbImage(100, 100, new byte[100 * 100 * 3]);
-        using var split = Embedders.Open(store, "dlib", new EmbedderOptions { Precision = EmbeddingPrecision.Int8, SubBatches = 2 });
+        using var split = Embedders.Open(store, "dlib", new EmbedderOptions { Precision = EmbeddingPrecision.Int8, SubBatchSize = 2 });
         var e = Assert.Throws<ArgumentException>(() => split.Embed(chips));
         Assert.Contains("face 2 is 100x100", e.Message);
     }
