@@ -162,7 +162,8 @@ internal static class Int8Benchmark
                 var paths = detections.Where(kv => kv.Value is not null).Select(kv => kv.Key).ToList();
                 foreach (var v in variants)
                 {
-                    using var e = new OnnxFaceEmbedder(v.Path, info);
+                    // each precision's default run path (int8: batches split in runs of 4 chips, one per core at a time)
+                    using var e = new OnnxFaceEmbedder(v.Path, info, new EmbedderOptions { Precision = v.Label == "fp32" ? EmbeddingPrecision.Float32 : EmbeddingPrecision.Int8 });
                     for (int start = 0; start < paths.Count; start += 64)
                     {
                         var part = paths.Skip(start).Take(64).ToList();
