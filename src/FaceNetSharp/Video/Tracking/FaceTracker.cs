@@ -269,13 +269,7 @@ public sealed class FaceTracker
             foreach (var t in _live)
             {
                 if (taken.Contains(t) || t.EmbeddingCount == 0 || frame - t.LastFrame > _options.ReidentifyFrames) continue;
-                // within reach also across a cut: without the gate there, on the Hamilton clip Alex Lacamoire's piano
-                // track took his profile face at the cut (frame 20) and his profile track a face in Lin's close-up
-                if (!WithinReach(t, frame, detections[j].Face.Box)) continue;
-                // near the track's mean and its last face: a mean of many frames sits nearer to every face (with dlib,
-                // Barack Obama after the Hamilton clip's cut was within 0.42 of the means of Lin's and of Alex's
-                // profile track, and was taken by one of them; 0.473 and more from their last faces)
-                if (AppearanceDistance(t, detections[j]) is { } d && d < threshold && !FarFromLast(t, detections[j], threshold)) reid.Add((t.Id == 0, d, j, t));
+                if (ReidentifyDistance(t, frame, detections[j], threshold) is { } d) reid.Add((t.Id == 0, d, j, t));
             }
         }
         foreach (var (_, _, j, t) in reid.OrderBy(r => r.tentative).ThenBy(r => r.distance))
@@ -301,8 +295,7 @@ public sealed class FaceTracker
             foreach (var t in _live)
             {
                 if (t.Id == 0 || taken.Contains(t) || t.LastFrame >= previousRun || frame - t.LastFrame > _options.ReidentifyFrames) continue;
-                if (!WithinReach(t, frame, detections[j].Face.Box)) continue;
-                if (AppearanceDistance(t, detections[j]) is { } d && d < bestDistance && !FarFromLast(t, detections[j], threshold)) (best, bestDistance) = (t, d);
+                if (ReidentifyDistance(t, frame, detections[j], threshold) is { } d && d < bestDistance) (best, bestDistance) = (t, d);
             }
             if (best is null) continue;
             taken.Remove(tentative);
@@ -310,6 +303,25 @@ public sealed class FaceTracker
             taken.Add(best);
         }
         return result;
+    }
+
+    /// <summary>
+    /// The distance of <paramref name="detection"/>'s embedding from the mean of <paramref name="track"/>, not seen at
+    /// <paramref name="frame"/>, when the detection may be that track's face again; null when it may not: it is out of
+    /// reach (<see cref="WithinReach"/>), or at or beyond <paramref name="threshold"/> from the track's mean or from its
+    /// last face. The one test of re-identification, for a detection no track overlaps and for one given by overlap to
+    /// a tentative track.
+    /// </summary>
+    private float? ReidentifyDistance(FaceTrack track, int frame, TrackDetection detection, float threshold)
+    {
+        // within reach also across a cut: without the gate there, on the Hamilton clip Alex Lacamoire's piano
+        // track took his profile face at the cut (frame 20) and his profile track a face in Lin's close-up
+        if (!WithinReach(track, frame, detection.Face.Box)) return null;
+        // near the track's mean and its last face: a mean of many frames sits nearer to every face (with dlib,
+        // Barack Obama after the Hamilton clip's cut was within 0.42 of the means of Lin's and of Alex's
+        // profile track, and was taken by one of them; 0.473 and more from their last faces)
+        if (AppearanceDistance(track, detection) is not { } d || d >= threshold || FarFromLast(track, detection, threshold)) return null;
+        return d;
     }
 
     /// <summary>
