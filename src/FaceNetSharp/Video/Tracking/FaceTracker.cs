@@ -192,7 +192,7 @@ public sealed class FaceTracker
         if (det.Embedding is { } e)
         {
             track.AddEmbedding(e);
-            if (StrangerGrouping.IsEvidence(det.Face)) track.GroupingEvidence++;
+            if (FaceEvidence.IsEvidence(det.Face)) track.GroupingEvidence++;
             if (_namer is not null)
             {
                 if (_namer.Naming == TrackNaming.Vote && _namer.IdentifyOne(e) is { } m)
@@ -315,11 +315,22 @@ public sealed class FaceTracker
     /// The distance of <paramref name="detection"/>'s embedding from the mean of <paramref name="track"/>, not seen at
     /// <paramref name="frame"/>, when the detection may be that track's face again; null when it may not: it is out of
     /// reach (<see cref="WithinReach"/>), or at or beyond <paramref name="threshold"/> from the track's mean or from its
-    /// last face. The one test of re-identification, for a detection no track overlaps and for one given by overlap to
+    /// last face, or (across a cut) the track has no evidence of its appearance and the detector is not sure of the
+    /// face. The one test of re-identification, for a detection no track overlaps and for one given by overlap to
     /// a tentative track.
     /// </summary>
     private float? ReidentifyDistance(FaceTrack track, int frame, TrackDetection detection, float threshold)
     {
+        // across a cut (a track last seen in the shot before) only the face links the detection to the track. A track
+        // without evidence of its appearance (fewer than StrangerGrouping.MinEvidence sure, frontal faces: a profile
+        // shot, a few doubtful detections) is taken up there only by a face the detector is sure of: on
+        // short_hamilton_clip.mp4 Alex Lacamoire's profile close-up, whose vectors are of cheek and hair, was in view at
+        // the cut at 82 and took false detections in Lin-Manuel Miranda's close-up, on his hair at frame 90 with
+        // MobileFaceNet (25 px, score 0.87; 0.582 from the track's mean, 0.570 from its last face, threshold 0.59) and on
+        // his fingers at 170 detecting every frame (score 0.74; 0.31 and 0.35), with dlib that one too
+        // (SceneCutTrackingTests). A false cut (a flash) in the crowd clip splits no more tracks than before; in the
+        // audience shot a profile face whose first detection after it is unsure does split (FalseCutMeasurements)
+        if (track.LastFrame < _lastCut && !StrangerGrouping.HasEvidence(track.GroupingEvidence) && detection.Face.Score < FaceEvidence.MinScore) return null;
         // within reach also across a cut: without the gate there, on the Hamilton clip Alex Lacamoire's piano
         // track took his profile face at the cut (frame 20) and his profile track a face in Lin's close-up
         if (!WithinReach(track, frame, detection.Face.Box)) return null;

@@ -27,7 +27,7 @@ namespace FaceNetSharp.Video.Tracking;
 internal static class StrangerGrouping
 {
     /// <summary>
-    /// Embedded detections a track needs that are evidence (<see cref="IsEvidence"/>) before it may join a group of
+    /// Embedded detections a track needs that are evidence (<see cref="FaceEvidence.IsEvidence"/>) before it may join a group of
     /// strangers; with fewer it is a stranger of its own. The bar a track's name waits for
     /// (<see cref="TrackNamer.DefaultMinEmbeddings"/>): a group says "one person" as a name does. Measured (both clips,
     /// both models, every frame and every 3rd detected, StrangerEvidenceMeasurements): the tracks grouped wrongly had
@@ -35,32 +35,6 @@ internal static class StrangerGrouping
     /// every 3rd: 4; Lin-Manuel Miranda's 19-frame wide shot: 7).
     /// </summary>
     internal const int MinEvidence = TrackNamer.DefaultMinEmbeddings;
-
-    /// <summary>
-    /// The detector's score a detection needs to be evidence. MTCNN (facenet's last-stage threshold 0.7) scores the faces
-    /// it sees clearly 0.98-1.0: the median score of each track of a frontal or turned face on both clips
-    /// (StrangerEvidenceMeasurements), against 0.90-0.92 for Alex Lacamoire's profile and 0.83 for the false detections
-    /// in Lin-Manuel Miranda's close-up. The wrong groups rested on 0.72-0.90: with dlib on short_hamilton_clip.mp4 an audience track of 2-3 detections at
-    /// 0.78-0.85 (joined with Alex Lacamoire's profile shot: the README's first example printed "3, 10"); with
-    /// MobileFaceNet on the crowd clip, detecting every frame, three tracks of 2-4 detections at 0.73-0.90 (a blurred
-    /// head, a hand over a face and a reflection, a boy looking down) were one stranger. 0.95 leaves a margin on both
-    /// sides; 0.9 measured the same on these clips.
-    /// </summary>
-    internal const float MinEvidenceScore = 0.95f;
-
-    /// <summary>
-    /// The frontality (<see cref="FaceTrack.Frontality"/>: 1 with the nose midway between the eyes, 0.5 with it a quarter
-    /// of the eye distance off) a detection needs to be evidence: the grouping threshold comes from operating points
-    /// measured on near-frontal photo pairs, and a profile's vector is out of that domain. With dlib, Alex Lacamoire's
-    /// profile close-up (frames 21-81; frontality at most 0.35, 0 for most frames) was within the threshold of an
-    /// audience face (0.25-0.29, threshold 0.33). Lin-Manuel Miranda's shots measure 0.74-0.77 (median), the crowd's
-    /// faces walking towards the camera 0.62-0.94; 0.25 measured the same on both clips.
-    /// </summary>
-    internal const float MinEvidenceFrontality = 0.5f;
-
-    /// <summary>Whether a detection (embedded) counts towards <see cref="MinEvidence"/>: sure (<see cref="MinEvidenceScore"/>) and not in profile (<see cref="MinEvidenceFrontality"/>).</summary>
-    internal static bool IsEvidence(Detection.DetectedFace face) =>
-        face.Score >= MinEvidenceScore && FaceTrack.Frontality(face.Landmarks) >= MinEvidenceFrontality;
 
     /// <summary>Whether a track with <paramref name="evidence"/> such detections may join a group.</summary>
     internal static bool HasEvidence(int evidence) => evidence >= MinEvidence;
