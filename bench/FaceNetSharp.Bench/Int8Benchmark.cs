@@ -26,7 +26,7 @@ namespace FaceNetSharp.Bench;
 /// </summary>
 /// <remarks>
 /// <c>dotnet run -c Release --project bench/FaceNetSharp.Bench -- int8 [--data ../shared/data/faces]
-/// [--models mobilefacenet,dlib-resnet] [--methods minmax,percentile] [--faces 256] [--no-accuracy] [--threads N] [--rounds 3] [--compare INT8.onnx]
+/// [--models mobilefacenet,dlib-resnet] [--methods minmax,percentile] [--faces 256] [--no-accuracy] [--threads N] [--rounds 3] [--split K,K] [--profile] [--compare INT8.onnx]
 /// [--write src/FaceNetSharp.Models/Quantization]</c>
 /// </remarks>
 internal static class Int8Benchmark
@@ -92,25 +92,34 @@ internal static class Int8Benchmark
                 var input = Enumerable.Range(0, faces).Select(i => chips[i % chips.Count]).ToList();
                 var speed = new Dictionary<(string, int), double>();
                 var cpu = new Dictionary<(string, int), double>();
+                // each variant as the library runs it by default (int8: each batch in runs of 4 chips, one per core at a
+                // time, each on one thread; float32: one run on every core); --split K[,K] adds each one again in runs of
+                // at most K chips (EmbedderOptions.SubBatchSize; 0: one run per batch on every core)
+                var timed = variants.Select(v => (v.Label, v.Path, Precision: v.Label == "fp32" ? EmbeddingPrecision.Float32 : EmbeddingPrecision.Int8, SubBatches: (int?)null)).ToList();
+                foreach (var split in (Arg(args, "--split") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+                    foreach (var v in timed.Where(v => v.SubBatches is null).ToList())
+                        timed.Add(($"{v.Label} split {split}", v.Path, v.Precision, int.Parse(split, CultureInfo.InvariantCulture)));
                 foreach (var batch in new[] { 1, 16 })
                 {
-                    var embedders = variants.Select(v => new OnnxFaceEmbedder(v.Path, info, new EmbedderOptions
+                    var embedders = timed.Select(v => new OnnxFaceEmbedder(v.Path, info, new EmbedderOptions
                     {
                         BatchSize = batch,
+                        Precision = v.Precision,
+                        SubBatchSize = v.SubBatches,
                         Inference = threads is { } t ? new InferenceOptions { IntraOpThreads = t } : new InferenceOptions(),
                     })).ToList();
                     try
                     {
                         foreach (var e in embedders) e.Embed(input.Take(batch * 2).ToList());
                         for (int round = 0; round < rounds; round++)
-                            for (int k = 0; k < variants.Count; k++)
+                            for (int k = 0; k < timed.Count; k++)
                             {
                                 var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
                                 var sw = Stopwatch.StartNew();
                                 embedders[k].Embed(input);
                                 double wall = faces / sw.Elapsed.TotalSeconds, ms = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds / faces;
-                                speed[(variants[k].Label, batch)] = Math.Max(speed.GetValueOrDefault((variants[k].Label, batch)), wall);
-                                cpu[(variants[k].Label, batch)] = Math.Min(cpu.GetValueOrDefault((variants[k].Label, batch), double.MaxValue), ms);
+                                speed[(timed[k].Label, batch)] = Math.Max(speed.GetValueOrDefault((timed[k].Label, batch)), wall);
+                                cpu[(timed[k].Label, batch)] = Math.Min(cpu.GetValueOrDefault((timed[k].Label, batch), double.MaxValue), ms);
                             }
                     }
                     finally
@@ -122,7 +131,7 @@ internal static class Int8Benchmark
                 Console.WriteLine($"{model}: faces/s, best of {rounds} x {faces} faces (rounds interleaved), {(threads is { } th ? $"{th} intra-op thread(s)" : "default threads")}; CPU-ms per face, least of the rounds");
                 Console.WriteLine("| variant | batch 1 ratio | batch 16 ratio | batch 1 faces/s | batch 16 faces/s | CPU ratio batch 1 | batch 16 | CPU-ms/face batch 1 | batch 16 |");
                 Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-                foreach (var v in variants)
+                foreach (var v in timed)
                     Console.WriteLine(string.Format(c, "| {0} | {1:F2}x | {2:F2}x | {3:F0} | {4:F0} | {5:F2}x | {6:F2}x | {7:F2} | {8:F2} |", v.Label,
                         speed[(v.Label, 1)] / speed[("fp32", 1)], speed[(v.Label, 16)] / speed[("fp32", 16)], speed[(v.Label, 1)], speed[(v.Label, 16)],
                         cpu[("fp32", 1)] / cpu[(v.Label, 1)], cpu[("fp32", 16)] / cpu[(v.Label, 16)], cpu[(v.Label, 1)], cpu[(v.Label, 16)]));
@@ -153,7 +162,8 @@ internal static class Int8Benchmark
                 var paths = detections.Where(kv => kv.Value is not null).Select(kv => kv.Key).ToList();
                 foreach (var v in variants)
                 {
-                    using var e = new OnnxFaceEmbedder(v.Path, info);
+                    // each precision's default run path (int8: batches split in runs of 4 chips, one per core at a time)
+                    using var e = new OnnxFaceEmbedder(v.Path, info, new EmbedderOptions { Precision = v.Label == "fp32" ? EmbeddingPrecision.Float32 : EmbeddingPrecision.Int8 });
                     for (int start = 0; start < paths.Count; start += 64)
                     {
                         var part = paths.Skip(start).Take(64).ToList();
@@ -221,30 +231,66 @@ internal static class Int8Benchmark
     }
 
     /// <summary>ONNX Runtime's own profile of 8 runs at batch 16: total time by op type, largest first.</summary>
+    /// <summary>
+    /// ONNX Runtime's profile of 8 runs of a batch of 16 chips, with every core and with 1 intra-op thread (the two
+    /// sessions' runs alternated): kernel time by op with every core, and how much each op and the nodes that lose the
+    /// most (time with N threads minus time with 1 / N) gain from the threads.
+    /// </summary>
     private static string Profile(string path, EmbedderInfo info, IReadOnlyList<RgbImage> chips, string work)
     {
-        int s = info.InputSize;
+        int s = info.InputSize, n = Environment.ProcessorCount;
         var input = new float[16 * 3 * s * s];
         for (int k = 0; k < 16; k++) OnnxFaceEmbedder.ToChw(chips[k % chips.Count], info.Mean, info.Scale, false, input.AsSpan(k * 3 * s * s, 3 * s * s));
-        using var so = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = Environment.ProcessorCount, InterOpNumThreads = 1 };
-        so.EnableProfiling = true;
-        so.ProfileOutputPathPrefix = Path.Combine(work, "profile");
-        string file;
-        using (var session = new InferenceSession(path, so))
+        var sessions = new[] { n, 1 }.Select(t =>
+        {
+            using var so = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = t, InterOpNumThreads = 1 };
+            so.EnableProfiling = true;
+            so.ProfileOutputPathPrefix = Path.Combine(work, $"profile-{t}");
+            return new InferenceSession(path, so);
+        }).ToList();
+        var files = new List<string>();
+        try
         {
             using var value = OrtValue.CreateTensorValueFromMemory(input, [16, 3, s, s]);
-            var name = session.InputMetadata.Keys.Single();
-            for (int i = 0; i < 8; i++) session.Run(new RunOptions(), [name], [value], [session.OutputMetadata.Keys.First()]).Dispose();
-            file = session.EndProfiling();
+            for (int i = 0; i < 8; i++)
+                foreach (var session in sessions)
+                    session.Run(new RunOptions(), [session.InputMetadata.Keys.Single()], [value], [session.OutputMetadata.Keys.First()]).Dispose();
+            files.AddRange(sessions.Select(x => x.EndProfiling()));
         }
-        using var doc = JsonDocument.Parse(File.ReadAllText(file));
-        var byOp = new Dictionary<string, long>();
-        foreach (var e in doc.RootElement.EnumerateArray())
-            if (e.TryGetProperty("cat", out var cat) && cat.GetString() == "Node" && e.TryGetProperty("args", out var a) && a.TryGetProperty("op_name", out var op)
-                && e.GetProperty("name").GetString()!.EndsWith("_kernel_time", StringComparison.Ordinal))
-                byOp[op.GetString()!] = byOp.GetValueOrDefault(op.GetString()!) + e.GetProperty("dur").GetInt64();
-        long total = byOp.Values.Sum();
-        return $"{total / 8000.0:F0} ms/run: " + string.Join(", ", byOp.OrderByDescending(kv => kv.Value).Take(8).Select(kv => $"{kv.Key} {100.0 * kv.Value / total:F0}%"));
+        finally
+        {
+            foreach (var x in sessions) x.Dispose();
+        }
+        var (many, one) = (Nodes(files[0]), Nodes(files[1]));
+        double Total(Dictionary<string, (string Op, string Shape, long Us)> d) => d.Values.Sum(v => v.Us) / 8000.0;
+        var byOp = many.Values.GroupBy(v => v.Op).Select(g => (Op: g.Key, Us: g.Sum(v => v.Us), One: one.Values.Where(v => v.Op == g.Key).Sum(v => v.Us)))
+            .OrderByDescending(x => x.Us).ToList();
+        long total = byOp.Sum(x => x.Us);
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture, $"{Total(many):F0} ms/run: ").AppendJoin(", ", byOp.Take(8).Select(x => $"{x.Op} {100.0 * x.Us / total:F0}%"));
+        sb.Append(CultureInfo.InvariantCulture, $"\n    1 -> {n} threads: {Total(one):F0} -> {Total(many):F0} ms/run ({Total(one) / Total(many):F2}x); by op: ")
+            .AppendJoin(", ", byOp.Take(5).Select(x => $"{x.Op} {(double)x.One / Math.Max(1, x.Us):F2}x"));
+        sb.Append("\n    nodes losing most to the split (ms/run lost against a perfect split, speed-up, output shape): ")
+            .AppendJoin("; ", many.Where(kv => one.ContainsKey(kv.Key)).Select(kv => (kv.Key, kv.Value, One: one[kv.Key].Us))
+                .OrderByDescending(x => x.Value.Us - (double)x.One / n).Take(6)
+                .Select(x => $"{x.Value.Op} {(x.Value.Us - (double)x.One / n) / 8000:F1} ms {(double)x.One / Math.Max(1, x.Value.Us):F2}x {x.Value.Shape}"));
+        return sb.ToString();
+
+        // kernel time per node over the 8 runs (the first run's included: both sessions pay it), with its output shape
+        static Dictionary<string, (string Op, string Shape, long Us)> Nodes(string file)
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(file));
+            var nodes = new Dictionary<string, (string Op, string Shape, long Us)>();
+            foreach (var e in doc.RootElement.EnumerateArray())
+                if (e.TryGetProperty("cat", out var cat) && cat.GetString() == "Node" && e.TryGetProperty("args", out var a) && a.TryGetProperty("op_name", out var op)
+                    && e.GetProperty("name").GetString() is { } name && name.EndsWith("_kernel_time", StringComparison.Ordinal))
+                {
+                    string shape = a.TryGetProperty("output_type_shape", out var sh) ? string.Concat(sh.GetRawText().Where(ch => ch is not ('"' or ' ' or '{' or '}'))) : "";
+                    var prev = nodes.GetValueOrDefault(name);
+                    nodes[name] = (op.GetString()!, shape, prev.Us + e.GetProperty("dur").GetInt64());
+                }
+            return nodes;
+        }
     }
 
     private sealed record PairSet(string Name, List<(string A, string B, bool Same)> Pairs, HashSet<string> Files);

@@ -177,7 +177,7 @@ internal static class VideoCommand
             c.Console.MarkupLineInterpolated($"[green]{person}[/]: track(s) {string.Join(", ", tracks)}");
         var strangers = s.Strangers.Where(g => g.Count > 1).ToList();
         if (strangers.Count > 0)
-            c.Console.MarkupLineInterpolated($"{strangers.Count} unknown people appear in more than one track: {string.Join("; ", strangers.Select(g => string.Join(", ", g)))}");
+            c.Console.MarkupLineInterpolated($"{(strangers.Count == 1 ? "1 unknown person appears" : $"{strangers.Count} unknown people appear")} in more than one track: {string.Join("; ", strangers.Select(g => string.Join(", ", g)))}");
         if (verbose)
             c.Console.MarkupLineInterpolated($"[grey]stage times: {string.Join(", ", r.StageTimes.Select(kv => $"{kv.Key} {kv.Value.TotalSeconds:F2} s"))}[/]");
         if (choice is not null) c.Console.MarkupLineInterpolated($"[grey]names at distance < {choice.Threshold:F3} ({choice.Describe()})[/]");

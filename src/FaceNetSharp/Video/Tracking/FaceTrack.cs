@@ -58,6 +58,9 @@ public sealed class FaceTrack
     /// <summary>Embeddings it gathered.</summary>
     public int EmbeddingCount { get; private set; }
 
+    /// <summary>Embedded detections that are evidence for grouping it with other unknown tracks (<see cref="FaceEvidence.IsEvidence"/>).</summary>
+    internal int GroupingEvidence { get; set; }
+
     /// <summary>Its name against the gallery so far (null before it has enough embeddings, or without a gallery).</summary>
     public TrackName? Name { get; internal set; }
 

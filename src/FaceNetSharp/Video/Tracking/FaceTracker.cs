@@ -163,11 +163,16 @@ public sealed class FaceTracker
         var group = new Dictionary<FaceTrack, int>();
         if (unknown.Count > 0 && _options.SameFaceThreshold is { } sameFace)
         {
+            // the threshold for every unknown track, also those without the evidence to join a group: with MobileFaceNet
+            // on short_hamilton_clip.mp4 only two have it, and at one comparison (0.52, not 0.41) Alex Lacamoire at the
+            // piano and an audience face (0.49 apart) would be one stranger again
             float threshold = StrangerGrouping.Threshold(unknown.Count, _options.OperatingPoints, sameFace);
             // two faces of one frame are two people: with dlib on short_hamilton_clip.mp4 two audience faces, both
-            // detected in frames 213-273, were one stranger (SceneCutCommandTests)
+            // detected in frames 213-273, were one stranger (SceneCutCommandTests); and a track without the evidence
+            // (a profile shot, a few doubtful detections) joins nobody (StrangerEvidenceTests)
             var labels = StrangerGrouping.Group(unknown.Select(t => t.Sum!).ToList(), threshold, _options.Metric,
-                (a, b) => unknown[a].DetectedTogetherWith(unknown[b]));
+                (a, b) => !StrangerGrouping.HasEvidence(unknown[a].GroupingEvidence) || !StrangerGrouping.HasEvidence(unknown[b].GroupingEvidence)
+                    || unknown[a].DetectedTogetherWith(unknown[b]));
             for (int i = 0; i < unknown.Count; i++) group[unknown[i]] = labels[i] + 1;
         }
         var tracks = _confirmed.Select(t => new TrackSummary(t.Id, t.Name is { IsKnown: true } n ? n.Person : null, t.Name?.Distance,
@@ -187,6 +192,7 @@ public sealed class FaceTracker
         if (det.Embedding is { } e)
         {
             track.AddEmbedding(e);
+            if (FaceEvidence.IsEvidence(det.Face)) track.GroupingEvidence++;
             if (_namer is not null)
             {
                 if (_namer.Naming == TrackNaming.Vote && _namer.IdentifyOne(e) is { } m)
@@ -269,13 +275,7 @@ public sealed class FaceTracker
             foreach (var t in _live)
             {
                 if (taken.Contains(t) || t.EmbeddingCount == 0 || frame - t.LastFrame > _options.ReidentifyFrames) continue;
-                // within reach also across a cut: without the gate there, on the Hamilton clip Alex Lacamoire's piano
-                // track took his profile face at the cut (frame 20) and his profile track a face in Lin's close-up
-                if (!WithinReach(t, frame, detections[j].Face.Box)) continue;
-                // near the track's mean and its last face: a mean of many frames sits nearer to every face (with dlib,
-                // Barack Obama after the Hamilton clip's cut was within 0.42 of the means of Lin's and of Alex's
-                // profile track, and was taken by one of them; 0.473 and more from their last faces)
-                if (AppearanceDistance(t, detections[j]) is { } d && d < threshold && !FarFromLast(t, detections[j], threshold)) reid.Add((t.Id == 0, d, j, t));
+                if (ReidentifyDistance(t, frame, detections[j], threshold) is { } d) reid.Add((t.Id == 0, d, j, t));
             }
         }
         foreach (var (_, _, j, t) in reid.OrderBy(r => r.tentative).ThenBy(r => r.distance))
@@ -301,8 +301,7 @@ public sealed class FaceTracker
             foreach (var t in _live)
             {
                 if (t.Id == 0 || taken.Contains(t) || t.LastFrame >= previousRun || frame - t.LastFrame > _options.ReidentifyFrames) continue;
-                if (!WithinReach(t, frame, detections[j].Face.Box)) continue;
-                if (AppearanceDistance(t, detections[j]) is { } d && d < bestDistance && !FarFromLast(t, detections[j], threshold)) (best, bestDistance) = (t, d);
+                if (ReidentifyDistance(t, frame, detections[j], threshold) is { } d && d < bestDistance) (best, bestDistance) = (t, d);
             }
             if (best is null) continue;
             taken.Remove(tentative);
@@ -310,6 +309,36 @@ public sealed class FaceTracker
             taken.Add(best);
         }
         return result;
+    }
+
+    /// <summary>
+    /// The distance of <paramref name="detection"/>'s embedding from the mean of <paramref name="track"/>, not seen at
+    /// <paramref name="frame"/>, when the detection may be that track's face again; null when it may not: it is out of
+    /// reach (<see cref="WithinReach"/>), or at or beyond <paramref name="threshold"/> from the track's mean or from its
+    /// last face, or (across a cut) the track has no evidence of its appearance and the detector is not sure of the
+    /// face. The one test of re-identification, for a detection no track overlaps and for one given by overlap to
+    /// a tentative track.
+    /// </summary>
+    private float? ReidentifyDistance(FaceTrack track, int frame, TrackDetection detection, float threshold)
+    {
+        // across a cut (a track last seen in the shot before) only the face links the detection to the track. A track
+        // without evidence of its appearance (fewer than StrangerGrouping.MinEvidence sure, frontal faces: a profile
+        // shot, a few doubtful detections) is taken up there only by a face the detector is sure of: on
+        // short_hamilton_clip.mp4 Alex Lacamoire's profile close-up, whose vectors are of cheek and hair, was in view at
+        // the cut at 82 and took false detections in Lin-Manuel Miranda's close-up, on his hair at frame 90 with
+        // MobileFaceNet (25 px, score 0.87; 0.582 from the track's mean, 0.570 from its last face, threshold 0.59) and on
+        // his fingers at 170 detecting every frame (score 0.74; 0.31 and 0.35), with dlib that one too
+        // (SceneCutTrackingTests). A false cut (a flash) in the crowd clip splits no more tracks than before; in the
+        // audience shot a profile face whose first detection after it is unsure does split (FalseCutMeasurements)
+        if (track.LastFrame < _lastCut && !StrangerGrouping.HasEvidence(track.GroupingEvidence) && detection.Face.Score < FaceEvidence.MinScore) return null;
+        // within reach also across a cut: without the gate there, on the Hamilton clip Alex Lacamoire's piano
+        // track took his profile face at the cut (frame 20) and his profile track a face in Lin's close-up
+        if (!WithinReach(track, frame, detection.Face.Box)) return null;
+        // near the track's mean and its last face: a mean of many frames sits nearer to every face (with dlib,
+        // Barack Obama after the Hamilton clip's cut was within 0.42 of the means of Lin's and of Alex's
+        // profile track, and was taken by one of them; 0.473 and more from their last faces)
+        if (AppearanceDistance(track, detection) is not { } d || d >= threshold || FarFromLast(track, detection, threshold)) return null;
+        return d;
     }
 
     /// <summary>

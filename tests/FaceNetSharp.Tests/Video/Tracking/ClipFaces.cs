@@ -64,8 +64,9 @@ internal sealed class ClipFaces
 
     /// <summary>Runs a tracker over the clip, detecting every <paramref name="detectEvery"/>-th frame; returns it and the faces of each frame.</summary>
     /// <param name="cuts">Tell the tracker the clip's scene cuts, as the pipeline does (false: as before it had them).</param>
+    /// <param name="falseCuts">Frames to report as scene cuts too, as a flash or a false detection of a cut would.</param>
     public (FaceTracker tracker, List<IReadOnlyList<TrackedFace>> faces) Track(FaceTrackerOptions options, TrackNamer? namer = null,
-        int detectEvery = 1, bool embeddings = true, bool cuts = true)
+        int detectEvery = 1, bool embeddings = true, bool cuts = true, IReadOnlyCollection<int>? falseCuts = null)
     {
         var tracker = new FaceTracker(options, namer);
         var faces = new List<IReadOnlyList<TrackedFace>>();
@@ -74,7 +75,7 @@ internal sealed class ClipFaces
             IReadOnlyList<TrackDetection>? dets = f % detectEvery == 0
                 ? (embeddings ? Frames[f] : Frames[f].Select(d => new TrackDetection(d.Face)).ToList())
                 : null;
-            faces.Add(tracker.Update(f, Time(f), dets, cuts && Cuts[f]));
+            faces.Add(tracker.Update(f, Time(f), dets, (cuts && Cuts[f]) || (falseCuts?.Contains(f) ?? false)));
         }
         return (tracker, faces);
     }
