@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using SkiaSharp;
 
@@ -61,6 +62,7 @@ internal static class SkiaPixels
 
     /// <summary>Packed RGBA (or any 4-byte pixels whose first three are R, G, B) to packed RGB: <paramref name="rgb"/>
     /// holds three bytes for every four of <paramref name="rgba"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void DropAlpha(ReadOnlySpan<byte> rgba, Span<byte> rgb)
     {
         int n = rgba.Length / 4;

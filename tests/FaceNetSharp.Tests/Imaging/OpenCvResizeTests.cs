@@ -73,6 +73,45 @@ public sealed class OpenCvResizeTests(ITestOutputHelper output)
         Assert.Equal(c.GetProperty("sha256").GetString(), Convert.ToHexStringLower(SHA256.HashData(raw)));
     }
 
+    /// <summary>
+    /// A crop that reaches outside the image (facenet's pad: zeros there) resizes to exactly the doubles of the same crop
+    /// cut from an explicitly zero-padded copy of the image, on every resize path (shrinking by non-integer and integer
+    /// factors, enlarging, same size): the area path skips the padding's taps instead of reading zeros.
+    /// </summary>
+    [Theory]
+    [InlineData(-10, -5, 50, 50, 24)]
+    [InlineData(30, 20, 60, 60, 24)]
+    [InlineData(30, 20, 60, 60, 48)]
+    [InlineData(-70, 3, 40, 40, 24)]
+    [InlineData(-3, -3, 67, 53, 24)]
+    [InlineData(5, 5, 30, 30, 24)]
+    [InlineData(50, 40, 48, 48, 24)]
+    [InlineData(-8, 30, 15, 15, 24)]
+    [InlineData(55, 41, 24, 24, 24)]
+    [InlineData(-200, -200, 500, 500, 48)]
+    public void CropOutsideTheImageEqualsZeroPaddedCopy(int x, int y, int w, int h, int size)
+    {
+        var img = Source(61, 47, 7, 0);
+        var d = new double[size * size * 3];
+        OpenCvResize.AreaF64(img, new PixelRect(x, y, w, h), size, size, d);
+
+        // the crop as facenet builds it: a zero canvas of the crop's size, the image's pixels copied where they fall
+        var canvas = new byte[w * h * 3];
+        for (int cy = 0; cy < h; cy++)
+            for (int cx = 0; cx < w; cx++)
+            {
+                int ix = x + cx, iy = y + cy;
+                if (ix >= 0 && ix < img.Width && iy >= 0 && iy < img.Height)
+                    img.Pixels.AsSpan((iy * img.Width + ix) * 3, 3).CopyTo(canvas.AsSpan((cy * w + cx) * 3, 3));
+            }
+        var padded = new RgbImage(w, h, canvas);
+        var expected = new double[d.Length];
+        OpenCvResize.AreaF64(padded, PixelRect.Of(padded), size, size, expected);
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.AsBytes(expected.AsSpan()).SequenceEqual(
+            System.Runtime.InteropServices.MemoryMarshal.AsBytes(d.AsSpan())), "the doubles differ");
+        if (x < img.Width && x + w > 0 && y < img.Height && y + h > 0) Assert.Contains(d, v => v > 0);
+    }
+
     [Fact]
     public void PaddingOutsideTheImageReadsZero()
     {
