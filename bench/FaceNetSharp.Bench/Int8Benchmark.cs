@@ -112,8 +112,11 @@ internal static class Int8Benchmark
                     {
                         foreach (var e in embedders) e.Embed(input.Take(batch * 2).ToList());
                         for (int round = 0; round < rounds; round++)
-                            for (int k = 0; k < timed.Count; k++)
+                            for (int j = 0; j < timed.Count; j++)
                             {
+                                // each round starts with the next variant: none is always timed right after another's
+                                // run (float32's 2-thread run left the int8 run after it slower in some rounds)
+                                int k = (j + round) % timed.Count;
                                 var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
                                 var sw = Stopwatch.StartNew();
                                 embedders[k].Embed(input);

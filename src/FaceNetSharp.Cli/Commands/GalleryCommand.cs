@@ -175,7 +175,8 @@ internal static class GalleryCommand
             var table = new Table().AddColumns("person", "faces");
             foreach (var p in people) table.AddRow(Markup.Escape(p.Name), p.FaceCount.ToString());
             ctx.Console.Write(table);
-            ctx.Console.MarkupLineInterpolated($"{people.Count} people, {people.Sum(p => p.FaceCount)} faces in {gallery.Location} (model {gallery.ModelId})");
+            int faces = people.Sum(p => p.FaceCount);
+            ctx.Console.MarkupLineInterpolated($"{people.Count} {(people.Count == 1 ? "person" : "people")}, {faces} {(faces == 1 ? "face" : "faces")} in {gallery.Location} (model {gallery.ModelId})");
             return 0;
         });
         return cmd;

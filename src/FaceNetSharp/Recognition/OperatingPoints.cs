@@ -193,10 +193,11 @@ public sealed record ThresholdChoice(float Threshold, double Far, double? Fpir, 
     /// One line for people, e.g. "threshold 0.470 for FPIR 1% at 120 people (FAR 8.3e-05 per comparison, interpolated
     /// between the model's operating points)".
     /// </summary>
-    /// <param name="unit">What the comparisons are ("people", "classes").</param>
+    /// <param name="unit">What the comparisons are ("people", "classes"); said in the singular for one comparison.</param>
     public string Describe(string unit = "people")
     {
         var c = CultureInfo.InvariantCulture;
+        if (Comparisons == 1) unit = unit switch { "people" => "person", "classes" => "class", _ => unit };
         var t = Threshold.ToString("F3", c);
         string how = Range switch
         {

@@ -53,7 +53,7 @@ public sealed class GalleryCommandTests(InstalledModelsFixture fx)
 
         var remove = CliRunner.Run(["gallery", "remove", "Biden", .. common]);
         Assert.True(remove.ExitCode == 0, remove.Console);
-        Assert.Contains("1 people, 2 faces", CliRunner.Run(["gallery", "list", .. common]).Console);
+        Assert.Contains("1 person, 2 faces", CliRunner.Run(["gallery", "list", .. common]).Console);
         Assert.Equal(1, CliRunner.Run(["gallery", "remove", "Biden", .. common]).ExitCode);
 
         // The export restores both people into a fresh gallery, which identifies as the original did.

@@ -76,6 +76,9 @@ public sealed class OperatingPointsTests
         Assert.True(choice.Threshold < 0.25f);
         Assert.Equal(120, choice.Comparisons);
         Assert.Contains("for FPIR 1% at 120 people", choice.Describe());
+        // one enrolled person (or class) is said in the singular
+        Assert.Contains("for FPIR 1% at 1 person (", Points().ForIdentification(0.01, 1).Describe());
+        Assert.Contains("for FPIR 1% at 1 class (", Points().ForIdentification(0.01, 1).Describe("classes"));
         // a bigger gallery never gets a looser threshold
         Assert.True(Points().ForIdentification(0.01, 10).Threshold > Points().ForIdentification(0.01, 11).Threshold);
     }
