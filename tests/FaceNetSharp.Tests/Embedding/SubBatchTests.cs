@@ -22,19 +22,7 @@ public sealed class SubBatchTests
     }
 
     /// <summary>11 aligned chips: the first photo of each of the first 11 kz-celebs people (11 is prime: parts of unequal size).</summary>
-    private static List<RgbImage> Chips(ModelStore store, string model)
-    {
-        var photos = Directory.GetDirectories(TestPaths.Shared("faces", "kz-celebs-talgin", "our_dataset")).Order(StringComparer.Ordinal)
-            .Select(d => Directory.GetFiles(d, "*.png").Order(StringComparer.Ordinal).First()).Take(11).ToList();
-        using var recognizer = FaceRecognizer.Open(model, store.Directory);
-        var chips = new List<RgbImage>();
-        foreach (var p in photos)
-        {
-            var image = ImageLoader.Load(p);
-            chips.Add(recognizer.Align(image, recognizer.Detect(image).MaxBy(f => f.Box.Area) ?? throw new InvalidOperationException($"no face in {p}")));
-        }
-        return chips;
-    }
+    private static List<RgbImage> Chips(ModelStore store, string model) => KzCelebsChips.Aligned(store.Directory, model, people: 11);
 
     [SkippableTheory]
     [InlineData("mobilefacenet", EmbeddingPrecision.Int8)]

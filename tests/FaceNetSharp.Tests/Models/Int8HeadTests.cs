@@ -20,19 +20,6 @@ public sealed class Int8HeadTests
 
     public Int8HeadTests(InstalledModelsFixture models) => this.models = models;
 
-    /// <summary>The first <paramref name="photos"/> photos of each kz-celebs person (MTCNN's largest face), aligned for MobileFaceNet.</summary>
-    private static List<RgbImage> KzChips(string modelsDir, int photos)
-    {
-        using var r = FaceRecognizer.Open("mobilefacenet", modelsDir);
-        return
-        [
-            .. Directory.GetDirectories(TestPaths.Shared("faces", "kz-celebs-talgin", "our_dataset")).Order(StringComparer.Ordinal)
-                .SelectMany(d => Directory.GetFiles(d, "*.png").Order(StringComparer.Ordinal).Take(photos))
-                .Select(p => { var im = ImageLoader.Load(p); return (Image: im, Face: r.Detect(im).MaxBy(f => f.Box.Area)); })
-                .Where(x => x.Face is not null).Select(x => r.Align(x.Image, x.Face!)),
-        ];
-    }
-
     private static List<double> Cosines(string modelPath, EmbedderInfo info, IReadOnlyList<RgbImage> chips, IReadOnlyList<float[]> reference)
     {
         using var e = new OnnxFaceEmbedder(modelPath, info);
@@ -80,7 +67,7 @@ public sealed class Int8HeadTests
         // the property it relies on: on faces the calibration never saw (2 photos of each of 25 kz-celebs people),
         // the int8 vectors are closer to float32 with the head in float32 than with it quantized
         // (bench int8-sweep, 130 kz-celebs and ORL faces: mean 1 - cosine 0.0046 -> 0.0034, lowest cosine 0.980 -> 0.988)
-        var test = KzChips(store.Directory, 2);
+        var test = KzCelebsChips.Aligned(store.Directory, "mobilefacenet", photosPerPerson: 2);
         using var fp = new OnnxFaceEmbedder(store.PathOf(ModelNames.MobileFaceNet), info);
         var reference = fp.Embed(test);
         var withHead = Cosines(path, info, test, reference);
@@ -106,7 +93,7 @@ public sealed class Int8HeadTests
         var everything = OnnxQuantizer.Quantize(fp32, ranges, floatActivations: activations.ToHashSet(StringComparer.Ordinal));
         Assert.DoesNotContain(everything.Graph.Node, n => n.OpType == "QuantizeLinear");
         Assert.Contains(everything.Graph.Node, n => n.OpType == "Clip");
-        var test = KzChips(store.Directory, 1);
+        var test = KzCelebsChips.Aligned(store.Directory, "mobilefacenet");
         using var fp = new OnnxFaceEmbedder(store.PathOf(ModelNames.MobileFaceNet), info);
         var reference = fp.Embed(test);
         using var dir = new TempFolder();

@@ -19,18 +19,6 @@ public sealed class Int8ShortcutTests
 
     public Int8ShortcutTests(InstalledModelsFixture models) => this.models = models;
 
-    /// <summary>The first photo of the first 8 kz-celebs people, aligned for <paramref name="model"/>.</summary>
-    private static List<RgbImage> KzChips(string modelsDir, string model)
-    {
-        using var r = FaceRecognizer.Open(model, modelsDir);
-        return
-        [
-            .. Directory.GetDirectories(TestPaths.Shared("faces", "kz-celebs-talgin", "our_dataset")).Order(StringComparer.Ordinal).Take(8)
-                .Select(d => Directory.GetFiles(d, "*.png").Order(StringComparer.Ordinal).First())
-                .Select(p => { var im = ImageLoader.Load(p); return r.Align(im, r.Detect(im).MaxBy(f => f.Box.Area)!); }),
-        ];
-    }
-
     [SkippableFact]
     public void Rewriting_dlib_shortcuts_as_convs_keeps_its_float_vectors()
     {
@@ -43,7 +31,7 @@ public sealed class Int8ShortcutTests
         Assert.DoesNotContain(rewritten.Graph.Node, x => x.OpType == "AveragePool");
         // the two Pads left are the main path's zero row and column of the blocks whose input side is even
         Assert.Equal(2, rewritten.Graph.Node.Count(x => x.OpType == "Pad"));
-        var chips = KzChips(store.Directory, "dlib");
+        var chips = KzCelebsChips.Aligned(store.Directory, "dlib", people: 8);
         using var dir = new TempFolder();
         var path = Path.Combine(dir.Path, "rewritten.onnx");
         File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(rewritten));
